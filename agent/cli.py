@@ -1,0 +1,158 @@
+"""The `vendorscan` command line."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from agent import __version__, plugins
+from agent.options import ConfigError
+
+log = logging.getLogger("vendorscan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 clean, 1 findings, 2 error or incomplete)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from agent import logs
+    logs.setup(args.log_level, args.log_format, getattr(args, "log_file", None))
+    try:
+        return args.func(args)
+    except (ConfigError, plugins.PluginError) as exc:
+        print(f"vendorscan: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vendorscan: interrupted", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vendorscan", description="Audit scanner for unredacted personal identifiers "
+                                "and over-broad access at IT suppliers.")
+    p.add_argument("--version", action="version", version=f"vendorscan {__version__}")
+    p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-format", default="text", choices=["text", "json"])
+    sub = p.add_subparsers(dest="command")
+
+    scan = sub.add_parser("scan", help="scan local paths or the targets of a config file")
+    _scan_options(scan)
+    scan.add_argument("paths", nargs="*", help="local paths to scan (instead of, or besides, the config's targets)")
+    scan.add_argument("--environment", choices=["production", "test", "shared"], default="production",
+                      help="environment of the PATHs given on the command line")
+    scan.set_defaults(func=_cmd_scan)
+
+    demo = sub.add_parser("demo", help="build the bundled demo supplier estate and scan it")
+    _scan_options(demo)
+    demo.add_argument("--estate", default="build/demo-estate", help="where to build the demo estate")
+    demo.set_defaults(func=_cmd_demo)
+
+    for group in ("checks", "connectors", "reports"):
+        g = sub.add_parser(group, help=f"list installed {group}")
+        g.add_argument("action", choices=["list"])
+        g.set_defaults(func=_cmd_list, group=group)
+    return p
+
+
+def _scan_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", help="TOML config file (see config.example.toml)")
+    p.add_argument("--out", "-o", help="report directory (overrides [scan].out_dir)")
+    p.add_argument("--fail-on", choices=["critical", "high", "medium", "low", "info"],
+                   help="exit 1 when a finding is at or above this severity (default high)")
+    p.add_argument("--state-dir", help="state directory (default $VENDORSCAN_STATE or ~/.local/state/vendorscan)")
+    p.add_argument("--workers", type=int, help="worker processes (0 = one per core, 1 = none)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the summary (no progress display)")
+    p.add_argument("--log-file", help="also write JSON log lines to this file")
+
+
+def _cmd_list(args) -> int:
+    for name, ep in sorted(plugins.available(args.group).items()):
+        try:
+            print(f"{name:22} {plugins.describe(plugins.load(args.group, name))}")
+        except plugins.PluginError as exc:
+            print(f"{name:22} (cannot load: {exc})")
+    return 0
+
+
+def _load_config(args, paths: list[str], environment: str):
+    from agent import config as cfg
+    base = cfg.load_file(args.config) if args.config else cfg.parse({})
+    raw = dict(base.raw)
+    scan = dict(raw.get("scan", {}))
+    if args.out:
+        scan["out_dir"] = args.out
+    if args.fail_on:
+        scan["fail_on"] = args.fail_on
+    if args.state_dir:
+        scan["state_dir"] = args.state_dir
+    raw["scan"] = scan
+    if args.workers is not None:
+        raw["executor"] = {**raw.get("executor", {}), "workers": args.workers}
+    if paths:
+        import os
+        raw["targets"] = list(raw.get("targets", [])) + [
+            {"name": "local" if not raw.get("targets") else "command-line", "type": "local",
+             "environment": environment, "paths": [os.path.abspath(p) for p in paths]}]
+    config = cfg.parse(raw, source=base.source)
+    if not config.targets:
+        raise ConfigError("targets", "nothing to scan: give PATHs or a config with [[targets]]")
+    return config
+
+
+def _cmd_scan(args) -> int:
+    return _run(_load_config(args, args.paths, args.environment), args)
+
+
+def _cmd_demo(args) -> int:
+    from agent import demo
+    estate = Path(args.estate).resolve()
+    demo.build(estate)
+    if not args.out:
+        args.out = str(estate.parent / "demo-report")
+    if not args.config:
+        args.config = str(demo.write_config(estate))
+    return _run(_load_config(args, [], "production"), args)
+
+
+def _run(config, args) -> int:
+    from agent.engine import Scan, exit_code
+    from agent.progress import Progress
+    from agent import logs
+    out_dir = Path(config.scan.out_dir)
+    with Progress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
+        scan = Scan(config, on_progress=progress.update)
+        if args.log_file is None:
+            logs.setup(args.log_level, args.log_format, str(scan.state / "last-scan.log"))
+        result = scan.run()
+    written = []
+    for fmt in config.scan.formats:
+        written += plugins.load("reports", fmt)().render(result, out_dir)
+    code = exit_code(result)
+    _print_summary(result, written, code)
+    result.store.close()
+    return code
+
+
+def _print_summary(result, written, code: int) -> None:
+    from reports.base import summary
+    s = summary(result)
+    sev = s["findings_by_severity"]
+    lines = [f"vendorscan {result.agent_version} · scan {result.scan_id}"]
+    for c in result.coverage:
+        state = "complete" if c.complete else "INCOMPLETE"
+        skipped = ", ".join(f"{k} {v}" for k, v in sorted(c.skipped.items())) or "none"
+        lines.append(f"  target {c.target} ({c.connector}, {c.environment}): {c.resources_seen} seen, "
+                     f"{c.resources_read} read, skipped: {skipped} — {state}")
+        lines += [f"    error: {e}" for e in c.errors]
+    lines.append("  findings: " + ", ".join(f"{k} {v}" for k, v in sev.items()))
+    lines.append(f"  exposed persons (distinct real-looking national ids): {s['exposed_persons']}")
+    lines.append(f"  overall risk: {s['risk']}")
+    lines += [f"  report: {p}" for p in written]
+    meaning = {0: "nothing at or above", 1: "findings at or above", 2: "scan incomplete or failed;"}[code]
+    lines.append(f"  exit {code}: {meaning} --fail-on {result.fail_on}" if code != 2
+                 else f"  exit 2: {meaning} see skipped resources and errors")
+    print("\n".join(lines))

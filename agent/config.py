@@ -1,0 +1,203 @@
+"""The scan configuration: TOML in, validated dataclasses out, before any scan starts."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from agent import plugins
+from agent.options import ByteSize, ConfigError, build
+from agent.model import Severity
+
+ENVIRONMENTS = ("production", "test", "shared")
+DEFAULT_CHECKS = ("identifiers", "special_categories", "access", "exposure")
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """[scan]: where reports go and when the exit code says "findings"."""
+
+    out_dir: str = "vendorscan-report"
+    formats: list[str] = field(default_factory=lambda: ["html", "json"])
+    fail_on: Literal["critical", "high", "medium", "low", "info"] = "high"
+    state_dir: str = ""
+    hash_key_env: str = ""
+    hash_key_file: str = ""
+    operator: str = ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """[limits]: bounds on the work done per resource and per scan."""
+
+    max_file_size: ByteSize = ByteSize(100 * 2**20)
+    chunk_size: ByteSize = ByteSize(64 * 2**10)
+    time_budget: int = 0  # seconds for the whole scan; 0 = none
+    resource_timeout: int = 600  # seconds per resource
+    max_locations: int = 5  # locations kept on a finding; every occurrence stays in the JSON report
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """[executor]: how work units are run."""
+
+    type: Literal["local"] = "local"
+    workers: int = 0  # 0 = one per core; 1 = in this process
+    unit_files: int = 64  # files per work unit
+    max_pending: int = 0  # 0 = 2 x workers
+
+
+@dataclass(frozen=True)
+class Target:
+    """One [[targets]] entry with its connector's validated options."""
+
+    name: str
+    type: str
+    environment: str
+    options: Any
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CheckSelection:
+    """One enabled check with its validated options."""
+
+    id: str
+    cls: type
+    options: Any
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole validated configuration."""
+
+    scan: ScanSettings
+    limits: Limits
+    executor: ExecutorSettings
+    targets: list[Target]
+    checks: list[CheckSelection]
+    raw: dict[str, Any]
+    source: str = "<defaults>"
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical config; secrets are never in it (only *_env/*_file names)."""
+        return hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode()).hexdigest()
+
+    def checks_digest(self) -> str:
+        """SHA-256 of the checks and their options alone (a change invalidates cached results)."""
+        sel = [(c.id, getattr(c.cls, "version", ""), asdict(c.options)) for c in self.checks]
+        return hashlib.sha256(json.dumps(sel, sort_keys=True, default=str).encode()).hexdigest()
+
+
+_TOP = {"scan", "limits", "executor", "checks", "targets"}
+
+
+def load_file(path: str | Path) -> Config:
+    """Read and validate a TOML config file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(p), "file not found") from None
+    except OSError as exc:
+        raise ConfigError(str(p), f"cannot read: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(p), f"not valid TOML: {exc}") from None
+    return parse(raw, source=str(p))
+
+
+def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
+    """Validate a config mapping; every error names its key path."""
+    for key in raw:
+        if key not in _TOP:
+            raise ConfigError(key, f"unknown section (allowed: {', '.join(sorted(_TOP))})")
+    scan = build(ScanSettings, _table(raw, "scan"), "scan")
+    fail_on_ok = Severity(scan.fail_on)  # noqa: F841 - Literal already checked; keeps one source of names
+    limits = build(Limits, _table(raw, "limits"), "limits")
+    if limits.chunk_size < 4096:
+        raise ConfigError("limits.chunk_size", "must be at least 4KiB")
+    executor = build(ExecutorSettings, _table(raw, "executor"), "executor")
+    if executor.workers < 0 or executor.unit_files < 1:
+        raise ConfigError("executor", "workers must be >= 0 and unit_files >= 1")
+    reports = plugins.available("reports")
+    for i, fmt in enumerate(scan.formats):
+        if fmt not in reports:
+            raise ConfigError(f"scan.formats[{i}]", f"unknown report format '{fmt}' (installed: {', '.join(sorted(reports))})")
+    checks = _checks(_table(raw, "checks"))
+    targets = _targets(raw.get("targets", []))
+    return Config(scan, limits, executor, targets, checks, raw, source)
+
+
+def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(key, "expected a table ([" + key + "])")
+    return value
+
+
+def _checks(table: dict[str, Any]) -> list[CheckSelection]:
+    installed = plugins.available("checks")
+    for name in table:
+        if name not in installed:
+            raise ConfigError(f"checks.{name}", f"unknown check (installed: {', '.join(sorted(installed))})")
+    selected = []
+    for name in installed:
+        sub = table.get(name, {})
+        if not isinstance(sub, dict):
+            raise ConfigError(f"checks.{name}", "expected a table")
+        enabled = sub.get("enabled", name in DEFAULT_CHECKS)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"checks.{name}.enabled", f"expected true/false, got {enabled!r}")
+        if not enabled:
+            continue
+        try:
+            cls = plugins.load("checks", name)
+        except plugins.PluginError as exc:
+            raise ConfigError(f"checks.{name}", str(exc)) from None
+        options = build(cls.Options, sub, f"checks.{name}", ignore=frozenset({"enabled"}))
+        selected.append(CheckSelection(name, cls, options))
+    return selected
+
+
+def _targets(items: Any) -> list[Target]:
+    if not isinstance(items, list):
+        raise ConfigError("targets", "expected an array of tables ([[targets]])")
+    connectors = plugins.available("connectors")
+    targets, names = [], set()
+    for i, item in enumerate(items):
+        path = f"targets[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(path, "expected a table")
+        for key in ("name", "type"):
+            if not isinstance(item.get(key), str) or not item[key]:
+                raise ConfigError(f"{path}.{key}", "required string is missing")
+        name, ctype = item["name"], item["type"]
+        if name in names:
+            raise ConfigError(f"{path}.name", f"target name '{name}' is used twice")
+        names.add(name)
+        env = item.get("environment", "production")
+        if env not in ENVIRONMENTS:
+            raise ConfigError(f"{path}.environment", f"expected one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+        if ctype not in connectors:
+            raise ConfigError(f"{path}.type", f"unknown target type '{ctype}' (installed: {', '.join(sorted(connectors))})")
+        try:
+            cls = plugins.load("connectors", ctype)
+        except plugins.PluginError as exc:
+            raise ConfigError(f"{path}.type", str(exc)) from None
+        options = build(cls.Options, item, path, ignore=frozenset({"name", "type", "environment"}))
+        targets.append(Target(name, ctype, env, options, item))
+    return targets
+
+
+def for_paths(paths: list[str], environment: str = "production", base: Config | None = None) -> Config:
+    """A config that scans local paths with the default checks (the `vendorscan scan PATH…` form)."""
+    raw = dict(base.raw) if base else {}
+    raw["targets"] = [{"name": f"local-{i + 1}" if len(paths) > 1 else "local", "type": "local",
+                       "environment": environment, "paths": [os.path.abspath(p) for p in paths]}] if paths else []
+    return parse(raw, source=base.source if base else "<command line>")

@@ -1,0 +1,251 @@
+"""The scan: walk each target, judge resources, hand content to workers, correlate, then report."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+from agent import __version__, plugins, severity
+from agent.config import Config
+from agent.context import ScanContext, ValueHasher
+from agent.executor import make_executor
+from agent.keys import hash_key, state_dir
+from agent.model import Coverage, Finding, Location, Resource, Severity, Skipped
+from agent.store import RunStore
+from agent.worker import Outcome, WorkUnit
+from connectors.base import ConnectorError
+
+log = logging.getLogger("vendorscan")
+
+# Skips that mean the scan could not do what it was asked: they make the scan incomplete (exit 2).
+FAILURE_REASONS = frozenset({"permission-denied", "read-error", "timeout", "worker-crashed", "internal-error",
+                             "not-found", "connection-lost", "connector-error", "time-budget"})
+CONTENT_KINDS = frozenset({"file", "object"})
+
+
+@dataclass
+class ScanResult:
+    """What a finished scan hands to reports and to the command line."""
+
+    scan_id: str
+    config_digest: str
+    checks_digest: str
+    agent_version: str
+    started: str
+    ended: str = ""
+    coverage: list[Coverage] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    store: RunStore | None = None
+    run_dir: Path | None = None
+    checks: list[dict[str, str]] = field(default_factory=list)
+    host: str = ""
+    operator: str = ""
+    fail_on: str = "high"
+
+    @property
+    def complete(self) -> bool:
+        """True when every target was scanned in full (nothing failed, nothing cut short)."""
+        return not self.errors and all(c.complete for c in self.coverage)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Header fields for reports."""
+        return {"scan_id": self.scan_id, "agent_version": self.agent_version, "config_digest": self.config_digest,
+                "checks_digest": self.checks_digest, "started": self.started, "ended": self.ended,
+                "complete": self.complete, "host": self.host, "operator": self.operator,
+                "fail_on": self.fail_on, "errors": list(self.errors)}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Scan:
+    """One scan of every target in a config."""
+
+    def __init__(self, config: Config, state: Path | None = None,
+                 on_progress: Callable[[str, Coverage, int], None] | None = None):
+        self.config = config
+        self.state = state or state_dir(config.scan.state_dir)
+        self.key = hash_key(self.state, config.scan.hash_key_env, config.scan.hash_key_file)
+        self.hasher = ValueHasher(self.key)
+        self.on_progress = on_progress or (lambda *_: None)
+
+    def run(self) -> ScanResult:
+        """Scan every target; the result's store holds findings for the reports."""
+        scan_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+        run_dir = self.state / "runs" / scan_id
+        (run_dir / "spool").mkdir(parents=True, mode=0o700)
+        store = RunStore(run_dir / "run.db")
+        result = ScanResult(scan_id, self.config.digest(), self.config.checks_digest(), __version__, _now(),
+                            store=store, run_dir=run_dir, host=socket.gethostname(),
+                            operator=self.config.scan.operator or os.environ.get("USER", ""),
+                            fail_on=self.config.scan.fail_on,
+                            checks=[{"id": c.id, "version": c.cls.version, "description": plugins.describe(c.cls),
+                                     "kind": c.cls.kind} for c in self.config.checks])
+        started = time.monotonic()
+        budget = self.config.limits.time_budget
+        executor = make_executor(self.config, self.key)
+        try:
+            for target in self.config.targets:
+                cov = Coverage(target.name, target.type, target.environment)
+                result.coverage.append(cov)
+                deadline = started + budget if budget else None
+                _TargetScan(self, target, cov, store, executor, run_dir, deadline).run()
+                store.commit()
+        finally:
+            executor.shutdown()
+        result.ended = _now()
+        store.commit()
+        return result
+
+
+class _TargetScan:
+    """The scan of one target: walk, resource checks, content units, correlation."""
+
+    def __init__(self, scan: Scan, target, cov: Coverage, store: RunStore, executor, run_dir: Path,
+                 deadline: float | None):
+        self.scan, self.target, self.cov, self.store = scan, target, cov, store
+        self.executor, self.run_dir, self.deadline = executor, run_dir, deadline
+        self.config = scan.config
+        self.ctx = ScanContext(target.name, target.environment, scan.hasher, None, self.config.limits)
+        self.pending: deque[tuple[Future, WorkUnit]] = deque()
+        self.max_pending = self.config.executor.max_pending or 2 * executor.workers
+        self.unit_seq = 0
+        self.findings = 0
+
+    def run(self) -> None:
+        resource_checks = [(c.cls(c.options), self.ctx.with_options(c.options))
+                           for c in self.config.checks if c.cls.kind == "resource"]
+        try:
+            connector = plugins.load("connectors", self.target.type)(self.target.options, self.ctx)
+        except ConnectorError as exc:
+            self._fail(str(exc))
+            return
+        batch: list[Resource] = []
+        try:
+            for item in connector.walk():
+                if isinstance(item, Skipped):
+                    self._skip(item)
+                    continue
+                self.cov.resources_seen += 1
+                self.store.add_resource(item)
+                for check, cctx in resource_checks:
+                    for f in check.evaluate(item, cctx):
+                        self._add(f)
+                if item.kind in CONTENT_KINDS:
+                    limit = self.config.limits.max_file_size
+                    if item.size is not None and limit and item.size > limit:
+                        self._skip(Skipped(item.uri, "too-large", f"{item.size} bytes > limit {limit}", item.target))
+                        continue
+                    batch.append(item)
+                    if len(batch) >= self.config.executor.unit_files:
+                        self._submit(batch)
+                        batch = []
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    self._fail(f"time budget of {self.config.limits.time_budget}s used up after "
+                               f"{self.cov.resources_seen} resources; the rest of the target was not walked",
+                               reason="time-budget")
+                    break
+        except ConnectorError as exc:
+            self._fail(f"walk stopped: {exc}")
+        finally:
+            for check, cctx in resource_checks:
+                for f in check.finish(cctx):
+                    self._add(f)
+            if batch:
+                self._submit(batch)
+            while self.pending:
+                self._collect(*self.pending.popleft())
+            connector.close()
+        for sel in self.config.checks:
+            if sel.cls.kind == "correlation":
+                for f in sel.cls(sel.options).correlate(self.store, self.ctx.with_options(sel.options)):
+                    self._add(f)
+
+    def _fail(self, message: str, reason: str = "connector-error") -> None:
+        self.cov.complete = False
+        self.cov.errors.append(message)
+        log.error("target %s: %s", self.target.name, message, extra={"target": self.target.name, "reason": reason})
+
+    def _skip(self, s: Skipped) -> None:
+        self.cov.skipped[s.reason] = self.cov.skipped.get(s.reason, 0) + 1
+        if s.reason in FAILURE_REASONS:
+            self.cov.complete = False
+        self.store.add_skipped(s)
+        log.info("skipped %s: %s %s", s.uri, s.reason, s.detail, extra={"target": s.target})
+
+    def _add(self, f: Finding) -> None:
+        self.store.add_finding(f)
+        self.findings += 1
+
+    def _submit(self, resources: list[Resource]) -> None:
+        while len(self.pending) >= self.max_pending:
+            done, _ = wait([f for f, _ in self.pending], return_when=FIRST_COMPLETED)
+            for item in [p for p in self.pending if p[0] in done]:
+                self.pending.remove(item)
+                self._collect(*item)
+        self.unit_seq += 1
+        spool = self.run_dir / "spool" / f"{self.target.name}-{self.unit_seq}.jsonl"
+        unit = WorkUnit(self.unit_seq, self.target.name, resources, str(spool))
+        self.pending.append((self.executor.submit(unit), unit))
+
+    def _collect(self, fut: Future, unit: WorkUnit) -> None:
+        try:
+            outcomes: list[Outcome] = fut.result()
+        except Exception as exc:  # noqa: BLE001 - a crashed worker loses a unit, never the scan
+            for r in unit.resources:
+                self._skip(Skipped(r.uri, "worker-crashed", type(exc).__name__, r.target))
+            return
+        spool = Path(unit.spool)
+        if spool.exists():
+            with open(spool, encoding="utf-8") as f:
+                self.store.add_occurrences(_spool_rows(f))
+            spool.unlink()
+        for out in outcomes:
+            self._ingest(out)
+        self.store.commit()
+        self.scan.on_progress(self.target.name, self.cov, self.findings)
+
+    def _ingest(self, out: Outcome) -> None:
+        if out.skipped is not None:
+            self._skip(out.skipped)
+        if out.skipped is None or out.partial:
+            self.cov.resources_read += 1
+        self.cov.bytes_read += out.bytes_read
+        special = any(a.category == "special_category" for a in out.aggregates)
+        checks = {c.id: c.cls for c in self.config.checks}
+        for a in out.aggregates:
+            distinct = self.store.distinct_values(out.uri, a.kind, a.verdict) if a.verdict != "masked" else 0
+            sev = severity.data(a.category, a.kind, a.verdict, distinct, self.target.environment,
+                                special=special and a.category == "national_id", confidence=a.confidence)
+            title, remediation, refs = checks[a.check_id].describe(a.kind, a.verdict)
+            self._add(Finding(
+                check_id=a.check_id, severity=sev, confidence=a.confidence, title=title, resource=out.uri,
+                target=self.target.name, kind=a.kind, category=a.category, verdict=a.verdict,
+                evidence=tuple(a.evidence), count=a.count, distinct=distinct,
+                locations=tuple(Location(**loc) for loc in a.locations), remediation=remediation,
+                references=tuple(refs), details={"notes": a.notes, "environment": self.target.environment}))
+
+
+def _spool_rows(lines):
+    for line in lines:
+        tgt, uri, cid, kind, verdict, cat, h, conf, ev, loc = json.loads(line)
+        yield (tgt, uri, cid, kind, verdict, cat, h, conf, ev, json.dumps(loc))
+
+
+def exit_code(result: ScanResult) -> int:
+    """0: nothing at or above the threshold; 1: findings at or above it; 2: error or incomplete."""
+    if not result.complete:
+        return 2
+    threshold = Severity(result.fail_on)
+    counts = result.store.severity_counts()
+    return 1 if any(n and Severity(s).at_least(threshold) for s, n in counts.items()) else 0

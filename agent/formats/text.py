@@ -1,0 +1,74 @@
+"""Streaming decode of a text file into overlapping chunks with absolute offsets and lines."""
+from __future__ import annotations
+
+import codecs
+from typing import BinaryIO, Iterator
+
+from agent.model import Chunk
+
+# Longer than the longest identifier plus its context window on both sides.
+OVERLAP = 256
+READ_SIZE = 64 * 1024
+
+
+def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
+                head: bytes = b"", overlap: int = OVERLAP) -> Iterator[Chunk]:
+    """Chunks of at most chunk_chars + 2*overlap characters; each value starts in exactly one own part."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    buf = ""
+    buf_start = 0  # absolute offset of buf[0]
+    own = 0  # absolute start of the next chunk's own part
+    line, col = 1, 1  # position of buf[0]
+    pending = head
+    eof = False
+    while not eof:
+        block = pending or stream.read(READ_SIZE)
+        pending = b""
+        if not block:
+            eof = True
+            buf += decoder.decode(b"", final=True)
+        else:
+            buf += decoder.decode(block)
+        while len(buf) - (own - buf_start) >= chunk_chars + overlap:
+            yield Chunk(buf, buf_start, own, own + chunk_chars, line, col)
+            cut = own + chunk_chars - overlap - buf_start
+            line, col = _advance(buf, cut, line, col)
+            buf = buf[cut:]
+            buf_start += cut
+            own += chunk_chars
+    end = buf_start + len(buf)
+    if own < end or own == 0:
+        yield Chunk(buf, buf_start, own, end, line, col)
+
+
+def _advance(text: str, cut: int, line: int, col: int) -> tuple[int, int]:
+    newlines = text.count("\n", 0, cut)
+    if newlines:
+        return line + newlines, cut - text.rfind("\n", 0, cut)
+    return line, col + cut
+
+
+class LineLocator:
+    """Line and column of absolute offsets within one chunk, for offsets given in rising order."""
+
+    __slots__ = ("chunk", "_rel", "_line", "_col")
+
+    def __init__(self, chunk: Chunk):
+        self.chunk = chunk
+        self._rel, self._line, self._col = 0, chunk.line, chunk.column
+
+    def locate(self, offset: int) -> tuple[int, int]:
+        """(line, column), both 1-based."""
+        rel = offset - self.chunk.start
+        if rel < self._rel:  # out of order: count again from the chunk start
+            self._rel, self._line, self._col = 0, self.chunk.line, self.chunk.column
+        self._line, self._col = _advance_between(self.chunk.text, self._rel, rel, self._line, self._col)
+        self._rel = rel
+        return self._line, self._col
+
+
+def _advance_between(text: str, a: int, b: int, line: int, col: int) -> tuple[int, int]:
+    newlines = text.count("\n", a, b)
+    if newlines:
+        return line + newlines, b - text.rfind("\n", a, b)
+    return line, col + (b - a)

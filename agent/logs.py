@@ -1,0 +1,35 @@
+"""Logging set-up: text or JSON lines, to stderr and optionally a file. Never scanned values."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+
+_STANDARD = set(vars(logging.makeLogRecord({})))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, message and any extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+               "level": record.levelname.lower(), "message": record.getMessage()}
+        doc.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
+        return json.dumps(doc, ensure_ascii=False, default=str)
+
+
+def setup(level: str = "warning", fmt: str = "text", file: str | None = None) -> None:
+    """Configure the vendorscan logger."""
+    logger = logging.getLogger("vendorscan")
+    logger.handlers.clear()
+    logger.setLevel(level.upper())
+    logger.propagate = False
+    formatter = JsonFormatter() if fmt == "json" else logging.Formatter("vendorscan: %(levelname)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    logger.addHandler(handler)
+    if file:
+        fh = logging.FileHandler(file, encoding="utf-8")
+        fh.setFormatter(JsonFormatter())
+        logger.addHandler(fh)

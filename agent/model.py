@@ -1,0 +1,342 @@
+"""The data model every stage shares: resources, access, locations, hits, findings, coverage.
+
+This module imports nothing from the other vendorscan packages.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Scope(str, Enum):
+    """How many people a grant reaches, broadest first."""
+
+    PUBLIC = "public"
+    EVERYONE = "everyone"
+    ORGANISATION = "organisation"
+    GROUP = "group"
+    USER = "user"
+
+    @property
+    def rank(self) -> int:
+        """0 for public (broadest) up to 4 for a single user."""
+        return _SCOPE_ORDER.index(self)
+
+
+_SCOPE_ORDER = [Scope.PUBLIC, Scope.EVERYONE, Scope.ORGANISATION, Scope.GROUP, Scope.USER]
+
+
+class Severity(str, Enum):
+    """How bad a finding is, worst first."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for critical up to 4 for info."""
+        return _SEVERITY_ORDER.index(self)
+
+    def at_least(self, other: "Severity") -> bool:
+        """True when this severity is as bad as `other` or worse."""
+        return self.rank <= other.rank
+
+
+_SEVERITY_ORDER = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO]
+
+RIGHTS = frozenset({"read", "list", "write", "admin"})
+
+
+class Verdict(str, Enum):
+    """What a detected value is: a real-looking value, an official test value, or a masked one."""
+
+    REAL = "real"
+    TEST = "test"
+    MASKED = "masked"
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One entry of an access policy, in vendorscan's common form."""
+
+    principal: str
+    scope: Scope
+    rights: frozenset[str]
+    source: str  # posix-mode, posix-acl, ntfs-dacl, s3-acl, s3-policy, sql-grant
+    inherited: bool = False
+    # False when the grant exists but cannot take effect (e.g. o+r on a file under a 0700 folder).
+    effective: bool = True
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form for reports and state."""
+        d = {
+            "principal": self.principal,
+            "scope": self.scope.value,
+            "rights": sorted(self.rights),
+            "source": self.source,
+            "inherited": self.inherited,
+            "effective": self.effective,
+        }
+        if self.note:
+            d["note"] = self.note
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPolicy:
+    """Who can do what to a resource: an owner and grants."""
+
+    owner: str | None
+    grants: tuple[Grant, ...] = ()
+    # Set when the connector could not read the permissions: unknown is never "private".
+    unknown_reason: str | None = None
+
+    def broadest(self, right: str = "read") -> Grant | None:
+        """The effective grant of `right` with the broadest scope, or None."""
+        best = None
+        for g in self.grants:
+            if g.effective and right in g.rights and (best is None or g.scope.rank < best.scope.rank):
+                best = g
+        return best
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form for reports and state."""
+        d: dict[str, Any] = {"owner": self.owner, "grants": [g.to_dict() for g in self.grants]}
+        if self.unknown_reason:
+            d["unknown_reason"] = self.unknown_reason
+        return d
+
+
+@dataclass(slots=True)
+class Resource:
+    """One thing a connector found: a file, folder, bucket, object, table or column."""
+
+    uri: str
+    kind: str  # file, folder, bucket, object, table, column
+    target: str = ""
+    size: int | None = None
+    modified: float | None = None  # seconds since the epoch, UTC
+    etag: str | None = None
+    access: AccessPolicy | None = None
+    parent: str | None = None  # uri of the containing folder/bucket/schema
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form for reports and state."""
+        return {
+            "uri": self.uri,
+            "kind": self.kind,
+            "target": self.target,
+            "size": self.size,
+            "modified": self.modified,
+            "etag": self.etag,
+            "parent": self.parent,
+            "access": self.access.to_dict() if self.access else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A resource that was not read, and why: never dropped silently."""
+
+    uri: str
+    reason: str  # short machine-readable reason: permission-denied, too-large, binary, vanished, …
+    detail: str = ""
+    target: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where in a resource a value is: enough for a person to find it again."""
+
+    line: int | None = None
+    column: int | None = None
+    offset: int | None = None
+    page: int | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    member: str | None = None
+    table: str | None = None
+    column_name: str | None = None
+    row_key: str | None = None
+    region: tuple[int, int, int, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Only the fields that are set."""
+        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
+
+    def label(self) -> str:
+        """Short human form, e.g. 'line 12, col 4'."""
+        parts = []
+        if self.member:
+            parts.append(self.member)
+        if self.page is not None:
+            parts.append(f"page {self.page}")
+        if self.sheet:
+            parts.append(f"sheet {self.sheet}")
+        if self.cell:
+            parts.append(f"cell {self.cell}")
+        if self.table:
+            parts.append(self.table)
+        if self.column_name:
+            parts.append(f"column {self.column_name}")
+        if self.row_key:
+            parts.append(f"row {self.row_key}")
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.column is not None:
+            parts.append(f"col {self.column}")
+        return ", ".join(parts) or "whole resource"
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A window of decoded text. Hits starting before `own_start` or at/after `own_end` belong
+    to a neighbouring chunk (the overlap), so each value is counted once."""
+
+    text: str
+    start: int  # absolute character offset of text[0]
+    own_start: int  # absolute offsets of the part this chunk answers for
+    own_end: int
+    line: int  # 1-based line number of text[0]
+    column: int  # 1-based column of text[0]
+    location: Location | None = None  # container location (page, sheet, member) if any
+
+
+@dataclass(slots=True)
+class Hit:
+    """One detected value in a chunk, already masked and hashed: what a content check yields."""
+
+    kind: str  # e.g. se.personnummer, dk.cpr, email, iban, card, special.health
+    category: str  # national_id, contact, financial, special_category
+    verdict: Verdict
+    confidence: float
+    start: int  # absolute character offset
+    end: int
+    evidence: str  # masked
+    value_hash: str | None  # keyed hash of the normalised value; None for masked values
+    note: str = ""
+
+
+@dataclass(slots=True)
+class Finding:
+    """One reported result: per resource (aggregated occurrences) or per folder (roll-up)."""
+
+    check_id: str
+    severity: Severity
+    confidence: float
+    title: str
+    resource: str  # uri
+    target: str
+    kind: str  # identifier type, access kind, exposure, …
+    category: str = ""
+    verdict: str = ""
+    evidence: tuple[str, ...] = ()  # masked samples
+    value_hash: str | None = None
+    count: int = 1
+    distinct: int = 0
+    locations: tuple[Location, ...] = ()  # the first few; every occurrence is in the store
+    remediation: str = ""
+    references: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint:
+            self.fingerprint = fingerprint(self.check_id, self.resource, self.kind, self.verdict, self.value_hash)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form for reports and state (masked and hashed only)."""
+        return {
+            "fingerprint": self.fingerprint,
+            "check_id": self.check_id,
+            "severity": self.severity.value,
+            "confidence": round(self.confidence, 3),
+            "title": self.title,
+            "resource": self.resource,
+            "target": self.target,
+            "kind": self.kind,
+            "category": self.category,
+            "verdict": self.verdict,
+            "evidence": list(self.evidence),
+            "value_hash": self.value_hash,
+            "count": self.count,
+            "distinct": self.distinct,
+            "locations": [loc.to_dict() for loc in self.locations],
+            "remediation": self.remediation,
+            "references": list(self.references),
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Finding":
+        """Inverse of to_dict."""
+        return cls(
+            check_id=d["check_id"],
+            severity=Severity(d["severity"]),
+            confidence=d["confidence"],
+            title=d["title"],
+            resource=d["resource"],
+            target=d["target"],
+            kind=d["kind"],
+            category=d.get("category", ""),
+            verdict=d.get("verdict", ""),
+            evidence=tuple(d.get("evidence", ())),
+            value_hash=d.get("value_hash"),
+            count=d.get("count", 1),
+            distinct=d.get("distinct", 0),
+            locations=tuple(Location(**{k: (tuple(v) if k == "region" else v) for k, v in loc.items()})
+                            for loc in d.get("locations", ())),
+            remediation=d.get("remediation", ""),
+            references=tuple(d.get("references", ())),
+            details=d.get("details", {}),
+            fingerprint=d["fingerprint"],
+        )
+
+
+def fingerprint(check_id: str, resource: str, kind: str, verdict: str = "", value_hash: str | None = None) -> str:
+    """Stable identity of a finding across scans: check + resource + what was found."""
+    raw = "\x1f".join((check_id, resource, kind, verdict, value_hash or ""))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+@dataclass(slots=True)
+class Coverage:
+    """What one target's scan saw, read and skipped."""
+
+    target: str
+    connector: str
+    environment: str
+    resources_seen: int = 0
+    resources_read: int = 0
+    bytes_read: int = 0
+    rows_sampled: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
+    errors: list[str] = field(default_factory=list)
+    complete: bool = True
+
+    @property
+    def skipped_total(self) -> int:
+        """How many resources were skipped, all reasons together."""
+        return sum(self.skipped.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form for reports and state."""
+        return {
+            "target": self.target,
+            "connector": self.connector,
+            "environment": self.environment,
+            "resources_seen": self.resources_seen,
+            "resources_read": self.resources_read,
+            "bytes_read": self.bytes_read,
+            "rows_sampled": self.rows_sampled,
+            "skipped": dict(sorted(self.skipped.items())),
+            "skipped_total": self.skipped_total,
+            "errors": list(self.errors),
+            "complete": self.complete,
+        }

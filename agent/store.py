@@ -1,0 +1,171 @@
+"""The run store: one SQLite file per scan holding findings, occurrences, skips and resource access.
+
+Findings go here as they are made; reports render from here afterwards, so no list of every
+finding is held in memory. Only masked evidence and keyed hashes are ever written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from agent.model import Finding, Resource, Severity, Skipped
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS findings (
+    fingerprint TEXT PRIMARY KEY, target TEXT, resource TEXT, check_id TEXT, severity INTEGER,
+    category TEXT, verdict TEXT, kind TEXT, distinct_count INTEGER, body TEXT);
+CREATE TABLE IF NOT EXISTS occurrences (
+    target TEXT, resource TEXT, check_id TEXT, kind TEXT, verdict TEXT, category TEXT,
+    value_hash TEXT, confidence REAL, evidence TEXT, location TEXT);
+CREATE INDEX IF NOT EXISTS occ_resource ON occurrences(resource, kind, verdict);
+CREATE INDEX IF NOT EXISTS find_resource ON findings(resource);
+CREATE TABLE IF NOT EXISTS skipped (target TEXT, uri TEXT, reason TEXT, detail TEXT);
+CREATE TABLE IF NOT EXISTS resources (
+    uri TEXT PRIMARY KEY, target TEXT, kind TEXT, parent TEXT, size INTEGER, access TEXT);
+"""
+
+
+class RunStore:
+    """Append-mostly SQLite store for one scan; written by the coordinating process only."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = path
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        self.db.execute("BEGIN")
+
+    def commit(self) -> None:
+        """Make what was written durable."""
+        self.db.execute("COMMIT")
+        self.db.execute("BEGIN")
+
+    def close(self) -> None:
+        """Commit and close."""
+        self.db.execute("COMMIT")
+        self.db.close()
+
+    # -- writing --------------------------------------------------------------------------
+    def add_finding(self, f: Finding) -> None:
+        """Store a finding (a later one with the same fingerprint replaces it)."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (f.fingerprint, f.target, f.resource, f.check_id, f.severity.rank, f.category, f.verdict,
+             f.kind, f.distinct, json.dumps(f.to_dict(), ensure_ascii=False)))
+
+    def add_occurrences(self, rows: Iterable[tuple]) -> None:
+        """Rows of (target, resource, check_id, kind, verdict, category, hash, confidence, evidence, location json)."""
+        self.db.executemany("INSERT INTO occurrences VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def add_skipped(self, s: Skipped) -> None:
+        """Record a resource that was not read."""
+        self.db.execute("INSERT INTO skipped VALUES (?,?,?,?)", (s.target, s.uri, s.reason, s.detail))
+
+    def add_resource(self, r: Resource) -> None:
+        """Remember a resource's container and access, for correlation."""
+        access = json.dumps(r.access.to_dict()) if r.access else None
+        self.db.execute("INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?)",
+                        (r.uri, r.target, r.kind, r.parent, r.size, access))
+
+    # -- reading --------------------------------------------------------------------------
+    def distinct_values(self, resource: str, kind: str, verdict: str) -> int:
+        """Distinct value hashes of one kind and verdict in one resource."""
+        (n,) = self.db.execute(
+            "SELECT COUNT(DISTINCT value_hash) FROM occurrences WHERE resource=? AND kind=? AND verdict=?",
+            (resource, kind, verdict)).fetchone()
+        return n
+
+    def findings(self, target: str | None = None, check_id: str | None = None,
+                 order: str = "severity") -> Iterator[Finding]:
+        """Findings, worst first (or by resource), optionally for one target or check."""
+        sql, args = "SELECT body FROM findings WHERE 1=1", []
+        if target is not None:
+            sql += " AND target=?"
+            args.append(target)
+        if check_id is not None:
+            sql += " AND check_id=?"
+            args.append(check_id)
+        sql += (" ORDER BY severity, distinct_count DESC, resource, kind" if order == "severity"
+                else " ORDER BY target, resource, severity, kind")
+        for (body,) in self.db.execute(sql, args):
+            yield Finding.from_dict(json.loads(body))
+
+    def occurrences(self, resource: str, check_id: str, kind: str, verdict: str) -> Iterator[dict[str, Any]]:
+        """Every occurrence behind one finding, in document order."""
+        for h, conf, ev, loc in self.db.execute(
+                "SELECT value_hash, confidence, evidence, location FROM occurrences "
+                "WHERE resource=? AND check_id=? AND kind=? AND verdict=? ORDER BY rowid",
+                (resource, check_id, kind, verdict)):
+            yield {"value_hash": h, "confidence": conf, "evidence": ev, "location": json.loads(loc)}
+
+    def skipped(self, target: str | None = None) -> Iterator[Skipped]:
+        """Skip records in the order they were made."""
+        sql = "SELECT uri, reason, detail, target FROM skipped"
+        rows = self.db.execute(sql + " WHERE target=? ORDER BY rowid", (target,)) if target is not None \
+            else self.db.execute(sql + " ORDER BY rowid")
+        for uri, reason, detail, tgt in rows:
+            yield Skipped(uri, reason, detail, tgt)
+
+    def severity_counts(self) -> dict[str, int]:
+        """Number of findings per severity name."""
+        counts = {s.value: 0 for s in Severity}
+        for rank, n in self.db.execute("SELECT severity, COUNT(*) FROM findings GROUP BY severity"):
+            counts[list(Severity)[rank].value] = n
+        return counts
+
+    def distinct_persons(self, target: str | None = None, category: str = "national_id") -> int:
+        """Distinct real-looking values of a category across the scan (or one target), by keyed hash."""
+        sql = ("SELECT COUNT(DISTINCT value_hash) FROM occurrences WHERE category=? AND verdict='real' "
+               "AND value_hash IS NOT NULL")
+        args: list[Any] = [category]
+        if target is not None:
+            sql += " AND target=?"
+            args.append(target)
+        return self.db.execute(sql, args).fetchone()[0]
+
+    def data_resources(self, target: str) -> Iterator[tuple[str, str | None, str | None]]:
+        """(uri, parent, access json) of resources of a target that hold real-looking personal data."""
+        yield from self.db.execute(
+            "SELECT DISTINCT f.resource, r.parent, r.access FROM findings f "
+            "LEFT JOIN resources r ON r.uri = f.resource "
+            "WHERE f.target=? AND f.verdict='real' AND f.category IN ('national_id','special_category',"
+            "'contact','financial') ORDER BY f.resource", (target,))
+
+    def resource_access(self, uri: str) -> dict[str, Any] | None:
+        """The stored access policy of a resource, if any."""
+        row = self.db.execute("SELECT access FROM resources WHERE uri=?", (uri,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def persons_in(self, uris: list[str], category: str = "national_id") -> int:
+        """Distinct real-looking values of a category over a set of resources."""
+        if not uris:
+            return 0
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS sel(uri TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM sel")
+        self.db.executemany("INSERT OR IGNORE INTO sel VALUES (?)", ((u,) for u in uris))
+        return self.db.execute(
+            "SELECT COUNT(DISTINCT value_hash) FROM occurrences WHERE category=? AND verdict='real' "
+            "AND resource IN (SELECT uri FROM sel)", (category,)).fetchone()[0]
+
+    def categories_in(self, uri: str) -> set[str]:
+        """Categories of real-looking findings in one resource."""
+        return {c for (c,) in self.db.execute(
+            "SELECT DISTINCT category FROM findings WHERE resource=? AND verdict='real'", (uri,))}
+
+    def resources_by_severity(self, target: str) -> Iterator[tuple[str, int]]:
+        """(resource, worst severity rank) of a target's findings, worst first."""
+        yield from self.db.execute(
+            "SELECT resource, MIN(severity) AS s FROM findings WHERE target=? GROUP BY resource "
+            "ORDER BY s, resource", (target,))
+
+    def findings_of(self, resource: str) -> list[Finding]:
+        """The findings of one resource, worst first."""
+        return [Finding.from_dict(json.loads(b)) for (b,) in self.db.execute(
+            "SELECT body FROM findings WHERE resource=? ORDER BY severity, check_id, kind", (resource,))]

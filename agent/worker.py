@@ -1,0 +1,183 @@
+"""One work unit: open each resource, type it, chunk it, run the content checks, aggregate.
+
+Runs in a worker process (or in the coordinating one). It returns masked, hashed aggregates and
+coverage counts, and writes every occurrence to a spool file; never content, never plaintext.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.config import Config
+from agent.context import ScanContext, ValueHasher
+from agent.formats.sniff import HEAD_SIZE, sniff
+from agent.formats.text import LineLocator, iter_chunks
+from agent.model import Resource, Skipped
+from connectors.base import ConnectorError, ResourceError
+
+EVIDENCE_SAMPLES = 3
+
+
+@dataclass(slots=True)
+class WorkUnit:
+    """What to read: a target's name and resources. Never credentials, never content."""
+
+    unit_id: int
+    target: str
+    resources: list[Resource]
+    spool: str
+
+
+@dataclass(slots=True)
+class Aggregate:
+    """Occurrences of one kind and verdict in one resource, by one check."""
+
+    check_id: str
+    kind: str
+    category: str
+    verdict: str
+    count: int = 0
+    confidence: float = 0.0
+    evidence: list[str] = field(default_factory=list)
+    locations: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What reading one resource gave."""
+
+    uri: str
+    bytes_read: int = 0
+    aggregates: list[Aggregate] = field(default_factory=list)
+    skipped: Skipped | None = None
+    partial: bool = False
+
+
+class Worker:
+    """Builds connectors and checks once per process and runs units with them."""
+
+    def __init__(self, config: Config, key: bytes):
+        self.config = config
+        self.hasher = ValueHasher(key)
+        self.targets = {t.name: t for t in config.targets}
+        self.checks = [(sel.id, sel.cls(sel.options)) for sel in config.checks if sel.cls.kind == "content"]
+        self._connectors: dict[str, Any] = {}
+
+    def _connector(self, name: str):
+        if name not in self._connectors:
+            from agent import plugins
+            t = self.targets[name]
+            ctx = ScanContext(t.name, t.environment, self.hasher, t.options, self.config.limits)
+            self._connectors[name] = plugins.load("connectors", t.type)(t.options, ctx)
+        return self._connectors[name]
+
+    def run(self, unit: WorkUnit) -> list[Outcome]:
+        """Read every resource of the unit; occurrences go to unit.spool as JSON lines."""
+        target = self.targets[unit.target]
+        ctx = ScanContext(target.name, target.environment, self.hasher, None, self.config.limits)
+        contexts = [(cid, check, ctx.with_options(check.options)) for cid, check in self.checks]
+        outcomes = []
+        with open(unit.spool, "w", encoding="utf-8") as spool:
+            try:
+                connector = self._connector(unit.target)
+            except ConnectorError as exc:
+                return [Outcome(r.uri, skipped=Skipped(r.uri, "connector-error", str(exc), r.target))
+                        for r in unit.resources]
+            for resource in unit.resources:
+                outcomes.append(self._read(connector, resource, contexts, spool))
+        return outcomes
+
+    def _read(self, connector, resource: Resource, contexts, spool) -> Outcome:
+        out = Outcome(resource.uri)
+        aggs: dict[tuple[str, str, str], Aggregate] = {}
+        limits = self.config.limits
+        deadline = time.monotonic() + limits.resource_timeout if limits.resource_timeout else None
+        try:
+            with connector.open(resource) as stream:
+                head = stream.read(HEAD_SIZE)
+                kind, detail = sniff(head)
+                if kind != "text":
+                    out.skipped = Skipped(resource.uri, "unsupported-format",
+                                          f"binary content ({detail}); no format handler", resource.target)
+                    out.bytes_read = len(head)
+                    return out
+                counting = _CountingReader(stream, len(head))
+                for chunk in iter_chunks(counting, detail, limits.chunk_size, head=head):
+                    locator = None
+                    for cid, check, cctx in contexts:
+                        for hit in check.scan(chunk, resource, cctx):
+                            if locator is None:
+                                locator = LineLocator(chunk)
+                            line, col = locator.locate(hit.start)
+                            loc = {"line": line, "column": col, "offset": hit.start}
+                            if chunk.location is not None:
+                                loc.update(chunk.location.to_dict())
+                            verdict = hit.verdict.value
+                            key = (cid, hit.kind, verdict)
+                            agg = aggs.get(key)
+                            if agg is None:
+                                agg = aggs[key] = Aggregate(cid, hit.kind, hit.category, verdict)
+                            agg.count += 1
+                            if hit.confidence > agg.confidence:
+                                agg.confidence = hit.confidence
+                            if len(agg.evidence) < EVIDENCE_SAMPLES and hit.evidence not in agg.evidence:
+                                agg.evidence.append(hit.evidence)
+                            if len(agg.locations) < limits.max_locations:
+                                agg.locations.append(loc)
+                            if hit.note and hit.note not in agg.notes and len(agg.notes) < 5:
+                                agg.notes.append(hit.note)
+                            spool.write(json.dumps(
+                                [resource.target, resource.uri, cid, hit.kind, verdict, hit.category,
+                                 hit.value_hash, round(hit.confidence, 3), hit.evidence, loc],
+                                ensure_ascii=False))
+                            spool.write("\n")
+                    if deadline is not None and time.monotonic() > deadline:
+                        out.partial = True
+                        out.skipped = Skipped(resource.uri, "timeout",
+                                              f"stopped after {limits.resource_timeout}s at byte {counting.count}",
+                                              resource.target)
+                        break
+                out.bytes_read = counting.count
+        except ResourceError as exc:
+            out.skipped = Skipped(resource.uri, exc.reason, exc.detail, resource.target)
+        except OSError as exc:
+            out.skipped = Skipped(resource.uri, "read-error", exc.strerror or type(exc).__name__, resource.target)
+        except Exception as exc:  # noqa: BLE001 - one bad resource must not end the scan
+            # Only the type: a message could quote scanned content.
+            out.skipped = Skipped(resource.uri, "internal-error", type(exc).__name__, resource.target)
+        out.aggregates = list(aggs.values())
+        return out
+
+
+class _CountingReader:
+    """Counts bytes as they stream by (coverage), without buffering them."""
+
+    __slots__ = ("_f", "count")
+
+    def __init__(self, f, already: int):
+        self._f = f
+        self.count = already
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        self.count += len(data)
+        return data
+
+
+_PROCESS_WORKER: Worker | None = None
+
+
+def init_process(config_raw: dict, source: str, key: bytes) -> None:
+    """Pool initializer: parse the config again in this process (plugins load here)."""
+    global _PROCESS_WORKER
+    from agent.config import parse
+    _PROCESS_WORKER = Worker(parse(config_raw, source), key)
+
+
+def run_in_process(unit: WorkUnit) -> list[Outcome]:
+    """Pool entry point."""
+    assert _PROCESS_WORKER is not None, "worker process not initialised"
+    return _PROCESS_WORKER.run(unit)

@@ -1,0 +1,95 @@
+"""Exposure: personal data x broad access, one finding per exposed folder; real ids in test areas."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Iterator
+
+from agent import severity
+from agent.model import Finding, Scope
+from checks.base import Correlation
+
+_DATA = {"national_id", "financial", "contact"}
+REFERENCES = ("GDPR Art. 5(1)(f)", "GDPR Art. 25", "GDPR Art. 32", "GDPR Art. 33", "NIS2 Art. 21",
+              "ISO/IEC 27001 A.5.15")
+
+
+class ExposureCheck(Correlation):
+    """Personal data readable by far more people than it should be, and real ids in test areas."""
+
+    id = "exposure"
+    version = "1"
+
+    @dataclass(frozen=True)
+    class Options:
+        broad_scopes: list[str] = field(default_factory=lambda: ["public", "everyone", "organisation"])
+
+        def __post_init__(self):
+            bad = set(self.broad_scopes) - {s.value for s in Scope}
+            if bad:
+                raise ValueError(f"unknown scopes {sorted(bad)}")
+
+    def correlate(self, store, ctx) -> Iterator[Finding]:
+        """One finding per folder whose personal data a broad scope can read; one per test target with real ids."""
+        broad = {Scope(s) for s in self.options.broad_scopes}
+        rows = store.data_resources(ctx.target)
+        for parent, group in groupby(rows, key=lambda r: r[1]):
+            exposed, principals, best = [], set(), None
+            for uri, _parent, access_json in group:
+                if not store.categories_in(uri) & _DATA:
+                    continue
+                grant = _broadest_read(access_json)
+                if grant is None or grant[1] not in broad:
+                    continue
+                exposed.append(uri)
+                principals.add(grant[0])
+                if best is None or grant[1].rank < best.rank:
+                    best = grant[1]
+            if exposed:
+                yield self._finding(store, ctx, parent or exposed[0], exposed, principals, best)
+        if ctx.environment in ("test", "shared"):
+            persons = store.distinct_persons(ctx.target)
+            if persons:
+                yield Finding(
+                    check_id=self.id, severity=severity.test_environment(persons), confidence=1.0,
+                    title=f"Real-looking national identifiers in a {ctx.environment} environment",
+                    resource=f"target://{ctx.target}", target=ctx.target, kind="exposure.test_environment",
+                    category="exposure", verdict="real", count=persons, distinct=persons,
+                    evidence=(f"{persons} distinct persons",),
+                    remediation=("Test and shared environments must hold synthetic or pseudonymised data: replace "
+                                 "the copy with de-identified data and delete the real one, including backups."),
+                    references=("GDPR Art. 5(1)(b)", "GDPR Art. 5(1)(c)", "GDPR Art. 25", "GDPR Art. 32"),
+                    details={"environment": ctx.environment, "persons": persons})
+
+    def _finding(self, store, ctx, folder, exposed, principals, scope) -> Finding:
+        persons = store.persons_in(exposed)
+        special = any("special_category" in store.categories_in(u) for u in exposed)
+        sev = severity.exposure(scope, persons, special, ctx.environment)
+        what = f"{persons} persons' national identifiers" if persons else "personal data"
+        if special:
+            what += " with special-category data"
+        return Finding(
+            check_id=self.id, severity=sev, confidence=1.0,
+            title=f"{what[0].upper() + what[1:]} readable by {scope.value} scope",
+            resource=folder, target=ctx.target, kind=f"exposure.{scope.value}", category="exposure",
+            verdict="real", count=len(exposed), distinct=persons,
+            evidence=tuple(sorted(principals))[:5],
+            remediation=("Restrict the folder to the people who process this data under the contract (remove "
+                         f"{', '.join(sorted(principals))}), then remove or pseudonymise the identifiers."),
+            references=REFERENCES + (("GDPR Art. 9",) if special else ()),
+            details={"persons": persons, "resources": len(exposed), "principals": sorted(principals),
+                     "scope": scope.value, "environment": ctx.environment, "special_category": special,
+                     "examples": exposed[:5]})
+
+
+def _broadest_read(access: str | None) -> tuple[str, Scope] | None:
+    if not access:
+        return None
+    best = None
+    for g in json.loads(access)["grants"]:
+        if g["effective"] and {"read", "list"} & set(g["rights"]):
+            scope = Scope(g["scope"])
+            if best is None or scope.rank < best[1].rank:
+                best = (g["principal"], scope)
+    return best

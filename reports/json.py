@@ -1,0 +1,41 @@
+"""report.json: every finding with every occurrence (masked, hashed), coverage and method."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reports.base import Report, atomic_text, summary
+
+SCHEMA_VERSION = "1.0"
+
+
+class JsonReport(Report):
+    """Machine-readable report with every occurrence location (masked evidence and keyed hashes)."""
+
+    id = "json"
+    version = "1"
+
+    def render(self, result, out_dir: Path) -> list[Path]:
+        """Stream report.json from the run store; findings are never all held in memory."""
+        path = out_dir / "report.json"
+        store = result.store
+        dump = lambda v: json.dumps(v, ensure_ascii=False)  # noqa: E731
+        with atomic_text(path) as f:
+            f.write('{"schema_version": %s,\n' % dump(SCHEMA_VERSION))
+            f.write('"scan": %s,\n' % dump(result.to_dict()))
+            f.write('"summary": %s,\n' % dump(summary(result)))
+            f.write('"checks": %s,\n' % dump(result.checks))
+            f.write('"targets": %s,\n' % dump([c.to_dict() for c in result.coverage]))
+            f.write('"findings": [')
+            for i, finding in enumerate(store.findings()):
+                d = finding.to_dict()
+                if finding.category not in ("access", "exposure"):
+                    d["occurrences"] = list(store.occurrences(finding.resource, finding.check_id,
+                                                              finding.kind, finding.verdict))
+                f.write(("," if i else "") + "\n" + dump(d))
+            f.write('\n],\n"skipped": [')
+            for i, s in enumerate(store.skipped()):
+                f.write(("," if i else "") + "\n" + dump({"uri": s.uri, "target": s.target,
+                                                          "reason": s.reason, "detail": s.detail}))
+            f.write("\n]}\n")
+        return [path]

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Set-up for a fresh Debian/Ubuntu machine: system packages (installed when run as root, listed
+# otherwise), then a virtualenv in .venv with vendorscan and its test tools. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the scanner and its test servers need.
+PACKAGES=(
+  python3 python3-venv python3-dev gcc   # the virtualenv; pylibacl compiles against libacl
+  libacl1-dev acl                         # POSIX ACLs (pylibacl, setfacl in tests)
+  unixodbc unixodbc-dev libsqliteodbc     # ODBC and the embedded SQLite driver
+  ripgrep                                 # bench/ compares against it
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: these Debian packages are missing: ${missing[*]}" >&2
+    echo "setup: install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 2
+  fi
+fi
+
+PY=""
+for cand in python3.13 python3.12 python3.11 python3; do
+  if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    PY=$(command -v "$cand"); break
+  fi
+done
+if [ -z "$PY" ]; then
+  echo "setup: vendorscan needs Python 3.11 or newer (Debian 12 and Ubuntu 24.04 have it)" >&2
+  exit 2
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.vendorscan-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing vendorscan into .venv" >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+  echo "$want" > "$stamp"
+fi

@@ -1,0 +1,81 @@
+"""Shared fixtures: planted identifiers and a helper to run the vendorscan command."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Real-looking, checksum-valid values (not official test numbers), each with its separator forms.
+PLANTED = {
+    "se.personnummer": ["850412-1230", "8504121230", "198504121230", "19850412-1230"],
+    "dk.cpr": ["120485-1006", "1204851006"],
+    "no.fodselsnummer": ["01058510072", "010585 10072"],
+    "fi.hetu": ["131052-308T"],
+    "is.kennitala": ["120174-2079", "1201742079"],
+    "email": ["anna.lindqvist@kommun-exempel.se"],
+    "iban": ["SE45 5000 0000 0583 9825 7466", "SE4550000000058398257466"],
+    "card": ["4532 0151 1283 0366", "4532015112830366", "4532-0151-1283-0366"],
+}
+
+
+@pytest.fixture
+def open_dir():
+    """A directory every local account can reach (pytest's own tmp dirs are 0700), removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="vendorscan-test-", dir="/tmp"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def planted_tree(open_dir):
+    """A small estate: an HR export with every planted kind in a world-readable folder."""
+    root = open_dir / "estate"
+    hr = root / "hr"
+    hr.mkdir(parents=True)
+    (hr / "staff.csv").write_text(
+        "namn;personnummer;e-post;konto\n"
+        "Anna Lindqvist;850412-1230;anna.lindqvist@kommun-exempel.se;SE45 5000 0000 0583 9825 7466\n"
+        "Anna Lindqvist;19850412-1230;;\n", encoding="utf-8")
+    (hr / "nordic.txt").write_text(
+        "CPR-nr: 120485-1006\nfødselsnummer: 01058510072\nhenkilötunnus 131052-308T\n"
+        "kennitala: 120174-2079\nkort: 4532 0151 1283 0366\nsjukskrivning, diagnos F32\n", encoding="utf-8")
+    (hr / "utf16.txt").write_text("personnummer 8504121230\n", encoding="utf-16")
+    (hr / "latin.txt").write_bytes("Malmö personnummer: 198504121230\n".encode("cp1252"))
+    for p in [root, hr]:
+        os.chmod(p, 0o755)
+    for f in hr.iterdir():
+        os.chmod(f, 0o644)
+    return root
+
+
+def run_cli(*args, env=None, timeout=300):
+    """Run `python -m agent ARGS` and return the CompletedProcess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "agent", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, env=full_env, timeout=timeout)
+
+
+def every_form(value: str) -> set[str]:
+    """The value with and without its separators, as it could leak."""
+    bare = "".join(ch for ch in value if ch.isalnum())
+    return {value, bare, value.replace(" ", ""), value.replace("-", "")}
+
+
+def files_under(*dirs: Path):
+    """Every regular file below the given directories."""
+    for d in dirs:
+        for p in Path(d).rglob("*"):
+            if p.is_file():
+                yield p
+
+
+def load_json(path: Path):
+    """Parse a JSON file."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
