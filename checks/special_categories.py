@@ -42,7 +42,7 @@ TERMS: dict[str, tuple[str, ...]] = {
         "sexual orientation",
     ),
     "criminal": (
-        "belastningsregister", "brottsregister", "lagöverträdelse", "strafferegister", "straffeattest",
+        "belastningsregist", "brottsregist", "lagöverträdelse", "strafferegist", "straffeattest",
         "børneattest", "politiattest", "rikosrekisteri", "rikostausta", "criminal record", "prior conviction",
     ),
     "welfare": (

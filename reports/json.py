@@ -28,11 +28,13 @@ class JsonReport(Report):
             f.write('"targets": %s,\n' % dump([c.to_dict() for c in result.coverage]))
             f.write('"findings": [')
             for i, finding in enumerate(store.findings()):
-                d = finding.to_dict()
+                f.write(("," if i else "") + "\n" + dump(finding.to_dict())[:-1] + ', "occurrences": [')
                 if finding.category not in ("access", "exposure"):
-                    d["occurrences"] = list(store.occurrences(finding.resource, finding.check_id,
-                                                              finding.kind, finding.verdict))
-                f.write(("," if i else "") + "\n" + dump(d))
+                    # streamed: a file with a million ids must not need a million dicts in memory
+                    occ = store.occurrences(finding.resource, finding.check_id, finding.kind, finding.verdict)
+                    for j, o in enumerate(occ):
+                        f.write(("," if j else "") + dump(o))
+                f.write("]}")
             f.write('\n],\n"skipped": [')
             for i, s in enumerate(store.skipped()):
                 f.write(("," if i else "") + "\n" + dump({"uri": s.uri, "target": s.target,
