@@ -125,6 +125,8 @@ class _TargetScan:
     def run(self) -> None:
         resource_checks = [(c.cls(c.options), self.ctx.with_options(c.options))
                            for c in self.config.checks if c.cls.kind == "resource"]
+        log.info("target %s: scanning (%s, %s)", self.target.name, self.target.type, self.target.environment,
+                 extra={"target": self.target.name})
         try:
             connector = plugins.load("connectors", self.target.type)(self.target.options, self.ctx)
         except ConnectorError as exc:
@@ -184,6 +186,8 @@ class _TargetScan:
         log.info("skipped %s: %s %s", s.uri, s.reason, s.detail, extra={"target": s.target})
 
     def _add(self, f: Finding) -> None:
+        log.debug("finding %s %s %s: %s x%d evidence %s", f.severity.value, f.check_id, f.kind, f.resource,
+                  f.count, ", ".join(f.evidence), extra={"target": f.target, "fingerprint": f.fingerprint})
         self.store.add_finding(f)
         self.findings += 1
 
@@ -216,6 +220,8 @@ class _TargetScan:
         self.scan.on_progress(self.target.name, self.cov, self.findings)
 
     def _ingest(self, out: Outcome) -> None:
+        log.debug("read %s: %d bytes, %d kinds found", out.uri, out.bytes_read, len(out.aggregates),
+                  extra={"target": self.target.name})
         if out.skipped is not None:
             self._skip(out.skipped)
         if out.skipped is None or out.partial:

@@ -1,0 +1,274 @@
+"""Identifier check: Nordic national ids, e-mail addresses, IBANs and payment cards in text.
+
+One digit-led pass finds every national-id, card and masked candidate; e-mail and IBAN have
+cheap passes of their own (an '@', a country code). Each candidate is validated (checksum, real
+date, plausible age, test ranges) and scored by its form and the words around it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterator
+
+from agent.model import Chunk, Hit, Verdict
+from checks import masking, nordic
+from checks.base import ContentCheck
+from checks.idspecs import BY_KIND, NATIONAL_CONTEXT, SPECS, context_words
+from checks.testnumbers import TEST_CARDS, swedish
+
+_DIGIT_PASS = re.compile(r"""\d{4}(?:
+    (?P<card>([ -])\d{4}\2\d{4}\2\d{1,4}(?:\2\d{1,3})?(?!\d)|\d{9,15}(?!\d))
+  | (?P<id>\d{2}(?:\d{2})?[-+ A-FU-Y]?\d{3}[\dA-Y]\d?)
+  | (?P<masked>\d{2}(?:\d{2})?[-+]?[Xx*#•]{4}|[Xx*#•]{2}-?[Xx*#•]{4})
+)""", re.X)
+_MASK_LEAD = re.compile(r"[Xx*#•]{6}[-+]?\d{4}")
+_MASK_LEAD_HINTS = ("XXXXXX", "xxxxxx", "******", "######", "••••••")
+_IBAN_LENGTHS = {"SE": 24, "DK": 18, "NO": 15, "FI": 18, "IS": 26, "DE": 22, "GB": 22, "FR": 27, "NL": 18,
+                 "BE": 16, "ES": 24, "IT": 27, "PL": 28, "EE": 20, "LV": 21, "LT": 20, "AT": 20, "CH": 21,
+                 "IE": 22, "PT": 25, "LU": 20, "GL": 18, "FO": 18}
+_IBAN = re.compile(r"(?:" + "|".join(_IBAN_LENGTHS) + r")\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?")
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}$")
+_EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}"
+                           r"[A-Za-z0-9])?)*\.[A-Za-z]{2,24}")
+_CARD_CONTEXT = context_words("card")
+_IBAN_CONTEXT = context_words("iban")
+ALL_KINDS = tuple(s.kind for s in SPECS)
+_GLUE = "-_/#"
+
+
+def _card_brand(digits: str) -> str | None:
+    n, p2, p4 = len(digits), int(digits[:2]), int(digits[:4])
+    if digits[0] == "4" and n in (13, 16, 19):
+        return "visa"
+    if (51 <= p2 <= 55 or 2221 <= p4 <= 2720) and n == 16:
+        return "mastercard"
+    if p2 in (34, 37) and n == 15:
+        return "amex"
+    if (digits.startswith("6011") or p2 == 65 or 644 <= int(digits[:3]) <= 649) and 16 <= n <= 19:
+        return "discover"
+    if 3528 <= p4 <= 3589 and 16 <= n <= 19:
+        return "jcb"
+    if (p2 in (36, 38) or 300 <= int(digits[:3]) <= 305) and n == 14:
+        return "diners"
+    return None
+
+
+def _iban_ok(compact: str) -> bool:
+    if _IBAN_LENGTHS.get(compact[:2]) != len(compact):
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+class IdentifierCheck(ContentCheck):
+    """Unredacted Nordic national ids (SE, DK, NO, FI, IS), e-mail addresses, IBANs and payment cards."""
+
+    id = "identifiers"
+    version = "1"
+
+    @dataclass(frozen=True)
+    class Options:
+        types: list[str] = field(default_factory=lambda: list(ALL_KINDS))
+        min_confidence: float = 0.2
+        context_window: int = 40
+        extra_test_numbers: list[str] = field(default_factory=list)
+
+        def __post_init__(self):
+            unknown = set(self.types) - set(ALL_KINDS)
+            if unknown:
+                raise ValueError(f"unknown identifier types {sorted(unknown)} (allowed: {', '.join(ALL_KINDS)})")
+            if not 0.0 <= self.min_confidence <= 1.0:
+                raise ValueError("min_confidence must be between 0 and 1")
+            if not 0 <= self.context_window <= 200:
+                raise ValueError("context_window must be between 0 and 200")
+
+    def __init__(self, options=None, today: date | None = None):
+        super().__init__(options)
+        self._types = frozenset(self.options.types)
+        self._test_se = swedish(tuple(self.options.extra_test_numbers))
+        self._today = today
+        self._window = self.options.context_window
+
+    def scan(self, chunk: Chunk, resource, ctx) -> Iterator[Hit]:
+        """Hits whose start lies in the chunk's own part, in text order per kind of pass."""
+        text, base = chunk.text, chunk.start
+        lo, hi = max(chunk.own_start - base, 0), chunk.own_end - base
+        hasher = ctx.hasher
+        today = self._today or date.today()
+        minimum = self.options.min_confidence
+        for hit in self._digit_pass(text, lo, hi, base, hasher, today):
+            if hit.confidence >= minimum:
+                yield hit
+        if any(h in text for h in _MASK_LEAD_HINTS):
+            for m in _MASK_LEAD.finditer(text, lo):
+                s, e = m.span()
+                if s >= hi:
+                    break
+                if _bounded(text, s, e):
+                    kind = self._masked_kind(text, s, e)
+                    yield Hit(kind, "national_id", Verdict.MASKED, 0.9, base + s, base + e, m.group(0), None)
+        if "iban" in self._types:
+            for hit in self._ibans(text, lo, hi, base, hasher):
+                if hit.confidence >= minimum:
+                    yield hit
+        if "email" in self._types and "@" in text:
+            yield from self._emails(text, lo, hi, base, hasher)
+
+    # -- national ids, cards and masked values ---------------------------------------------------
+    def _digit_pass(self, text, lo, hi, base, hasher, today) -> Iterator[Hit]:
+        for m in _DIGIT_PASS.finditer(text, lo):
+            s, e = m.span()
+            if s >= hi:
+                return
+            if not _bounded(text, s, e):
+                continue
+            if m.group("card") is not None:
+                hit = self._card(text, s, e, base, hasher)
+            elif m.group("id") is not None:
+                hit = self._national(text, s, e, base, hasher, today)
+            else:
+                hit = Hit(self._masked_kind(text, s, e), "national_id", Verdict.MASKED, 0.9, base + s, base + e,
+                          m.group(0), None)
+            if hit is not None:
+                yield hit
+
+    def _national(self, text, s, e, base, hasher, today) -> Hit | None:
+        value = text[s:e]
+        k = next((i for i, ch in enumerate(value) if not ch.isdigit()), len(value))
+        if k == len(value):
+            head_len = {10: 6, 11: 6, 12: 8}.get(k)
+            if head_len is None:
+                return None
+            head, sep, tail = value[:head_len], "", value[head_len:]
+        else:
+            head, sep, tail = value[:k], value[k], value[k + 1:]
+        results = []
+        if len(head) == 8:
+            results.append(nordic.se(head, sep, tail, today, self._test_se))
+        elif len(tail) == 5:
+            results.append(nordic.no(head, sep, tail, today))
+        elif len(head) == 6:
+            results += [nordic.se(head, sep, tail, today, self._test_se), nordic.fi(head, sep, tail, today),
+                        nordic.dk(head, sep, tail, today), nordic.is_(head, sep, tail, today)]
+        results = [r for r in results if r is not None and r[0] in self._types]
+        if not results:
+            return None
+        near = self._context(text, s, e)
+        best, best_conf = None, -1.0
+        for kind, verdict, normalised, strength, note in results:
+            conf = strength
+            if not sep and len(value) == 10:
+                conf *= 0.45  # bare 10-digit runs are everywhere: order, customer and phone numbers
+            elif not sep and len(value) == 12:
+                conf *= 0.85
+            country = BY_KIND[kind].country
+            if country in near or ("any" in near and country in ("se", "dk", "no")):
+                conf = min(0.99, conf + 0.45) + 0.001  # the named country wins a tie
+            elif near:
+                conf = min(0.99, conf + 0.25)
+            if s >= 2 and text[s - 1] in _GLUE and text[s - 2].isalnum():
+                conf *= 0.4  # glued to a prefix such as ORD-: an order or case number
+            if conf > best_conf:
+                best, best_conf = (kind, verdict, normalised, note), conf
+        kind, verdict, normalised, note = best
+        evidence = masking.norwegian(head + tail) if len(tail) == 5 else masking.national_id(head, sep)
+        return Hit(kind, "national_id", Verdict(verdict), round(min(best_conf, 0.99), 3), base + s, base + e,
+                   evidence, hasher(kind, normalised), note)
+
+    def _context(self, text: str, s: int, e: int) -> set[str]:
+        w = self._window
+        found = set()
+        for m in NATIONAL_CONTEXT.finditer(text, max(0, s - w), min(len(text), e + w)):
+            found.add(m.lastgroup)
+        return found
+
+    def _masked_kind(self, text: str, s: int, e: int) -> str:
+        near = self._context(text, s, e) - {"any"}
+        if len(near) == 1:
+            country = near.pop()
+            return next(sp.kind for sp in SPECS if sp.country == country)
+        return "nordic.national_id"
+
+    def _card(self, text, s, e, base, hasher) -> Hit | None:
+        if "card" not in self._types:
+            return None
+        raw = text[s:e]
+        digits = raw.replace(" ", "").replace("-", "")
+        if not 13 <= len(digits) <= 19 or _card_brand(digits) is None or not nordic.luhn_ok(digits):
+            return None
+        grouped = digits != raw
+        conf = 0.7 if grouped else 0.45  # EAN-13 and other barcodes pass Luhn too
+        w = self._window
+        if _CARD_CONTEXT.search(text, max(0, s - w), min(len(text), e + w)):
+            conf = min(0.99, conf + 0.3)
+        if digits in TEST_CARDS:
+            return Hit("card", "financial", Verdict.TEST, conf, base + s, base + e, masking.card(digits),
+                       hasher("card", digits), "published test card number")
+        return Hit("card", "financial", Verdict.REAL, conf, base + s, base + e, masking.card(digits),
+                   hasher("card", digits))
+
+    # -- IBAN and e-mail --------------------------------------------------------------------------
+    def _ibans(self, text, lo, hi, base, hasher) -> Iterator[Hit]:
+        for m in _IBAN.finditer(text, lo):
+            s, e = m.span()
+            if s >= hi:
+                return
+            if s and text[s - 1].isalnum():
+                continue
+            compact = m.group(0).replace(" ", "")
+            length = _IBAN_LENGTHS[compact[:2]]
+            if len(compact) > length:
+                # the greedy match took a following word too: cut at the country's length
+                compact, e = compact[:length], _end_after(text, s, length)
+            if (e < len(text) and text[e].isalnum()) or not _iban_ok(compact):
+                continue
+            w = self._window
+            conf = 0.9 if _IBAN_CONTEXT.search(text, max(0, s - w), min(len(text), e + w)) else 0.8
+            yield Hit("iban", "financial", Verdict.REAL, conf, base + s, base + e, masking.iban(compact),
+                      hasher("iban", compact))
+
+    def _emails(self, text, lo, hi, base, hasher) -> Iterator[Hit]:
+        at = text.find("@", lo)
+        while at != -1:
+            left = _EMAIL_LOCAL.search(text, max(0, at - 64), at)
+            right = _EMAIL_DOMAIN.match(text, at + 1)
+            if left and right:
+                s = left.start()
+                while s < at and text[s] in ".-":
+                    s += 1
+                e = right.end()
+                if s < at and lo <= s < hi and not (e < len(text) and (text[e].isalnum() or text[e] == "@")):
+                    address = text[s:e]
+                    yield Hit("email", "contact", Verdict.REAL, 0.95, base + s, base + e, masking.email(address),
+                              hasher("email", address.lower()))
+            elif at >= hi:
+                return
+            if at >= hi:
+                return
+            at = text.find("@", at + 1)
+
+
+def _bounded(text: str, s: int, e: int) -> bool:
+    """True when the match is not part of a longer run of letters or digits."""
+    if s and (text[s - 1].isalnum() or text[s - 1] in "*#•"):
+        return False
+    return not (e < len(text) and (text[e].isalnum() or text[e] in "*#•"))
+
+
+def _end_after(text: str, s: int, count: int) -> int:
+    """End offset after `count` non-space characters from s."""
+    i = s
+    while count:
+        if text[i] != " ":
+            count -= 1
+        i += 1
+    return i
+
+
+def detect(text: str, hasher, options=None, today: date | None = None) -> list[Hit]:
+    """Every hit in a whole text (for tests and benchmarks)."""
+    from agent.context import ScanContext
+    check = IdentifierCheck(options, today=today)
+    ctx = ScanContext("detect", "production", hasher)
+    return list(check.scan(Chunk(text, 0, 0, len(text), 1, 1), None, ctx))

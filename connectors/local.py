@@ -1,0 +1,178 @@
+"""Local paths (disks, NFS and mounted shares): walk with POSIX access, open read-only."""
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import BinaryIO, Iterator
+from urllib.parse import quote, unquote, urlsplit
+
+from agent.model import Resource, Skipped
+from connectors import posix
+from connectors.base import Connector, ResourceError
+
+_NOATIME = getattr(os, "O_NOATIME", 0)
+
+
+def uri_of(path: str) -> str:
+    """file:// URI of an absolute path."""
+    return "file://" + quote(path)
+
+
+def path_of(uri: str) -> str:
+    """Absolute path of a file:// URI."""
+    return unquote(urlsplit(uri).path)
+
+
+class LocalConnector(Connector):
+    """Local folders and mounted shares: POSIX modes and ACLs, read-only."""
+
+    id = "local"
+    version = "1"
+    scheme = "file"
+
+    @dataclass(frozen=True)
+    class Options:
+        paths: list[str]
+        follow_symlinks: bool = False
+        one_filesystem: bool = True
+        exclude: list[str] = field(default_factory=list)
+        broad_groups: list[str] = field(default_factory=lambda: list(posix.DEFAULT_BROAD_GROUPS))
+
+        def __post_init__(self):
+            if not self.paths:
+                raise ValueError("paths must name at least one folder or file")
+
+    def __init__(self, options, ctx):
+        super().__init__(options, ctx)
+        self._broad = frozenset(g.lower() for g in options.broad_groups)
+
+    def walk(self) -> Iterator[Resource | Skipped]:
+        """Folders before their contents, names sorted; every entry not read is a Skipped."""
+        for root in self.options.paths:
+            yield from self._walk_root(os.path.abspath(root))
+
+    def _skip(self, path: str, reason: str, detail: str = "") -> Skipped:
+        return Skipped(uri_of(path), reason, detail, self.ctx.target)
+
+    def _walk_root(self, root: str) -> Iterator[Resource | Skipped]:
+        try:
+            st = os.stat(root) if self.options.follow_symlinks else os.lstat(root)
+        except FileNotFoundError:
+            yield self._skip(root, "not-found", "the configured path does not exist")
+            return
+        except PermissionError:
+            yield self._skip(root, "permission-denied", "cannot stat the configured path")
+            return
+        parent = os.path.dirname(root)
+        chain = posix.ancestors(parent)
+        if stat.S_ISLNK(st.st_mode):
+            yield self._skip(root, "symlink", "not followed (follow_symlinks = false)")
+            return
+        if stat.S_ISREG(st.st_mode):
+            yield self._resource(root, st, chain, uri_of(parent))
+            return
+        if not stat.S_ISDIR(st.st_mode):
+            yield self._skip(root, "special-file", _kind_name(st.st_mode))
+            return
+        visited: set[tuple[int, int]] = set()
+        stack = [(root, st, chain, uri_of(parent))]
+        while stack:
+            path, dst, dchain, parent_uri = stack.pop()
+            key = (dst.st_dev, dst.st_ino)
+            if key in visited:
+                yield self._skip(path, "symlink-loop", "folder already visited")
+                continue
+            visited.add(key)
+            yield self._resource(path, dst, dchain, parent_uri)
+            own_chain = dchain + (posix.dir_perm(path, dst),)
+            try:
+                with os.scandir(path) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except PermissionError:
+                yield self._skip(path, "permission-denied", "cannot list folder")
+                continue
+            except FileNotFoundError:
+                yield self._skip(path, "vanished", "folder removed during the scan")
+                continue
+            subdirs = []
+            my_uri = uri_of(path)
+            for entry in entries:
+                child = entry.path
+                if self._excluded(root, child):
+                    yield self._skip(child, "excluded", "matches an exclude pattern")
+                    continue
+                try:
+                    cst = entry.stat(follow_symlinks=False)
+                    if stat.S_ISLNK(cst.st_mode):
+                        if not self.options.follow_symlinks:
+                            yield self._skip(child, "symlink", "not followed (follow_symlinks = false)")
+                            continue
+                        cst = os.stat(child)
+                except FileNotFoundError:
+                    yield self._skip(child, "vanished", "removed during the scan (or a dangling link)")
+                    continue
+                except PermissionError:
+                    yield self._skip(child, "permission-denied", "cannot stat")
+                    continue
+                except OSError as exc:
+                    yield self._skip(child, "read-error", exc.strerror or "stat failed")
+                    continue
+                if stat.S_ISDIR(cst.st_mode):
+                    if self.options.one_filesystem and cst.st_dev != st.st_dev:
+                        yield self._skip(child, "other-filesystem", "one_filesystem = true")
+                    else:
+                        subdirs.append((child, cst, own_chain, my_uri))
+                elif stat.S_ISREG(cst.st_mode):
+                    yield self._resource(child, cst, own_chain, my_uri)
+                else:
+                    yield self._skip(child, "special-file", _kind_name(cst.st_mode))
+            stack.extend(reversed(subdirs))
+
+    def _excluded(self, root: str, path: str) -> bool:
+        if not self.options.exclude:
+            return False
+        rel = os.path.relpath(path, root)
+        return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch("/" + rel, p) for p in self.options.exclude)
+
+    def _resource(self, path: str, st: os.stat_result, chain, parent_uri: str) -> Resource:
+        is_dir = stat.S_ISDIR(st.st_mode)
+        return Resource(uri=uri_of(path), kind="folder" if is_dir else "file", target=self.ctx.target,
+                        size=None if is_dir else st.st_size, modified=st.st_mtime,
+                        etag=f"{st.st_size}-{st.st_mtime_ns}", access=posix.policy(path, st, chain, self._broad),
+                        parent=parent_uri)
+
+    @contextmanager
+    def open(self, resource: Resource) -> Iterator[BinaryIO]:
+        """The file opened read-only (without touching its access time where allowed)."""
+        path = path_of(resource.uri)
+        # O_NONBLOCK: a file swapped for a FIFO since the walk must not hang the scan
+        flags = os.O_RDONLY | os.O_NONBLOCK | (0 if self.options.follow_symlinks else os.O_NOFOLLOW)
+        try:
+            try:
+                fd = os.open(path, flags | _NOATIME)
+            except PermissionError:  # O_NOATIME needs ownership; retry plainly
+                fd = os.open(path, flags)
+        except FileNotFoundError:
+            raise ResourceError("vanished", "removed during the scan") from None
+        except PermissionError:
+            raise ResourceError("permission-denied", "cannot open for reading") from None
+        except OSError as exc:
+            raise ResourceError("read-error", exc.strerror or "open failed") from None
+        f = os.fdopen(fd, "rb", buffering=0)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ResourceError("special-file", "no longer a regular file")
+            yield f
+        finally:
+            f.close()
+
+
+def _kind_name(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return f"{name}, never opened"
+    return "not a regular file"
