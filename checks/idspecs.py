@@ -59,10 +59,11 @@ def _context_pattern() -> re.Pattern[str]:
     shared = sorted((w for w, cs in words.items() if len(cs) > 1), key=len, reverse=True)
     generic = sorted(set(shared) | set(_GENERIC_ID), key=len, reverse=True)
     groups.append(f"(?P<any>{'|'.join(map(re.escape, generic))})")
-    return re.compile(r"(?<![^\W\d_])(?:" + "|".join(groups) + ")", re.IGNORECASE)
+    return re.compile(r"(?<![^\W\d_])(?:" + "|".join(groups) + ")")
 
 
-# Context words of national ids, by country ("any" for words several countries share).
+# Context words of national ids, by country ("any" for words several countries share); it is
+# matched against lower-cased text (cheaper than IGNORECASE on every window).
 NATIONAL_CONTEXT = _context_pattern()
 # Countries that use "personnummer": sv, da (CPR is "personnummer" too), no.
 SHARED_WORD_COUNTRIES = {"personnummer": ("se", "dk", "no")}

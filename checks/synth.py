@@ -140,7 +140,7 @@ def real(kind: str, rng: random.Random, separator: bool = True, country: str = "
 def test(kind: str, rng: random.Random) -> str:
     """An official test number of a kind (SE from Skatteverket's list, FI 900-999, NO Tenor)."""
     if kind == "se.personnummer":
-        value = rng.choice(sorted(swedish()))
+        value = rng.choice(sorted(n for n in swedish() if len(n) == 12))
         return value[2:8] + "-" + value[8:]
     if kind == "fi.hetu":
         return fi_hetu(rng, test=True)

@@ -24,7 +24,8 @@ def swedish(extra: tuple[str, ...] = ()) -> frozenset[str]:
         numbers.update(_lines((data / name).read_text(encoding="ascii")))
     for path in extra:
         numbers.update(_lines(Path(path).read_text(encoding="ascii")))
-    return frozenset(numbers)
+    # The 10-digit forms too: a test number written without its century is still a test number.
+    return frozenset(numbers | {n[2:] for n in numbers})
 
 
 def _lines(text: str):
