@@ -179,7 +179,7 @@ class IdentifierCheck(ContentCheck):
                 conf *= 0.85
             country = BY_KIND[kind].country
             if country in near or ("any" in near and country in ("se", "dk", "no")):
-                conf = min(0.99, conf + 0.45) + 0.001  # the named country wins a tie
+                conf = min(0.99, max(conf + 0.45, 0.8)) + 0.001  # the named country wins a tie
             elif near:
                 conf = min(0.99, conf + 0.25)
             if s >= 2 and text[s - 1] in _GLUE and text[s - 2].isalnum():
