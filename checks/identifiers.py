@@ -182,6 +182,8 @@ class IdentifierCheck(ContentCheck):
                 conf = min(0.99, max(conf + 0.45, 0.8)) + 0.001  # the named country wins a tie
             elif near:
                 conf = min(0.99, conf + 0.25)
+            if note.startswith("possible test number"):
+                conf = min(conf, 0.6)
             if s >= 2 and text[s - 1] in _GLUE and text[s - 2].isalnum():
                 conf *= 0.4  # glued to a prefix such as ORD-: an order or case number
             if conf > best_conf:
