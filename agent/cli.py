@@ -113,6 +113,8 @@ def _cmd_demo(args) -> int:
     demo.build(estate)
     if not args.out:
         args.out = str(estate.parent / "demo-report")
+    if not args.state_dir:  # keep the demo's key and runs out of the user's own state dir
+        args.state_dir = str(estate.parent / "demo-state")
     if not args.config:
         args.config = str(demo.write_config(estate))
     return _run(_load_config(args, [], "production"), args)
