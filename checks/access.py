@@ -6,7 +6,7 @@ from typing import Iterator
 
 from agent import severity
 from agent.model import Finding, Grant, Resource, Scope, Severity
-from checks.base import ResourceCheck
+from checks.base import SCOPE_NAMES, ResourceCheck, require_known
 
 REFERENCES = ("GDPR Art. 5(1)(f)", "GDPR Art. 32", "ISO/IEC 27001 A.5.15", "ISO/IEC 27001 A.8.3")
 _WHO = {Scope.PUBLIC: "anyone on the internet", Scope.EVERYONE: "every account that can log on",
@@ -51,9 +51,7 @@ class AccessCheck(ResourceCheck):
         read_scopes: list[str] = field(default_factory=lambda: ["public", "everyone", "organisation"])
 
         def __post_init__(self):
-            bad = set(self.read_scopes) - {s.value for s in Scope}
-            if bad:
-                raise ValueError(f"unknown scopes {sorted(bad)}")
+            require_known(self.read_scopes, SCOPE_NAMES, "scopes")
 
     def __init__(self, options=None):
         super().__init__(options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator
 
-from agent.model import Chunk, Finding, Hit, Resource
+from agent.model import Chunk, Finding, Hit, Resource, Scope
 
 if TYPE_CHECKING:
     from agent.context import ScanContext
@@ -15,6 +15,15 @@ if TYPE_CHECKING:
 class NoOptions:
     """A plugin without options."""
 
+
+def require_known(values, allowed, what: str) -> None:
+    """Raise ValueError naming the values of an option that are not among `allowed`."""
+    unknown = set(values) - set(allowed)
+    if unknown:
+        raise ValueError(f"unknown {what} {sorted(unknown)} (allowed: {', '.join(allowed)})")
+
+
+SCOPE_NAMES = tuple(s.value for s in Scope)
 
 _CATEGORY = {"email": "contact", "iban": "financial", "card": "financial"}
 

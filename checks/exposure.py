@@ -8,7 +8,7 @@ from typing import Iterator
 
 from agent import severity
 from agent.model import Finding, Scope
-from checks.base import Correlation
+from checks.base import SCOPE_NAMES, Correlation, require_known
 
 _DATA = {"national_id", "financial", "contact"}
 REFERENCES = ("GDPR Art. 5(1)(f)", "GDPR Art. 25", "GDPR Art. 32", "GDPR Art. 33", "NIS2 Art. 21",
@@ -26,9 +26,7 @@ class ExposureCheck(Correlation):
         broad_scopes: list[str] = field(default_factory=lambda: ["public", "everyone", "organisation"])
 
         def __post_init__(self):
-            bad = set(self.broad_scopes) - {s.value for s in Scope}
-            if bad:
-                raise ValueError(f"unknown scopes {sorted(bad)}")
+            require_known(self.broad_scopes, SCOPE_NAMES, "scopes")
 
     def correlate(self, store, ctx) -> Iterator[Finding]:
         """One finding per folder whose personal data a broad scope can read; one per test target with real ids."""

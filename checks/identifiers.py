@@ -13,7 +13,7 @@ from typing import Iterator
 
 from agent.model import Chunk, Hit, Verdict
 from checks import masking, nordic
-from checks.base import ContentCheck
+from checks.base import ContentCheck, require_known
 from checks.idspecs import BY_KIND, NATIONAL_CONTEXT, SPECS, context_words
 from checks.testnumbers import TEST_CARDS, swedish
 
@@ -87,9 +87,7 @@ class IdentifierCheck(ContentCheck):
         extra_test_numbers: list[str] = field(default_factory=list)
 
         def __post_init__(self):
-            unknown = set(self.types) - set(ALL_KINDS)
-            if unknown:
-                raise ValueError(f"unknown identifier types {sorted(unknown)} (allowed: {', '.join(ALL_KINDS)})")
+            require_known(self.types, ALL_KINDS, "identifier types")
             if not 0.0 <= self.min_confidence <= 1.0:
                 raise ValueError("min_confidence must be between 0 and 1")
             if not 0 <= self.context_window <= 200:

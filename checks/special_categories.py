@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from agent.model import Chunk, Hit, Resource, Verdict
-from checks.base import ContentCheck
+from checks.base import ContentCheck, require_known
 
 # Word stems: a term matches at a word start and may continue with letters (diagnos → diagnosen).
 TERMS: dict[str, tuple[str, ...]] = {
@@ -118,9 +118,7 @@ class SpecialCategoryCheck(ContentCheck):
         categories: list[str] = field(default_factory=lambda: list(TERMS))
 
         def __post_init__(self):
-            unknown = set(self.categories) - set(TERMS)
-            if unknown:
-                raise ValueError(f"unknown categories {sorted(unknown)} (allowed: {', '.join(TERMS)})")
+            require_known(self.categories, TERMS, "categories")
 
     def __init__(self, options=None):
         super().__init__(options)
