@@ -29,7 +29,7 @@ log = logging.getLogger("vendorscan")
 # Skips that mean the scan could not do what it was asked: they make the scan incomplete (exit 2).
 FAILURE_REASONS = frozenset({"permission-denied", "read-error", "timeout", "worker-crashed", "internal-error",
                              "not-found", "connection-lost", "connector-error", "time-budget"})
-CONTENT_KINDS = frozenset({"file", "object"})
+CONTENT_KINDS = frozenset({"file", "object", "table"})
 
 
 @dataclass
@@ -227,25 +227,36 @@ class _TargetScan:
         if out.skipped is None or out.partial:
             self.cov.resources_read += 1
         self.cov.bytes_read += out.bytes_read
+        self.cov.rows_sampled += out.rows_sampled
         special = any(a.category == "special_category" for a in out.aggregates)
         checks = {c.id: c.cls for c in self.config.checks}
         for a in out.aggregates:
-            distinct = self.store.distinct_values(out.uri, a.kind, a.verdict) if a.verdict != "masked" else 0
-            sev = severity.data(a.category, a.kind, a.verdict, distinct, self.target.environment,
+            distinct = self.store.distinct_values(out.uri, a.kind, a.verdict, a.part) if a.verdict != "masked" else 0
+            details = {"notes": a.notes, "environment": self.target.environment}
+            persons = distinct
+            if out.rows_sampled:
+                # A sample stands for the whole table: scale the distinct count by the sample ratio.
+                share = a.count / out.rows_sampled
+                details.update(rows_sampled=out.rows_sampled, rows_total=out.rows_total,
+                               share_of_rows=round(share, 3), identifier_column=share >= 0.5)
+                if out.rows_total and out.rows_total > out.rows_sampled:
+                    persons = round(distinct * out.rows_total / out.rows_sampled)
+                    details["estimated_persons"] = persons
+            sev = severity.data(a.category, a.kind, a.verdict, persons, self.target.environment,
                                 special=special and a.category == "national_id", confidence=a.confidence)
             title, remediation, refs = checks[a.check_id].describe(a.kind, a.verdict)
             self._add(Finding(
                 check_id=a.check_id, severity=sev, confidence=a.confidence, title=title, resource=out.uri,
-                target=self.target.name, kind=a.kind, category=a.category, verdict=a.verdict,
+                target=self.target.name, kind=a.kind, part=a.part, category=a.category, verdict=a.verdict,
                 evidence=tuple(a.evidence), count=a.count, distinct=distinct,
                 locations=tuple(Location(**loc) for loc in a.locations), remediation=remediation,
-                references=tuple(refs), details={"notes": a.notes, "environment": self.target.environment}))
+                references=tuple(refs), details=details))
 
 
 def _spool_rows(lines):
     for line in lines:
-        tgt, uri, cid, kind, verdict, cat, h, conf, ev, loc = json.loads(line)
-        yield (tgt, uri, cid, kind, verdict, cat, h, conf, ev, json.dumps(loc))
+        tgt, uri, part, cid, kind, verdict, cat, h, conf, ev, loc = json.loads(line)
+        yield (tgt, uri, part, cid, kind, verdict, cat, h, conf, ev, json.dumps(loc))
 
 
 def exit_code(result: ScanResult) -> int:

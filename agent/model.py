@@ -234,6 +234,7 @@ class Finding:
     resource: str  # uri
     target: str
     kind: str  # identifier type, access kind, exposure, …
+    part: str = ""  # a table's column or an archive's member the finding is about; "" for the whole resource
     category: str = ""
     verdict: str = ""
     evidence: tuple[str, ...] = ()  # masked samples
@@ -248,7 +249,8 @@ class Finding:
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
-            self.fingerprint = fingerprint(self.check_id, self.resource, self.kind, self.verdict, self.value_hash)
+            self.fingerprint = fingerprint(self.check_id, self.resource, self.kind, self.verdict, self.value_hash,
+                                           self.part)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form for reports and state (masked and hashed only)."""
@@ -261,6 +263,7 @@ class Finding:
             "resource": self.resource,
             "target": self.target,
             "kind": self.kind,
+            "part": self.part,
             "category": self.category,
             "verdict": self.verdict,
             "evidence": list(self.evidence),
@@ -284,6 +287,7 @@ class Finding:
             resource=d["resource"],
             target=d["target"],
             kind=d["kind"],
+            part=d.get("part", ""),
             category=d.get("category", ""),
             verdict=d.get("verdict", ""),
             evidence=tuple(d.get("evidence", ())),
@@ -299,9 +303,10 @@ class Finding:
         )
 
 
-def fingerprint(check_id: str, resource: str, kind: str, verdict: str = "", value_hash: str | None = None) -> str:
-    """Stable identity of a finding across scans: check + resource + what was found."""
-    raw = "\x1f".join((check_id, resource, kind, verdict, value_hash or ""))
+def fingerprint(check_id: str, resource: str, kind: str, verdict: str = "", value_hash: str | None = None,
+                part: str = "") -> str:
+    """Stable identity of a finding across scans: check + resource (+ column or member) + what was found."""
+    raw = "\x1f".join((check_id, resource, kind, verdict, value_hash or "") + ((part,) if part else ()))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

@@ -18,9 +18,9 @@ CREATE TABLE IF NOT EXISTS findings (
     fingerprint TEXT PRIMARY KEY, target TEXT, resource TEXT, check_id TEXT, severity INTEGER,
     category TEXT, verdict TEXT, kind TEXT, distinct_count INTEGER, body TEXT);
 CREATE TABLE IF NOT EXISTS occurrences (
-    target TEXT, resource TEXT, check_id TEXT, kind TEXT, verdict TEXT, category TEXT,
+    target TEXT, resource TEXT, part TEXT, check_id TEXT, kind TEXT, verdict TEXT, category TEXT,
     value_hash TEXT, confidence REAL, evidence TEXT, location TEXT);
-CREATE INDEX IF NOT EXISTS occ_resource ON occurrences(resource, kind, verdict);
+CREATE INDEX IF NOT EXISTS occ_resource ON occurrences(resource, kind, verdict, part);
 CREATE INDEX IF NOT EXISTS find_resource ON findings(resource);
 CREATE TABLE IF NOT EXISTS skipped (target TEXT, uri TEXT, reason TEXT, detail TEXT);
 CREATE TABLE IF NOT EXISTS resources (
@@ -61,8 +61,8 @@ class RunStore:
              f.kind, f.distinct, json.dumps(f.to_dict(), ensure_ascii=False)))
 
     def add_occurrences(self, rows: Iterable[tuple]) -> None:
-        """Rows of (target, resource, check_id, kind, verdict, category, hash, confidence, evidence, location json)."""
-        self.db.executemany("INSERT INTO occurrences VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        """Rows of (target, resource, part, check_id, kind, verdict, category, hash, confidence, evidence, location)."""
+        self.db.executemany("INSERT INTO occurrences VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def add_skipped(self, s: Skipped) -> None:
         """Record a resource that was not read."""
@@ -75,11 +75,11 @@ class RunStore:
                         (r.uri, r.target, r.kind, r.parent, r.size, access))
 
     # -- reading --------------------------------------------------------------------------
-    def distinct_values(self, resource: str, kind: str, verdict: str) -> int:
-        """Distinct value hashes of one kind and verdict in one resource."""
+    def distinct_values(self, resource: str, kind: str, verdict: str, part: str = "") -> int:
+        """Distinct value hashes of one kind and verdict in one resource (or one column/member of it)."""
         (n,) = self.db.execute(
-            "SELECT COUNT(DISTINCT value_hash) FROM occurrences WHERE resource=? AND kind=? AND verdict=?",
-            (resource, kind, verdict)).fetchone()
+            "SELECT COUNT(DISTINCT value_hash) FROM occurrences WHERE resource=? AND kind=? AND verdict=? AND part=?",
+            (resource, kind, verdict, part)).fetchone()
         return n
 
     def findings(self, target: str | None = None, check_id: str | None = None,
@@ -97,12 +97,12 @@ class RunStore:
         for (body,) in self.db.execute(sql, args):
             yield Finding.from_dict(json.loads(body))
 
-    def occurrences(self, resource: str, check_id: str, kind: str, verdict: str) -> Iterator[dict[str, Any]]:
+    def occurrences(self, f: Finding) -> Iterator[dict[str, Any]]:
         """Every occurrence behind one finding, in document order."""
         for h, conf, ev, loc in self.db.execute(
                 "SELECT value_hash, confidence, evidence, location FROM occurrences "
-                "WHERE resource=? AND check_id=? AND kind=? AND verdict=? ORDER BY rowid",
-                (resource, check_id, kind, verdict)):
+                "WHERE resource=? AND check_id=? AND kind=? AND verdict=? AND part=? ORDER BY rowid",
+                (f.resource, f.check_id, f.kind, f.verdict, f.part)):
             yield {"value_hash": h, "confidence": conf, "evidence": ev, "location": json.loads(loc)}
 
     def skipped(self, target: str | None = None) -> Iterator[Skipped]:

@@ -14,7 +14,7 @@ from agent.config import Config
 from agent.context import ScanContext, ValueHasher
 from agent.formats.sniff import HEAD_SIZE, sniff
 from agent.formats.text import LineLocator, iter_chunks
-from agent.model import Resource, Skipped
+from agent.model import Chunk, Location, Resource, Skipped
 from connectors.base import ConnectorError, ResourceError
 
 EVIDENCE_SAMPLES = 3
@@ -38,6 +38,7 @@ class Aggregate:
     kind: str
     category: str
     verdict: str
+    part: str = ""
     count: int = 0
     confidence: float = 0.0
     evidence: list[str] = field(default_factory=list)
@@ -54,6 +55,8 @@ class Outcome:
     aggregates: list[Aggregate] = field(default_factory=list)
     skipped: Skipped | None = None
     partial: bool = False
+    rows_sampled: int = 0
+    rows_total: int | None = None
 
 
 class Worker:
@@ -92,55 +95,12 @@ class Worker:
 
     def _read(self, connector, resource: Resource, contexts, spool) -> Outcome:
         out = Outcome(resource.uri)
-        aggs: dict[tuple[str, str, str], Aggregate] = {}
-        limits = self.config.limits
-        deadline = time.monotonic() + limits.resource_timeout if limits.resource_timeout else None
+        rec = _Recorder(resource, spool, self.config.limits.max_locations)
         try:
-            with connector.open(resource) as stream:
-                head = stream.read(HEAD_SIZE)
-                kind, detail = sniff(head)
-                if kind != "text":
-                    out.skipped = Skipped(resource.uri, "unsupported-format",
-                                          f"binary content ({detail}); no format handler", resource.target)
-                    out.bytes_read = len(head)
-                    return out
-                counting = _CountingReader(stream, len(head))
-                for chunk in iter_chunks(counting, detail, limits.chunk_size, head=head):
-                    locator = None
-                    for cid, check, cctx in contexts:
-                        for hit in check.scan(chunk, resource, cctx):
-                            if locator is None:
-                                locator = LineLocator(chunk)
-                            line, col = locator.locate(hit.start)
-                            loc = {"line": line, "column": col, "offset": hit.start}
-                            if chunk.location is not None:
-                                loc.update(chunk.location.to_dict())
-                            verdict = hit.verdict.value
-                            key = (cid, hit.kind, verdict)
-                            agg = aggs.get(key)
-                            if agg is None:
-                                agg = aggs[key] = Aggregate(cid, hit.kind, hit.category, verdict)
-                            agg.count += 1
-                            if hit.confidence > agg.confidence:
-                                agg.confidence = hit.confidence
-                            if len(agg.evidence) < EVIDENCE_SAMPLES and hit.evidence not in agg.evidence:
-                                agg.evidence.append(hit.evidence)
-                            if len(agg.locations) < limits.max_locations:
-                                agg.locations.append(loc)
-                            if hit.note and hit.note not in agg.notes and len(agg.notes) < 5:
-                                agg.notes.append(hit.note)
-                            spool.write(json.dumps(
-                                [resource.target, resource.uri, cid, hit.kind, verdict, hit.category,
-                                 hit.value_hash, round(hit.confidence, 3), hit.evidence, loc],
-                                ensure_ascii=False))
-                            spool.write("\n")
-                    if deadline is not None and time.monotonic() > deadline:
-                        out.partial = True
-                        out.skipped = Skipped(resource.uri, "timeout",
-                                              f"stopped after {limits.resource_timeout}s at byte {counting.count}",
-                                              resource.target)
-                        break
-                out.bytes_read = counting.count
+            if resource.kind == "table":
+                self._read_table(connector, resource, contexts, rec, out)
+            else:
+                self._read_stream(connector, resource, contexts, rec, out)
         except ResourceError as exc:
             out.skipped = Skipped(resource.uri, exc.reason, exc.detail, resource.target)
         except OSError as exc:
@@ -148,8 +108,106 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - one bad resource must not end the scan
             # Only the type: a message could quote scanned content.
             out.skipped = Skipped(resource.uri, "internal-error", type(exc).__name__, resource.target)
-        out.aggregates = list(aggs.values())
+        out.aggregates = list(rec.aggs.values())
         return out
+
+    def _read_stream(self, connector, resource: Resource, contexts, rec: "_Recorder", out: Outcome) -> None:
+        limits = self.config.limits
+        deadline = time.monotonic() + limits.resource_timeout if limits.resource_timeout else None
+        with connector.open(resource) as stream:
+            head = stream.read(HEAD_SIZE)
+            kind, detail = sniff(head)
+            if kind != "text":
+                out.skipped = Skipped(resource.uri, "unsupported-format",
+                                      f"binary content ({detail}); no format handler", resource.target)
+                out.bytes_read = len(head)
+                return
+            counting = _CountingReader(stream, len(head))
+            for chunk in iter_chunks(counting, detail, limits.chunk_size, head=head):
+                locator = None
+                for cid, check, cctx in contexts:
+                    for hit in check.scan(chunk, resource, cctx):
+                        if locator is None:
+                            locator = LineLocator(chunk)
+                        line, col = locator.locate(hit.start)
+                        loc = {"line": line, "column": col, "offset": hit.start}
+                        if chunk.location is not None:
+                            loc.update(chunk.location.to_dict())
+                        rec.add(cid, hit, loc)
+                if deadline is not None and time.monotonic() > deadline:
+                    out.partial = True
+                    out.skipped = Skipped(resource.uri, "timeout",
+                                          f"stopped after {limits.resource_timeout}s at byte {counting.count}",
+                                          resource.target)
+                    break
+            out.bytes_read = counting.count
+
+    def _read_table(self, connector, resource: Resource, contexts, rec: "_Recorder", out: Outcome) -> None:
+        # Each column of a batch of sampled rows becomes one chunk, a cell a line: one scan per
+        # column and batch, and a hit's line number gives its row key back.
+        sample = connector.sample(resource)
+        out.rows_total = sample.total_rows
+        table = sample.table
+        for keys, rows in sample.batches:
+            out.rows_sampled += len(rows)
+            for ci, column in enumerate(sample.columns):
+                text = "\n".join(_cell(row[ci]) for row in rows)
+                out.bytes_read += len(text)
+                chunk = Chunk(text, 0, 0, len(text), 1, 1, Location(table=table, column_name=column))
+                locator = None
+                for cid, check, cctx in contexts:
+                    for hit in check.scan(chunk, resource, cctx):
+                        if locator is None:
+                            locator = LineLocator(chunk)
+                        line, _ = locator.locate(hit.start)
+                        rec.add(cid, hit, {"table": table, "column_name": column, "row_key": keys[line - 1]},
+                                part=column)
+
+
+def _cell(value) -> str:
+    """A cell as one line of text; integers also with the leading zero a numeric column lost."""
+    if value is None or isinstance(value, (bytes, bytearray, memoryview)):
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = str(value)
+        # A CPR/personnummer/kennitala stored as BIGINT loses its leading 0 (9 digits left), a
+        # fødselsnummer too (10 left): offer the padded form beside the number itself.
+        if len(digits) in (9, 10):
+            return f"{digits} | 0{digits}" if len(digits) == 10 else f"0{digits}"
+        return digits
+    text = str(value)
+    return text.replace("\r", " ").replace("\n", " ") if ("\n" in text or "\r" in text) else text
+
+
+class _Recorder:
+    """Aggregates hits per (check, kind, verdict, part) and spools every occurrence."""
+
+    __slots__ = ("resource", "spool", "max_locations", "aggs")
+
+    def __init__(self, resource: Resource, spool, max_locations: int):
+        self.resource, self.spool, self.max_locations = resource, spool, max_locations
+        self.aggs: dict[tuple[str, str, str, str], Aggregate] = {}
+
+    def add(self, cid: str, hit, loc: dict[str, Any], part: str = "") -> None:
+        """Count one hit and write its occurrence (masked, hashed) to the spool."""
+        verdict = hit.verdict.value
+        key = (cid, hit.kind, verdict, part)
+        agg = self.aggs.get(key)
+        if agg is None:
+            agg = self.aggs[key] = Aggregate(cid, hit.kind, hit.category, verdict, part)
+        agg.count += 1
+        if hit.confidence > agg.confidence:
+            agg.confidence = hit.confidence
+        if len(agg.evidence) < EVIDENCE_SAMPLES and hit.evidence not in agg.evidence:
+            agg.evidence.append(hit.evidence)
+        if len(agg.locations) < self.max_locations:
+            agg.locations.append(loc)
+        if hit.note and hit.note not in agg.notes and len(agg.notes) < 5:
+            agg.notes.append(hit.note)
+        r = self.resource
+        self.spool.write(json.dumps([r.target, r.uri, part, cid, hit.kind, verdict, hit.category, hit.value_hash,
+                                     round(hit.confidence, 3), hit.evidence, loc], ensure_ascii=False))
+        self.spool.write("\n")
 
 
 class _CountingReader:

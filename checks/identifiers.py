@@ -108,7 +108,10 @@ class IdentifierCheck(ContentCheck):
         hasher = ctx.hasher
         today = self._today or date.today()
         minimum = self.options.min_confidence
-        for hit in self._candidates(text, lo, hi, base, hasher, today):
+        column = chunk.location.column_name if chunk.location is not None else None
+        # A column named personnummer/cpr/fnr/hetu/ssn… is context for every value in it.
+        self_context = self._column_context(column) if column else frozenset()
+        for hit in self._candidates(text, lo, hi, base, hasher, today, self_context):
             if hit.confidence >= minimum:
                 yield hit
         if "email" in self._types and "@" in text:
@@ -122,7 +125,14 @@ class IdentifierCheck(ContentCheck):
         # Nordic letters are latin-1, and digits (all the pattern starts with) are untouched.
         return self._re2.finditer(text.encode("latin-1", "replace"), lo)
 
-    def _candidates(self, text, lo, hi, base, hasher, today) -> Iterator[Hit]:
+    @staticmethod
+    def _column_context(name: str) -> frozenset[str]:
+        spaced = name.lower().replace("_", " ").replace("-", " ")
+        found = {m.lastgroup for m in NATIONAL_CONTEXT.finditer(spaced)}
+        found |= {m.lastgroup for m in NATIONAL_CONTEXT.finditer(name.lower())}
+        return frozenset(found)
+
+    def _candidates(self, text, lo, hi, base, hasher, today, column_context=frozenset()) -> Iterator[Hit]:
         for m in self._matches(text, lo):
             s, e = m.span()
             if s >= hi:
@@ -139,14 +149,14 @@ class IdentifierCheck(ContentCheck):
             if which == CARD:
                 hit = self._card(text, s, e, base, hasher)
             elif which == NATIONAL:
-                hit = self._national(text, s, e, base, hasher, today)
+                hit = self._national(text, s, e, base, hasher, today, column_context)
             else:
                 hit = Hit(self._masked_kind(text, s, e), "national_id", Verdict.MASKED, 0.9, base + s, base + e,
                           text[s:e], None)
             if hit is not None:
                 yield hit
 
-    def _national(self, text, s, e, base, hasher, today) -> Hit | None:
+    def _national(self, text, s, e, base, hasher, today, column_context=frozenset()) -> Hit | None:
         value = text[s:e]
         k = next((i for i, ch in enumerate(value) if not ch.isdigit()), len(value))
         if k == len(value):
@@ -167,7 +177,7 @@ class IdentifierCheck(ContentCheck):
         results = [r for r in results if r is not None and r[0] in self._types]
         if not results:
             return None
-        near = self._context(text, s, e)
+        near = self._context(text, s, e) | column_context
         best, best_conf = None, -1.0
         for kind, verdict, normalised, strength, note in results:
             conf = strength

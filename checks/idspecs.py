@@ -23,7 +23,8 @@ class Spec:
     validator: Callable | None = None
 
 
-_GENERIC_ID = ("ssn", "national id", "national identity", "social security", "personal id", "id-nr", "id nr")
+_GENERIC_ID = ("ssn", "national id", "national identity", "social security", "personal id", "id-nr", "id nr",
+               "person id", "personid")
 
 SPECS: tuple[Spec, ...] = (
     Spec("se.personnummer", "se", "national_id",

@@ -31,7 +31,7 @@ class JsonReport(Report):
                 f.write(("," if i else "") + "\n" + dump(finding.to_dict())[:-1] + ', "occurrences": [')
                 if finding.category not in ("access", "exposure"):
                     # streamed: a file with a million ids must not need a million dicts in memory
-                    occ = store.occurrences(finding.resource, finding.check_id, finding.kind, finding.verdict)
+                    occ = store.occurrences(finding)
                     for j, o in enumerate(occ):
                         f.write(("," if j else "") + dump(o))
                 f.write("]}")
