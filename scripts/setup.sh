@@ -9,6 +9,8 @@ PACKAGES=(
   python3 python3-venv python3-dev gcc   # the virtualenv; pylibacl compiles against libacl
   libacl1-dev acl                         # POSIX ACLs (pylibacl, setfacl in tests)
   unixodbc unixodbc-dev libsqliteodbc     # ODBC and the embedded SQLite driver
+  odbc-postgresql odbc-mariadb            # ODBC drivers for PostgreSQL and MariaDB targets
+  postgresql mariadb-server               # throwaway test servers the ODBC tests start
   ripgrep                                 # bench/ compares against it
 )
 
