@@ -29,6 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vendorscan: interrupted", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - exit 1 means "findings"; a crash must say 2
+        # The type only: a message could quote scanned content.
+        print(f"vendorscan: internal error ({type(exc).__name__}); the scan did not finish", file=sys.stderr)
+        if args.log_level == "debug":
+            import traceback
+            traceback.print_exc()
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:

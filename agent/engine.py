@@ -159,6 +159,9 @@ class _TargetScan:
                     break
         except ConnectorError as exc:
             self._fail(f"walk stopped: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a connector bug ends this target, not the scan
+            # Only the type: a library's message could quote what it read.
+            self._fail(f"walk stopped by an unexpected {type(exc).__name__}", reason="internal-error")
         finally:
             for check, cctx in resource_checks:
                 for f in check.finish(cctx):

@@ -96,9 +96,9 @@ class OdbcConnector(Connector):
             conn = pyodbc.connect(conn_str, timeout=self.options.login_timeout, autocommit=True)
         except pyodbc.Error as exc:
             raise ConnectorError(f"cannot connect: {_odbc_message(exc, secret_free=True)}") from None
-        conn.timeout = self.options.query_timeout
         self.dialect = _dialect(conn.getinfo(pyodbc.SQL_DBMS_NAME) or "")
         _read_only(conn, self.dialect)
+        _query_timeout(conn, self.dialect, self.options.query_timeout)
         self._conn = conn
         self._grants = sqlgrants.reader(self.dialect, conn, self.options.connection_string)
         return conn
@@ -115,7 +115,9 @@ class OdbcConnector(Connector):
         import pyodbc
         conn = self._connect()
         try:
-            tables = [(r.table_schem or "", r.table_name) for r in conn.cursor().tables(tableType="TABLE")]
+            # MariaDB/MySQL call a database a catalog and list every database the account sees.
+            tables = [((r.table_schem or (r.table_cat if self.dialect == "mariadb" else "") or ""), r.table_name)
+                      for r in conn.cursor().tables(tableType="TABLE")]
         except pyodbc.Error as exc:
             raise ConnectorError(f"cannot list tables: {_odbc_message(exc)}") from None
         base = f"odbc://{self.ctx.target}"
@@ -163,9 +165,10 @@ class OdbcConnector(Connector):
         qualified = resource.uri.split("/", 3)[3]
         schema, _, table = qualified.rpartition(".")
         try:
-            cur = conn.cursor()
-            cols = [c for c in cur.columns(table=table, schema=schema or None)]
-            keys = [k.column_name for k in conn.cursor().primaryKeys(table, schema=schema or None)]
+            # MariaDB's driver takes the database as the catalog and refuses a schema.
+            where = {"catalog": schema} if self.dialect == "mariadb" else {"schema": schema or None}
+            cols = list(conn.cursor().columns(table=table, **where))
+            keys = [k.column_name for k in conn.cursor().primaryKeys(table, **where)]
         except pyodbc.Error as exc:
             raise ResourceError(_reason(exc), _odbc_message(exc)) from None
         scanned = [c.column_name for c in cols if c.data_type in _TEXT_TYPES or c.data_type in _INT_TYPES
@@ -223,9 +226,23 @@ def _read_only(conn, dialect: str) -> None:
         conn.cursor().execute(statements[dialect])
 
 
+def _query_timeout(conn, dialect: str, seconds: int) -> None:
+    # psqlODBC and MariaDB's driver refuse the ODBC timeout attribute; the servers' own settings work.
+    if not seconds:
+        return
+    if dialect == "postgresql":
+        conn.cursor().execute(f"SET statement_timeout = {int(seconds) * 1000}")
+    elif dialect == "mariadb":
+        conn.cursor().execute(f"SET SESSION max_statement_time = {int(seconds)}")
+    else:
+        conn.timeout = seconds
+
+
 def _reason(exc) -> str:
     state = exc.args[0] if exc.args else ""
-    if state in ("HYT00", "HYT01") or "timeout" in str(exc).lower() or "statement timeout" in str(exc).lower():
+    text = str(exc).lower()
+    if state in ("HYT00", "HYT01", "57014") or "timeout" in text or "max_statement_time" in text \
+            or "canceling statement" in text:
         return "timeout"
     if state in ("08S01", "08003", "08007", "HY000") and ("connection" in str(exc).lower()
                                                           or "server" in str(exc).lower()):

@@ -1,0 +1,149 @@
+"""Throwaway database servers for tests: loopback, a free port, a temp dir, stopped afterwards.
+
+A server that cannot start fails the test with the reason (never a quiet skip).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run(cmd: list[str], what: str, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
+    return proc
+
+
+def _as(user: str, cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", user, "--"] + cmd if os.geteuid() == 0 else cmd
+
+
+def _wait_port(port: int, seconds: float, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"server did not listen on 127.0.0.1:{port} within {seconds}s; log: "
+                       f"{log.read_text(errors='replace')[-800:] if log.exists() else '(none)'}")
+
+
+@dataclass
+class Postgres:
+    """A running throwaway PostgreSQL."""
+
+    port: int
+    dir: Path
+    admin: str
+    password: str
+
+    def psql(self, sql: str, db: str = "postgres") -> str:
+        """Run SQL as the admin over the unix socket in the temp dir."""
+        return _run(_as("postgres", [self.bin("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.dir),
+                                     "-p", str(self.port), "-U", self.admin, "-d", db, "-At", "-c", sql]),
+                    "psql", env={**os.environ, "PGPASSWORD": self.password}).stdout
+
+    @staticmethod
+    def bin(name: str) -> str:
+        found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+        if not found:
+            raise RuntimeError(f"PostgreSQL's {name} not found: install the Debian package postgresql")
+        return found[-1]
+
+    def odbc(self, db: str, user: str) -> str:
+        """An ODBC connection string (the password comes from password_env)."""
+        return (f"Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port={self.port};Database={db};"
+                f"Uid={user};BoolsAsChar=0;SSLMode=disable")
+
+
+def start_postgres() -> Postgres:
+    """initdb + pg_ctl start in a temp dir owned by postgres."""
+    d = Path(tempfile.mkdtemp(prefix="vendorscan-pg-"))
+    shutil.chown(d, "postgres") if os.geteuid() == 0 else None
+    pw = d / "pw"
+    pw.write_text("admin-pw\n")
+    shutil.chown(pw, "postgres") if os.geteuid() == 0 else None
+    port = free_port()
+    _run(_as("postgres", [Postgres.bin("initdb"), "-D", str(d / "data"), "-U", "admin", "--auth=scram-sha-256",
+                          f"--pwfile={pw}", "-E", "UTF8", "--locale=C.UTF-8"]), "initdb")
+    _run(_as("postgres", [Postgres.bin("pg_ctl"), "-D", str(d / "data"), "-l", str(d / "log"), "-o",
+                          f"-p {port} -k {d} -c listen_addresses=127.0.0.1", "-w", "-t", "60", "start"]),
+         "pg_ctl start")
+    return Postgres(port, d, "admin", "admin-pw")
+
+
+def stop_postgres(pg: Postgres) -> None:
+    """Stop the server and remove its files."""
+    subprocess.run(_as("postgres", [Postgres.bin("pg_ctl"), "-D", str(pg.dir / "data"), "-m", "immediate", "stop"]),
+                   capture_output=True)
+    shutil.rmtree(pg.dir, ignore_errors=True)
+
+
+@dataclass
+class MariaDb:
+    """A running throwaway MariaDB."""
+
+    port: int
+    dir: Path
+    proc: subprocess.Popen
+
+    @property
+    def socket(self) -> str:
+        return str(self.dir / "mysqld.sock")
+
+    def sql(self, sql: str) -> str:
+        """Run SQL as root over the socket (unix_socket authentication)."""
+        return _run(["mariadb", "--no-defaults", "-S", self.socket, "-u", "root", "-N", "-B", "-e", sql],
+                    "mariadb client").stdout
+
+    def odbc(self, db: str, user: str) -> str:
+        """An ODBC connection string (the password comes from password_env)."""
+        return f"Driver={{MariaDB Unicode}};Server=127.0.0.1;Port={self.port};Database={db};Uid={user}"
+
+
+def start_mariadb() -> MariaDb:
+    """mariadb-install-db + mariadbd on a free loopback port."""
+    if os.geteuid() != 0:
+        raise RuntimeError("the MariaDB fixture needs root (it runs mariadbd as the mysql user)")
+    d = Path(tempfile.mkdtemp(prefix="vendorscan-maria-"))
+    shutil.chown(d, "mysql")
+    _run(_as("mysql", ["mariadb-install-db", "--no-defaults", f"--datadir={d / 'data'}", "--skip-test-db",
+                       "--auth-root-authentication-method=socket"]), "mariadb-install-db")
+    port = free_port()
+    log = d / "log"
+    proc = subprocess.Popen(["mariadbd", "--no-defaults", f"--datadir={d / 'data'}", f"--port={port}",
+                             "--bind-address=127.0.0.1", f"--socket={d / 'mysqld.sock'}",
+                             f"--pid-file={d / 'mysqld.pid'}", "--skip-name-resolve", "--user=mysql",
+                             f"--log-error={log}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_port(port, 60, log)
+    except RuntimeError:
+        proc.kill()
+        raise
+    return MariaDb(port, d, proc)
+
+
+def stop_mariadb(m: MariaDb) -> None:
+    """Stop the server and remove its files."""
+    m.proc.terminate()
+    try:
+        m.proc.wait(30)
+    except subprocess.TimeoutExpired:
+        m.proc.kill()
+    shutil.rmtree(m.dir, ignore_errors=True)

@@ -1,0 +1,211 @@
+"""ODBC connector against real PostgreSQL and MariaDB servers started on loopback by the fixtures."""
+import os
+import random
+import subprocess
+import time
+
+import pytest
+
+import servers
+from checks import synth
+from conftest import load_json, run_cli
+
+AUDITOR_PW = "auditor-pw-7"
+N = 30
+
+
+def _cpr_with_leading_zero(rng, n):
+    out = []
+    while len(out) < n:
+        v = synth.dk_cpr(rng, separator=False)
+        if v.startswith("0"):
+            out.append(int(v))
+    return out
+
+
+def _truth():
+    rng = random.Random(2026)
+    return {
+        "employees": [(i, f"Person {i}", synth.se_personnummer(rng), f"person{i}@kommun-exempel.se",
+                       "sjukskrivning" if i % 3 == 0 else "") for i in range(1, N + 1)],
+        "pseudo": [(i, synth.masked("se.personnummer", rng)) for i in range(1, 11)],
+        "testpersons": [(i, synth.test("se.personnummer", rng)) for i in range(1, 11)],
+        # CPR numbers of people born on the 1st-9th: stored as BIGINT they lose the leading zero
+        "cpr": [(i, v) for i, v in enumerate(_cpr_with_leading_zero(rng, 10), start=1)],
+    }
+
+
+TRUTH = _truth()
+
+
+def _values(rows):
+    return ", ".join("(" + ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in row) + ")" for row in rows)
+
+
+SCHEMA = """
+CREATE TABLE {s}employees (id INT PRIMARY KEY, name VARCHAR(80), personnummer VARCHAR(20), email VARCHAR(80),
+                           sick_note VARCHAR(80));
+CREATE TABLE {s}employees_pseudo (id INT PRIMARY KEY, pnr VARCHAR(20));
+CREATE TABLE {s}testpersons (id INT PRIMARY KEY, personnummer VARCHAR(20));
+CREATE TABLE {s}cpr_legacy (id INT PRIMARY KEY, cpr BIGINT);
+INSERT INTO {s}employees VALUES {employees};
+INSERT INTO {s}employees_pseudo VALUES {pseudo};
+INSERT INTO {s}testpersons VALUES {testpersons};
+INSERT INTO {s}cpr_legacy VALUES {cpr};
+"""
+
+
+def _schema_sql(prefix):
+    return SCHEMA.format(s=prefix, **{k: _values(v) for k, v in TRUTH.items()})
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    pg = servers.start_postgres()
+    try:
+        pg.psql("CREATE DATABASE hr")
+        pg.psql(f"CREATE ROLE auditor LOGIN PASSWORD '{AUDITOR_PW}'; CREATE ROLE hr_staff NOLOGIN;", "hr")
+        pg.psql("CREATE SCHEMA personal;" + _schema_sql("personal."), "hr")
+        pg.psql("GRANT USAGE ON SCHEMA personal TO auditor; GRANT SELECT ON ALL TABLES IN SCHEMA personal TO auditor;"
+                "GRANT USAGE ON SCHEMA personal TO PUBLIC; GRANT SELECT ON personal.employees TO PUBLIC;"
+                "GRANT SELECT ON personal.cpr_legacy TO hr_staff;"
+                "ALTER TABLE personal.employees_pseudo ENABLE ROW LEVEL SECURITY;"
+                "CREATE POLICY auditor_reads ON personal.employees_pseudo FOR SELECT TO auditor USING (true);", "hr")
+        yield pg
+    finally:
+        servers.stop_postgres(pg)
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    m = servers.start_mariadb()
+    try:
+        m.sql("CREATE DATABASE hr; USE hr;" + _schema_sql(""))
+        m.sql(f"CREATE USER 'auditor'@'127.0.0.1' IDENTIFIED BY '{AUDITOR_PW}';"
+              "GRANT SELECT ON hr.* TO 'auditor'@'127.0.0.1';"
+              "GRANT SELECT ON mysql.user TO 'auditor'@'127.0.0.1';"
+              "GRANT SELECT ON mysql.db TO 'auditor'@'127.0.0.1';"
+              "GRANT SELECT ON mysql.tables_priv TO 'auditor'@'127.0.0.1';"
+              "CREATE USER ''@'%'; GRANT SELECT ON hr.employees TO ''@'%';"
+              "GRANT SELECT ON hr.cpr_legacy TO PUBLIC;")
+        yield m
+    finally:
+        servers.stop_mariadb(m)
+
+
+def _scan(tmp_path, conn_str, name="hr-db", extra=""):
+    cfg = tmp_path / f"{name}.toml"
+    cfg.write_text(f'[[targets]]\nname = "{name}"\ntype = "odbc"\nenvironment = "test"\n'
+                   f'connection_string = "{conn_str}"\npassword_env = "HR_DB_PASSWORD"\n{extra}')
+    out = tmp_path / f"out-{name}"
+    proc = run_cli("scan", "--config", cfg, "--out", out, "--state-dir", tmp_path / "state", "--quiet",
+                   "--workers", "1", env={"HR_DB_PASSWORD": AUDITOR_PW})
+    return proc, load_json(out / "report.json") if (out / "report.json").exists() else None
+
+
+def _identifier_findings(report):
+    return {(f["resource"].rsplit("/", 1)[1].rsplit(".", 1)[-1], f["part"], f["kind"], f["verdict"], f["count"])
+            for f in report["findings"] if f["check_id"] == "identifiers"}
+
+
+EXPECTED = {
+    ("employees", "personnummer", "se.personnummer", "real", N),
+    ("employees", "email", "email", "real", N),
+    ("employees_pseudo", "pnr", "nordic.national_id", "masked", 10),
+    ("cpr_legacy", "cpr", "dk.cpr", "real", 10),
+}
+
+
+def _checksums(db) -> list[str]:
+    if isinstance(db, servers.Postgres):
+        return [db.psql(f"SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY t::text)) "
+                        f"FROM personal.{t} t", "hr").strip() for t in TRUTH_TABLES]
+    return [db.sql(f"CHECKSUM TABLE hr.{t}").strip() + db.sql(f"SELECT COUNT(*) FROM hr.{t}").strip()
+            for t in TRUTH_TABLES]
+
+
+TRUTH_TABLES = ("employees", "employees_pseudo", "testpersons", "cpr_legacy")
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("kind", ["postgres", "mariadb"])
+def test_findings_equal_planted_truth_and_nothing_changes(kind, request, tmp_path):
+    db = request.getfixturevalue(kind)
+    before = _checksums(db)
+    proc, report = _scan(tmp_path, db.odbc("hr", "auditor"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert _identifier_findings(report) >= EXPECTED
+    # Skatteverket's list holds a few samordningsnummer too: count the test verdicts of the table
+    assert sum(f["count"] for f in report["findings"]
+               if f["resource"].endswith("testpersons") and f["verdict"] == "test") == 10
+    assert not [f for f in report["findings"] if f["resource"].endswith("testpersons") and f["verdict"] == "real"]
+    emp = next(f for f in report["findings"] if f["part"] == "personnummer" and f["verdict"] == "real")
+    assert emp["distinct"] == N and emp["details"]["identifier_column"]
+    assert emp["occurrences"][0]["location"]["row_key"] == "1"
+    assert _checksums(db) == before
+    text = "".join(p.read_text() for p in (tmp_path / "out-hr-db").iterdir())
+    for row in TRUTH["employees"]:
+        assert row[2] not in text and row[2].replace("-", "") not in text
+
+
+@pytest.mark.server
+def test_postgres_grants(postgres, tmp_path):
+    _, report = _scan(tmp_path, postgres.odbc("hr", "auditor"))
+    access = {f["resource"].rsplit(".", 1)[1]: f for f in report["findings"] if f["check_id"] == "access"}
+    assert set(access) == {"employees"}  # PUBLIC may read it; the others are granted to roles only
+    assert access["employees"]["kind"] == "access.read.everyone"
+    exposure = [f for f in report["findings"] if f["kind"] == "exposure.everyone"]
+    assert exposure and exposure[0]["details"]["persons"] == N
+
+
+@pytest.mark.server
+def test_mariadb_grants_anonymous_and_public(mariadb, tmp_path):
+    _, report = _scan(tmp_path, mariadb.odbc("hr", "auditor"))
+    access = {f["resource"].rsplit(".", 1)[1]: f["kind"] for f in report["findings"] if f["check_id"] == "access"}
+    assert access == {"employees": "access.read.public", "cpr_legacy": "access.read.everyone"}
+    exposure = {f["kind"] for f in report["findings"] if f["check_id"] == "exposure"}
+    assert "exposure.public" in exposure
+
+
+@pytest.mark.server
+def test_auditor_without_grant_catalog_gives_unknown_not_private(mariadb, tmp_path):
+    mariadb.sql("CREATE USER IF NOT EXISTS 'blind'@'127.0.0.1' IDENTIFIED BY 'auditor-pw-7';"
+                "GRANT SELECT ON hr.* TO 'blind'@'127.0.0.1';")
+    _, report = _scan(tmp_path, mariadb.odbc("hr", "blind"), name="blind")
+    unknown = [f for f in report["findings"] if f["kind"] == "access.unknown"]
+    assert len(unknown) == len(TRUTH_TABLES)
+
+
+@pytest.mark.server
+def test_wrong_password_is_a_clear_error_exit_2(postgres, tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(f'[[targets]]\nname = "hr"\ntype = "odbc"\n'
+                   f'connection_string = "{postgres.odbc("hr", "auditor")}"\npassword_env = "HR_DB_PASSWORD"\n')
+    proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                   env={"HR_DB_PASSWORD": "wrong-secret-123"})
+    assert proc.returncode == 2
+    assert "cannot connect" in proc.stdout and "Traceback" not in proc.stderr
+    assert "wrong-secret-123" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.server
+def test_locked_table_times_out_and_the_rest_is_scanned(postgres, tmp_path):
+    locker = subprocess.Popen(
+        ["runuser", "-u", "postgres", "--", servers.Postgres.bin("psql"), "-X", "-h", str(postgres.dir), "-p",
+         str(postgres.port), "-U", "admin", "-d", "hr", "-c",
+         "BEGIN; LOCK TABLE personal.testpersons IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"],
+        env={**os.environ, "PGPASSWORD": postgres.password}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            if postgres.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                             "WHERE c.relname = 'testpersons' AND l.mode = 'AccessExclusiveLock'", "hr").strip() == "1":
+                break
+            time.sleep(0.1)
+        proc, report = _scan(tmp_path, postgres.odbc("hr", "auditor"), name="locked", extra="query_timeout = 2\n")
+    finally:
+        locker.kill()
+        locker.wait()
+    assert proc.returncode == 2, proc.stdout
+    skipped = {s["uri"].rsplit(".", 1)[1]: s["reason"] for s in report["skipped"]}
+    assert skipped == {"testpersons": "timeout"}
+    assert ("employees", "personnummer", "se.personnummer", "real", N) in _identifier_findings(report)
