@@ -103,6 +103,15 @@ class OdbcConnector(Connector):
         self._grants = sqlgrants.reader(self.dialect, conn, self.options.connection_string)
         return conn
 
+    def _reconnect(self) -> None:
+        """Forget a connection the server dropped; the next table connects again."""
+        import pyodbc
+        try:
+            self._conn.close()
+        except pyodbc.Error:
+            pass  # already gone: that is why we are here
+        self._conn = None
+
     def close(self) -> None:
         """Close the connection."""
         if self._conn is not None:
@@ -131,7 +140,10 @@ class OdbcConnector(Connector):
                 access = self._grants.policy(schema, table) if self._grants else AccessPolicy(
                     None, (), "grants of this database kind are not read")
             except pyodbc.Error as exc:
-                yield Skipped(uri, _reason(exc), _odbc_message(exc), self.ctx.target)
+                reason = _reason(exc)
+                yield Skipped(uri, reason, _odbc_message(exc), self.ctx.target)
+                if reason == "connection-lost":
+                    self._reconnect()
                 continue
             yield Resource(uri=uri, kind="table", target=self.ctx.target, size=None, modified=None,
                            etag=f"rows={count}", access=access, parent=f"{base}/{schema}" if schema else base)
@@ -170,7 +182,10 @@ class OdbcConnector(Connector):
             cols = list(conn.cursor().columns(table=table, **where))
             keys = [k.column_name for k in conn.cursor().primaryKeys(table, **where)]
         except pyodbc.Error as exc:
-            raise ResourceError(_reason(exc), _odbc_message(exc)) from None
+            reason = _reason(exc)
+            if reason == "connection-lost":
+                self._reconnect()
+            raise ResourceError(reason, _odbc_message(exc)) from None
         scanned = [c.column_name for c in cols if c.data_type in _TEXT_TYPES or c.data_type in _INT_TYPES
                    or (c.data_type in _NUMERIC_TYPES and not c.decimal_digits)]
         if not scanned:
@@ -205,10 +220,14 @@ class OdbcConnector(Connector):
                 seen += len(rows)
                 yield keys, [tuple(r[nkeys:]) for r in rows]
         except pyodbc.Error as exc:
+            reason = _reason(exc)
+            if reason == "connection-lost":
+                self._reconnect()
             # Only the SQLSTATE: a driver's message about a row could quote the value in it.
-            raise ResourceError(_reason(exc), f"SQLSTATE {exc.args[0] if exc.args else '?'}") from None
+            raise ResourceError(reason, f"SQLSTATE {exc.args[0] if exc.args else '?'}") from None
         finally:
-            cur.close()
+            if self._conn is not None:
+                cur.close()
 
 
 def _total_from_etag(etag: str | None) -> int | None:
@@ -244,8 +263,8 @@ def _reason(exc) -> str:
     if state in ("HYT00", "HYT01", "57014") or "timeout" in text or "max_statement_time" in text \
             or "canceling statement" in text:
         return "timeout"
-    if state in ("08S01", "08003", "08007", "HY000") and ("connection" in str(exc).lower()
-                                                          or "server" in str(exc).lower()):
+    if state in ("08S01", "08003", "08007", "57P01", "57P02") or (
+            state == "HY000" and ("connection" in text or "server closed" in text or "gone away" in text)):
         return "connection-lost"
     if state == "42501" or "permission denied" in str(exc).lower() or "denied" in str(exc).lower():
         return "permission-denied"

@@ -2,6 +2,8 @@
 import os
 import random
 import subprocess
+import sys
+from pathlib import Path
 import time
 
 import pytest
@@ -208,4 +210,39 @@ def test_locked_table_times_out_and_the_rest_is_scanned(postgres, tmp_path):
     assert proc.returncode == 2, proc.stdout
     skipped = {s["uri"].rsplit(".", 1)[1]: s["reason"] for s in report["skipped"]}
     assert skipped == {"testpersons": "timeout"}
+    assert ("employees", "personnummer", "se.personnummer", "real", N) in _identifier_findings(report)
+
+
+@pytest.mark.server
+def test_dropped_connection_gives_a_partial_report(postgres, tmp_path):
+    """The server ends the auditor's session mid-scan: that table is listed as skipped, the rest is read."""
+    locker = subprocess.Popen(
+        ["runuser", "-u", "postgres", "--", servers.Postgres.bin("psql"), "-X", "-h", str(postgres.dir), "-p",
+         str(postgres.port), "-U", "admin", "-d", "hr", "-c",
+         "BEGIN; LOCK TABLE personal.testpersons IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"],
+        env={**os.environ, "PGPASSWORD": postgres.password}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cfg = tmp_path / "drop.toml"
+    cfg.write_text(f'[[targets]]\nname = "drop"\ntype = "odbc"\nenvironment = "test"\n'
+                   f'connection_string = "{postgres.odbc("hr", "auditor")}"\npassword_env = "HR_DB_PASSWORD"\n'
+                   'query_timeout = 60\n')
+    scan = subprocess.Popen([sys.executable, "-m", "agent", "scan", "--config", str(cfg), "--out",
+                             str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"), "--quiet", "--workers", "1"],
+                            cwd=Path(__file__).parent.parent, env={**os.environ, "HR_DB_PASSWORD": AUDITOR_PW},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        killed = ""
+        for _ in range(100):  # wait until the auditor's query waits on the lock, then end its session
+            killed = postgres.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                   "WHERE usename = 'auditor' AND wait_event_type = 'Lock'", "hr").strip()
+            if killed:
+                break
+            time.sleep(0.1)
+        assert killed == "t"
+    finally:
+        locker.kill()
+        locker.wait()
+    out, err = scan.communicate(timeout=120)
+    assert scan.returncode == 2, out + err
+    report = load_json(tmp_path / "o" / "report.json")
+    assert {s["uri"].rsplit(".", 1)[1]: s["reason"] for s in report["skipped"]} == {"testpersons": "connection-lost"}
     assert ("employees", "personnummer", "se.personnummer", "real", N) in _identifier_findings(report)
