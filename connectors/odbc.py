@@ -130,9 +130,16 @@ class OdbcConnector(Connector):
         except pyodbc.Error as exc:
             raise ConnectorError(f"cannot list tables: {_odbc_message(exc)}") from None
         base = f"odbc://{self.ctx.target}"
+        current_schema = None
         for schema, table in sorted(tables):
             if not self._selected(schema, table):
                 continue
+            if schema != current_schema and schema and self._grants is not None:
+                current_schema = schema
+                defaults = self._grants.schema_policy(schema)
+                if defaults is not None:
+                    yield Resource(uri=f"{base}/{schema}", kind="schema", target=self.ctx.target,
+                                   access=defaults, parent=base)
             qualified = f"{schema}.{table}" if schema else table
             uri = f"{base}/{qualified}"
             try:

@@ -18,6 +18,10 @@ class GrantReader:
         """The table's AccessPolicy; unknown_reason set when the catalog cannot be read."""
         raise NotImplementedError
 
+    def schema_policy(self, schema: str) -> AccessPolicy | None:
+        """What future tables of a schema will grant (default privileges), where the database has them."""
+        return None
+
 
 def reader(dialect: str, conn, connection_string: str) -> GrantReader | None:
     """The grant reader of a database kind, or None where none is written (SQL Server: untested)."""
@@ -47,8 +51,29 @@ class PostgresGrants(GrantReader):
                 "a.privilege_type FROM pg_attribute att CROSS JOIN LATERAL aclexplode(att.attacl) a "
                 "LEFT JOIN pg_roles r ON r.oid = a.grantee WHERE att.attrelid = ? AND att.attacl IS NOT NULL")
 
+    _DEFAULTS = ("SELECT pg_get_userbyid(d.defaclrole), a.grantee, COALESCE(r.rolname, ''), "
+                 "COALESCE(r.rolcanlogin, false), a.privilege_type FROM pg_default_acl d "
+                 "JOIN pg_namespace n ON n.oid = d.defaclnamespace CROSS JOIN LATERAL aclexplode(d.defaclacl) a "
+                 "LEFT JOIN pg_roles r ON r.oid = a.grantee WHERE n.nspname = ? AND d.defaclobjtype = 'r'")
+
     def __init__(self, conn):
         self.conn = conn
+
+    def schema_policy(self, schema: str) -> AccessPolicy | None:
+        """Default privileges (pg_default_acl) that future tables in the schema will get."""
+        import pyodbc
+        try:
+            rows = self.conn.cursor().execute(self._DEFAULTS, schema).fetchall()
+        except pyodbc.Error as exc:
+            return _unknown(exc)
+        rights: dict[tuple[str, Scope], set[str]] = {}
+        creators = set()
+        for creator, grantee, role, can_login, priv in rows:
+            creators.add(creator)
+            _add(rights, grantee, role, can_login, priv)
+        note = f"default privileges: tables that {', '.join(sorted(creators))} create here get this"
+        return AccessPolicy(None, tuple(Grant(p, s, frozenset(r), "sql-grant", inherited=True, note=note)
+                                        for (p, s), r in sorted(rights.items())))
 
     def policy(self, schema: str, table: str) -> AccessPolicy:
         import pyodbc

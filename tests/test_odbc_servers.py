@@ -71,6 +71,7 @@ def postgres():
         pg.psql("GRANT USAGE ON SCHEMA personal TO auditor; GRANT SELECT ON ALL TABLES IN SCHEMA personal TO auditor;"
                 "GRANT USAGE ON SCHEMA personal TO PUBLIC; GRANT SELECT ON personal.employees TO PUBLIC;"
                 "GRANT SELECT ON personal.cpr_legacy TO hr_staff;"
+                "ALTER DEFAULT PRIVILEGES FOR ROLE admin IN SCHEMA personal GRANT SELECT ON TABLES TO PUBLIC;"
                 "ALTER TABLE personal.employees_pseudo ENABLE ROW LEVEL SECURITY;"
                 "CREATE POLICY auditor_reads ON personal.employees_pseudo FOR SELECT TO auditor USING (true);", "hr")
         yield pg
@@ -153,9 +154,12 @@ def test_findings_equal_planted_truth_and_nothing_changes(kind, request, tmp_pat
 @pytest.mark.server
 def test_postgres_grants(postgres, tmp_path):
     _, report = _scan(tmp_path, postgres.odbc("hr", "auditor"))
-    access = {f["resource"].rsplit(".", 1)[1]: f for f in report["findings"] if f["check_id"] == "access"}
-    assert set(access) == {"employees"}  # PUBLIC may read it; the others are granted to roles only
-    assert access["employees"]["kind"] == "access.read.everyone"
+    access = {f["resource"].rsplit("/", 1)[1]: f for f in report["findings"] if f["check_id"] == "access"}
+    # PUBLIC may read employees; the other tables are granted to roles only; and the schema's
+    # default privileges hand every future table to PUBLIC.
+    assert set(access) == {"personal.employees", "personal"}
+    assert access["personal.employees"]["kind"] == "access.read.everyone"
+    assert "default privileges" in " ".join(access["personal"]["details"]["notes"])
     exposure = [f for f in report["findings"] if f["kind"] == "exposure.everyone"]
     assert exposure and exposure[0]["details"]["persons"] == N
 
