@@ -124,16 +124,9 @@ class Worker:
                 return
             counting = _CountingReader(stream, len(head))
             for chunk in iter_chunks(counting, detail, limits.chunk_size, head=head):
-                locator = None
-                for cid, check, cctx in contexts:
-                    for hit in check.scan(chunk, resource, cctx):
-                        if locator is None:
-                            locator = LineLocator(chunk)
-                        line, col = locator.locate(hit.start)
-                        loc = {"line": line, "column": col, "offset": hit.start}
-                        if chunk.location is not None:
-                            loc.update(chunk.location.to_dict())
-                        rec.add(cid, hit, loc)
+                container = chunk.location.to_dict() if chunk.location is not None else {}
+                for cid, hit, line, col in _scan_chunk(chunk, resource, contexts):
+                    rec.add(cid, hit, {"line": line, "column": col, "offset": hit.start, **container})
                 if deadline is not None and time.monotonic() > deadline:
                     out.partial = True
                     out.skipped = Skipped(resource.uri, "timeout",
@@ -154,14 +147,20 @@ class Worker:
                 text = "\n".join(_cell(row[ci]) for row in rows)
                 out.bytes_read += len(text)
                 chunk = Chunk(text, 0, 0, len(text), 1, 1, Location(table=table, column_name=column))
-                locator = None
-                for cid, check, cctx in contexts:
-                    for hit in check.scan(chunk, resource, cctx):
-                        if locator is None:
-                            locator = LineLocator(chunk)
-                        line, _ = locator.locate(hit.start)
-                        rec.add(cid, hit, {"table": table, "column_name": column, "row_key": keys[line - 1]},
-                                part=column)
+                for cid, hit, line, _ in _scan_chunk(chunk, resource, contexts):
+                    rec.add(cid, hit, {"table": table, "column_name": column, "row_key": keys[line - 1]},
+                            part=column)
+
+
+def _scan_chunk(chunk: Chunk, resource: Resource, contexts):
+    """(check id, hit, line, column) for every hit of every content check in one chunk."""
+    locator = None
+    for cid, check, cctx in contexts:
+        for hit in check.scan(chunk, resource, cctx):
+            if locator is None:  # most chunks have no hit: don't build a locator for them
+                locator = LineLocator(chunk)
+            line, col = locator.locate(hit.start)
+            yield cid, hit, line, col
 
 
 def _cell(value) -> str:

@@ -194,13 +194,18 @@ def test_wrong_password_is_a_clear_error_exit_2(postgres, tmp_path):
     assert "wrong-secret-123" not in proc.stdout + proc.stderr
 
 
-@pytest.mark.server
-def test_locked_table_times_out_and_the_rest_is_scanned(postgres, tmp_path):
-    locker = subprocess.Popen(
+def _lock_table(postgres, table):
+    """A psql session holding an ACCESS EXCLUSIVE lock on `table` for a minute (kill it to release)."""
+    return subprocess.Popen(
         ["runuser", "-u", "postgres", "--", servers.Postgres.bin("psql"), "-X", "-h", str(postgres.dir), "-p",
          str(postgres.port), "-U", "admin", "-d", "hr", "-c",
-         "BEGIN; LOCK TABLE personal.testpersons IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"],
+         f"BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"],
         env={**os.environ, "PGPASSWORD": postgres.password}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.server
+def test_locked_table_times_out_and_the_rest_is_scanned(postgres, tmp_path):
+    locker = _lock_table(postgres, "personal.testpersons")
     try:
         for _ in range(50):
             if postgres.psql("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
@@ -220,11 +225,7 @@ def test_locked_table_times_out_and_the_rest_is_scanned(postgres, tmp_path):
 @pytest.mark.server
 def test_dropped_connection_gives_a_partial_report(postgres, tmp_path):
     """The server ends the auditor's session mid-scan: that table is listed as skipped, the rest is read."""
-    locker = subprocess.Popen(
-        ["runuser", "-u", "postgres", "--", servers.Postgres.bin("psql"), "-X", "-h", str(postgres.dir), "-p",
-         str(postgres.port), "-U", "admin", "-d", "hr", "-c",
-         "BEGIN; LOCK TABLE personal.testpersons IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"],
-        env={**os.environ, "PGPASSWORD": postgres.password}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    locker = _lock_table(postgres, "personal.testpersons")
     cfg = tmp_path / "drop.toml"
     cfg.write_text(f'[[targets]]\nname = "drop"\ntype = "odbc"\nenvironment = "test"\n'
                    f'connection_string = "{postgres.odbc("hr", "auditor")}"\npassword_env = "HR_DB_PASSWORD"\n'
