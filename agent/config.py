@@ -14,7 +14,7 @@ from agent.options import ByteSize, ConfigError, build
 from agent.model import Severity
 
 ENVIRONMENTS = ("production", "test", "shared")
-DEFAULT_CHECKS = ("identifiers", "special_categories", "access", "exposure")
+DEFAULT_CHECKS = ("identifiers", "special_categories", "access", "exposure", "posture")
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,7 @@ class Resource:
     etag: str | None = None
     access: AccessPolicy | None = None
     parent: str | None = None  # uri of the containing folder/bucket/schema
+    posture: dict[str, Any] | None = None  # configuration facts a posture check judges (encryption, …)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form for reports and state."""
@@ -137,6 +138,7 @@ class Resource:
             "etag": self.etag,
             "parent": self.parent,
             "access": self.access.to_dict() if self.access else None,
+            "posture": self.posture,
         }
 
 

@@ -1,0 +1,47 @@
+"""Storage posture: buckets without default encryption, TLS-only policy, versioning or Block Public Access."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from agent.model import Finding, Resource, Severity
+from checks.base import ResourceCheck
+
+REFERENCES = ("GDPR Art. 32", "ISO/IEC 27001 A.8.24", "NIS2 Art. 21")
+
+# (posture key, test that says "weak", severity, title, remediation)
+RULES = (
+    ("default_encryption", lambda v: v is None, Severity.MEDIUM, "Bucket has no default encryption",
+     "Turn on default encryption (SSE-KMS with a customer key where the contract asks for it)."),
+    ("tls_only_policy", lambda v: v is False, Severity.LOW, "Bucket policy does not deny plain-HTTP access",
+     "Add a Deny statement on aws:SecureTransport = false."),
+    ("versioning", lambda v: v != "Enabled", Severity.LOW, "Bucket versioning is off",
+     "Enable versioning (and object lock where backups must be immutable)."),
+    ("block_public_access", lambda v: isinstance(v, dict) and not all(v.values()), Severity.LOW,
+     "Block Public Access is not fully on", "Turn on all four Block Public Access settings on the bucket or account."),
+)
+
+
+class PostureCheck(ResourceCheck):
+    """Bucket configuration weaknesses: encryption, TLS-only access, versioning, Block Public Access."""
+
+    id = "posture"
+    version = "1"
+
+    @dataclass(frozen=True)
+    class Options:
+        versioning: bool = True  # report buckets without versioning
+
+    def evaluate(self, resource: Resource, ctx) -> Iterator[Finding]:
+        """One finding per weak setting of a bucket (or other resource with posture facts)."""
+        posture = resource.posture or {}
+        for key, weak, sev, title, remediation in RULES:
+            if key not in posture or (key == "versioning" and not self.options.versioning):
+                continue
+            if weak(posture[key]):
+                value = posture[key]
+                evidence = (f"{key}: {value}",) if not isinstance(value, dict) else tuple(
+                    f"{k}: {v}" for k, v in value.items())
+                yield Finding(check_id=self.id, severity=sev, confidence=1.0, title=title, resource=resource.uri,
+                              target=ctx.target, kind=f"posture.{key}", category="posture", evidence=evidence,
+                              remediation=remediation, references=REFERENCES)

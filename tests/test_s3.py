@@ -1,0 +1,199 @@
+"""S3 connector against moto's S3 server on loopback: content, bucket exposure, posture, faults."""
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+import servers
+from conftest import load_json, run_cli
+
+CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
+         "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+PUBLIC_READ = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::policy-star/*"}]}
+VPCE_ONLY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::policy-vpce/*",
+     "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}]}
+CROSS_ACCOUNT = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"}, "Action": ["s3:GetObject",
+     "s3:ListBucket"], "Resource": ["arn:aws:s3:::cross-account", "arn:aws:s3:::cross-account/*"]}]}
+BPA_ALL = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+HR_CSV = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n"
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    port = servers.free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-north-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    loc = {"CreateBucketConfiguration": {"LocationConstraint": "eu-north-1"}}
+    for name in ("private-bpa", "public-acl", "policy-star", "policy-vpce", "cross-account", "bpa-public-acl"):
+        s3.create_bucket(Bucket=name, **loc)
+        s3.put_object(Bucket=name, Key="exports/hr.csv", Body=HR_CSV.encode())
+    s3.put_public_access_block(Bucket="private-bpa", PublicAccessBlockConfiguration=BPA_ALL)
+    s3.put_bucket_encryption(Bucket="private-bpa", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_bucket_acl(Bucket="public-acl", ACL="public-read")
+    s3.put_bucket_policy(Bucket="policy-star", Policy=json.dumps(PUBLIC_READ))
+    s3.put_bucket_policy(Bucket="policy-vpce", Policy=json.dumps(VPCE_ONLY))
+    s3.put_bucket_policy(Bucket="cross-account", Policy=json.dumps(CROSS_ACCOUNT))
+    s3.put_bucket_acl(Bucket="bpa-public-acl", ACL="public-read")
+    s3.put_public_access_block(Bucket="bpa-public-acl", PublicAccessBlockConfiguration=BPA_ALL)
+    # an id straddling the 64 KiB chunk boundary of a large object, JSON, and an archived object
+    big = "x" * (65536 - 20) + " personnummer 850412-1230 " + "y" * 100_000
+    s3.put_object(Bucket="private-bpa", Key="dumps/big.txt", Body=big.encode())
+    s3.put_object(Bucket="private-bpa", Key="dumps/people.json",
+                  Body=json.dumps([{"cpr": "120485-1006", "email": "anna@kommun-exempel.se"}]).encode())
+    s3.put_object(Bucket="private-bpa", Key="archive/old.csv", Body=HR_CSV.encode(), StorageClass="GLACIER")
+    yield endpoint
+    server.stop()
+
+
+def _scan(tmp_path, endpoint, buckets, name="s3", env=None, extra=""):
+    cfg = tmp_path / f"{name}.toml"
+    cfg.write_text(f'[[targets]]\nname = "{name}"\ntype = "s3"\nenvironment = "production"\n'
+                   f'endpoint_url = "{endpoint}"\nregion = "eu-north-1"\nbuckets = {json.dumps(buckets)}\n{extra}')
+    out = tmp_path / f"out-{name}"
+    proc = run_cli("scan", "--config", cfg, "--out", out, "--state-dir", tmp_path / "state", "--quiet",
+                   env={**CREDS, **(env or {})})
+    report = load_json(out / "report.json") if (out / "report.json").exists() else None
+    return proc, report
+
+
+def _by(report, check):
+    return [f for f in report["findings"] if f["check_id"] == check]
+
+
+def test_content_and_exposure_equal_planted_truth(moto_endpoint, tmp_path):
+    buckets = ["private-bpa", "public-acl", "policy-star", "policy-vpce", "cross-account", "bpa-public-acl"]
+    proc, report = _scan(tmp_path, moto_endpoint, buckets)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    ids = {(f["resource"], f["kind"], f["count"]) for f in _by(report, "identifiers") if f["verdict"] == "real"}
+    for b in buckets:
+        assert (f"s3://{b}/exports/hr.csv", "se.personnummer", 2) in ids
+    assert ("s3://private-bpa/dumps/big.txt", "se.personnummer", 1) in ids  # across the chunk boundary
+    assert ("s3://private-bpa/dumps/people.json", "dk.cpr", 1) in ids
+    assert [(s["uri"], s["reason"]) for s in report["skipped"]] == [
+        ("s3://private-bpa/archive/old.csv", "archived-storage-class")]
+    access = {f["resource"]: f["kind"] for f in _by(report, "access")}
+    assert access["s3://public-acl"] == "access.read.public"
+    assert access["s3://policy-star"] == "access.read.public"
+    assert access["s3://cross-account"] == "access.read.organisation"
+    assert access["s3://policy-vpce"] == "access.read.organisation"  # restricted by a VPC endpoint: not public
+    assert "s3://bpa-public-acl" not in access and "s3://private-bpa" not in access
+    # A public-read bucket ACL lets anyone list the keys, not read the objects: listing is an access
+    # finding, content exposure needs a public object ACL or policy.
+    exposed = {f["resource"]: f["kind"] for f in _by(report, "exposure")}
+    assert exposed == {"s3://policy-star": "exposure.public",
+                       "s3://cross-account": "exposure.organisation", "s3://policy-vpce": "exposure.organisation"}
+    assert all(f["severity"] == "critical" for f in _by(report, "exposure") if f["kind"] == "exposure.public")
+    posture = {(f["resource"], f["kind"]) for f in _by(report, "posture")}
+    assert ("s3://public-acl", "posture.default_encryption") in posture
+    assert ("s3://private-bpa", "posture.default_encryption") not in posture
+    assert ("s3://private-bpa", "posture.block_public_access") not in posture
+    text = (tmp_path / "out-s3" / "report.json").read_text()
+    assert "850412-1230" not in text and "120485-1006" not in text
+
+
+def test_scan_changes_nothing_in_the_buckets(moto_endpoint, tmp_path):
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="eu-north-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+
+    def state():
+        return [(o["Key"], o["ETag"], o["LastModified"]) for o in s3.list_objects_v2(Bucket="public-acl")["Contents"]]
+
+    before = state()
+    _scan(tmp_path, moto_endpoint, ["public-acl"])
+    assert state() == before
+
+
+def test_missing_bucket_is_a_clear_error_exit_2(moto_endpoint, tmp_path):
+    proc, report = _scan(tmp_path, moto_endpoint, ["no-such-bucket"], name="missing")
+    assert proc.returncode == 2
+    assert report["skipped"] == [{"uri": "s3://no-such-bucket", "target": "missing", "reason": "not-found",
+                                  "detail": report["skipped"][0]["detail"]}]
+
+
+def test_wrong_credentials_exit_2_without_traceback(tmp_path):
+    # moto authenticates only when told to: a second server, in its own process, with auth on.
+    port = servers.free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        servers._wait_port(port, 30, tmp_path / "none")
+        result, _ = _scan(tmp_path, f"http://127.0.0.1:{port}", [], name="badcreds",
+                          env={"AWS_ACCESS_KEY_ID": "AKIAWRONGWRONG", "AWS_SECRET_ACCESS_KEY": "wrong-secret-xyz"})
+    finally:
+        proc.terminate()
+        proc.wait()
+    assert result.returncode == 2
+    assert "cannot list buckets" in result.stdout and "InvalidAccessKeyId" in result.stdout
+    assert "Traceback" not in result.stderr and "wrong-secret-xyz" not in result.stdout + result.stderr
+
+
+class _SlowDownProxy(BaseHTTPRequestHandler):
+    """Answers 503 SlowDown to the first few object GETs, forwards everything else to moto."""
+
+    upstream = ""
+    remaining = 0
+    lock = threading.Lock()
+    refused = 0
+
+    def _forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.command == "GET" and "/exports/" in self.path:
+            with self.lock:
+                if _SlowDownProxy.remaining > 0:
+                    _SlowDownProxy.remaining -= 1
+                    _SlowDownProxy.refused += 1
+                    msg = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                    self.send_response(503)
+                    self.send_header("Content-Length", str(len(msg)))
+                    self.end_headers()
+                    self.wfile.write(msg)
+                    return
+        host, port = self.upstream.split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        conn.request(self.command, self.path, body=body, headers=dict(self.headers))
+        resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _forward
+
+    def log_message(self, *args):
+        pass
+
+
+def test_throttling_is_retried(moto_endpoint, tmp_path):
+    _SlowDownProxy.upstream = moto_endpoint.split("//")[1]
+    _SlowDownProxy.remaining, _SlowDownProxy.refused = 3, 0
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), _SlowDownProxy)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        proc, report = _scan(tmp_path, f"http://127.0.0.1:{proxy.server_address[1]}", ["public-acl"], name="slow")
+    finally:
+        proxy.shutdown()
+    assert _SlowDownProxy.refused == 3
+    assert proc.returncode == 1, proc.stdout
+    assert report["skipped"] == []
+    assert any(f["kind"] == "se.personnummer" for f in report["findings"])
