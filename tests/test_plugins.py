@@ -9,7 +9,7 @@ from conftest import run_cli
 
 def test_builtin_plugins_register_through_entry_points():
     assert {"local"} <= set(plugins.available("connectors"))
-    assert {"identifiers", "special_categories", "access", "exposure"} <= set(plugins.available("checks"))
+    assert {"identifiers", "special_categories", "access", "exposure", "posture"} <= set(plugins.available("checks"))
     assert {"json", "html"} <= set(plugins.available("reports"))
     for group in ("connectors", "checks", "reports"):
         for name in plugins.available(group):
@@ -43,5 +43,5 @@ def test_checks_list_command():
     proc = run_cli("checks", "list")
     assert proc.returncode == 0
     names = [line.split()[0] for line in proc.stdout.splitlines()]
-    assert names == sorted(["access", "exposure", "identifiers", "special_categories"])
+    assert names == sorted(["access", "exposure", "identifiers", "posture", "special_categories"])
     assert all(len(line.split(None, 1)) == 2 for line in proc.stdout.splitlines())  # each has its docstring line
