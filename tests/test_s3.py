@@ -56,6 +56,9 @@ def moto_endpoint():
     s3.put_object(Bucket="private-bpa", Key="dumps/people.json",
                   Body=json.dumps([{"cpr": "120485-1006", "email": "anna@kommun-exempel.se"}]).encode())
     s3.put_object(Bucket="private-bpa", Key="archive/old.csv", Body=HR_CSV.encode(), StorageClass="GLACIER")
+    # a private bucket with one object made public by its own ACL
+    s3.create_bucket(Bucket="object-acl", **loc)
+    s3.put_object(Bucket="object-acl", Key="shared/hr.csv", Body=HR_CSV.encode(), ACL="public-read")
     yield endpoint
     server.stop()
 
@@ -104,6 +107,14 @@ def test_content_and_exposure_equal_planted_truth(moto_endpoint, tmp_path):
     assert ("s3://private-bpa", "posture.block_public_access") not in posture
     text = (tmp_path / "out-s3" / "report.json").read_text()
     assert "850412-1230" not in text and "120485-1006" not in text
+
+
+def test_public_object_acl_in_a_private_bucket(moto_endpoint, tmp_path):
+    proc, report = _scan(tmp_path, moto_endpoint, ["object-acl"], name="objacl")
+    assert proc.returncode == 1
+    access = {f["resource"]: f["kind"] for f in _by(report, "access")}
+    assert access == {"s3://object-acl/shared/hr.csv": "access.read.public"}
+    assert [f["kind"] for f in _by(report, "exposure")] == ["exposure.public"]
 
 
 def test_scan_changes_nothing_in_the_buckets(moto_endpoint, tmp_path):
