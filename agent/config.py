@@ -47,6 +47,7 @@ class ExecutorSettings:
 
     type: Literal["local"] = "local"
     workers: int = 0  # 0 = one per core; 1 = in this process
+    threads: int = 8  # resources read at once per worker, for connectors whose reads wait on a network
     unit_files: int = 64  # files per work unit
     max_pending: int = 0  # 0 = 2 x workers
 
@@ -123,8 +124,8 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
     if limits.chunk_size < 4096:
         raise ConfigError("limits.chunk_size", "must be at least 4KiB")
     executor = build(ExecutorSettings, _table(raw, "executor"), "executor")
-    if executor.workers < 0 or executor.unit_files < 1:
-        raise ConfigError("executor", "workers must be >= 0 and unit_files >= 1")
+    if executor.workers < 0 or executor.unit_files < 1 or executor.threads < 1:
+        raise ConfigError("executor", "workers must be >= 0, threads and unit_files >= 1")
     reports = plugins.available("reports")
     for i, fmt in enumerate(scan.formats):
         if fmt not in reports:

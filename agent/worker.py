@@ -6,7 +6,9 @@ coverage counts, and writes every occurrence to a spool file; never content, nev
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,8 +91,14 @@ class Worker:
             except ConnectorError as exc:
                 return [Outcome(r.uri, skipped=Skipped(r.uri, "connector-error", str(exc), r.target))
                         for r in unit.resources]
-            for resource in unit.resources:
-                outcomes.append(self._read(connector, resource, contexts, spool))
+            threads = self.config.executor.threads
+            if threads > 1 and getattr(connector, "thread_safe", False) and len(unit.resources) > 1:
+                # Network reads wait most of the time: overlap them; the spool takes whole lines under a lock.
+                locked = _LockedWriter(spool)
+                with ThreadPoolExecutor(max_workers=threads) as pool:
+                    outcomes = list(pool.map(lambda r: self._read(connector, r, contexts, locked), unit.resources))
+            else:
+                outcomes = [self._read(connector, r, contexts, spool) for r in unit.resources]
         return outcomes
 
     def _read(self, connector, resource: Resource, contexts, spool) -> Outcome:
@@ -205,8 +213,20 @@ class _Recorder:
             agg.notes.append(hit.note)
         r = self.resource
         self.spool.write(json.dumps([r.target, r.uri, part, cid, hit.kind, verdict, hit.category, hit.value_hash,
-                                     round(hit.confidence, 3), hit.evidence, loc], ensure_ascii=False))
-        self.spool.write("\n")
+                                     round(hit.confidence, 3), hit.evidence, loc], ensure_ascii=False) + "\n")
+
+
+class _LockedWriter:
+    """A text file that many threads write whole lines to."""
+
+    __slots__ = ("_f", "_lock")
+
+    def __init__(self, f):
+        self._f, self._lock = f, threading.Lock()
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            self._f.write(text)
 
 
 class _CountingReader:

@@ -31,7 +31,8 @@ CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AW
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--objects", type=int, default=2000)
-    ap.add_argument("--workers", type=int, nargs="+", default=[1, 4, 16])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 4, 16])
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     port = servers.free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
@@ -50,20 +51,20 @@ def main() -> None:
             body = text[start:start + rng.randrange(2_000, 16_000)].encode()
             total += len(body)
             s3.put_object(Bucket="bench", Key=f"exports/{i // 100:03d}/file-{i:05d}.txt", Body=body)
-        cfg = work / "s3.toml"
-        cfg.write_text(f'[[targets]]\nname = "bench"\ntype = "s3"\nendpoint_url = "{endpoint}"\n'
-                       f'region = "eu-north-1"\nbuckets = ["bench"]\n')
-        print(f"| objects | MiB | workers | seconds | objects/s | MB/s |")
-        print("|---|---|---|---|---|---|")
-        for workers in args.workers:
+        print(f"| objects | MiB | workers | threads each | seconds | objects/s | MB/s |")
+        print("|---|---|---|---|---|---|---|")
+        for threads in args.threads:
+            cfg = work / f"s3-{threads}.toml"
+            cfg.write_text(f'[executor]\nthreads = {threads}\n\n[[targets]]\nname = "bench"\ntype = "s3"\n'
+                           f'endpoint_url = "{endpoint}"\nregion = "eu-north-1"\nbuckets = ["bench"]\n')
             t0 = time.perf_counter()
             proc = subprocess.run([sys.executable, "-m", "agent", "scan", "--config", str(cfg), "--quiet",
-                                   "--workers", str(workers), "--out", str(work / f"o{workers}"), "--state-dir",
+                                   "--workers", str(args.workers), "--out", str(work / f"o{threads}"), "--state-dir",
                                    str(work / "state")], cwd=ROOT, capture_output=True, text=True,
                                   env={**os.environ, **CREDS})
             dt = time.perf_counter() - t0
-            cov = json.loads((work / f"o{workers}" / "report.json").read_text())["targets"][0]
-            print(f"| {cov['resources_read']} | {total / 2**20:.1f} | {workers} | {dt:.1f} | "
+            cov = json.loads((work / f"o{threads}" / "report.json").read_text())["targets"][0]
+            print(f"| {cov['resources_read']} | {total / 2**20:.1f} | {args.workers} | {threads} | {dt:.1f} | "
                   f"{cov['resources_read'] / dt:.0f} | {cov['bytes_read'] / 2**20 / dt:.1f} |")
             if proc.returncode == 2:
                 print(proc.stdout[-500:])

@@ -31,6 +31,7 @@ class Connector:
     id: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     scheme: ClassVar[str] = ""
+    thread_safe: ClassVar[bool] = False  # True: open() may run in several threads at once
     Options: ClassVar[type]
 
     def __init__(self, options, ctx: "ScanContext"):

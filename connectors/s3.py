@@ -51,6 +51,7 @@ class S3Connector(Connector):
     id = "s3"
     version = "1"
     scheme = "s3"
+    thread_safe = True  # boto3 clients may be shared between threads
 
     @dataclass(frozen=True)
     class Options:

@@ -208,3 +208,38 @@ def test_throttling_is_retried(moto_endpoint, tmp_path):
     assert proc.returncode == 1, proc.stdout
     assert report["skipped"] == []
     assert any(f["kind"] == "se.personnummer" for f in report["findings"])
+
+
+def test_ranged_reads_cover_an_object_exactly(moto_endpoint, monkeypatch):
+    from connectors import s3 as s3mod
+    monkeypatch.setattr(s3mod, "RANGE", 1000)  # many ranges over a small object
+    client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="eu-north-1", aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    head = client.head_object(Bucket="private-bpa", Key="dumps/big.txt")
+    reader = s3mod._RangedReader(client, "private-bpa", "dumps/big.txt", head["ContentLength"], head["ETag"])
+    parts = []
+    while chunk := reader.read(777):
+        parts.append(chunk)
+    whole = client.get_object(Bucket="private-bpa", Key="dumps/big.txt")["Body"].read()
+    assert b"".join(parts) == whole and len(parts) > 100
+
+
+def test_account_block_public_access_neutralises_a_public_policy(moto_endpoint, tmp_path):
+    kw = dict(endpoint_url=moto_endpoint, region_name="eu-north-1", aws_access_key_id="testing",
+              aws_secret_access_key="testing")
+    s3 = boto3.client("s3", **kw)
+    s3.create_bucket(Bucket="acct-bpa", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    s3.put_bucket_policy(Bucket="acct-bpa", Policy=json.dumps(PUBLIC_READ))
+    s3.put_object(Bucket="acct-bpa", Key="exports/hr.csv", Body=HR_CSV.encode())
+    control = boto3.client("s3control", **kw)
+    from connectors.s3 import _strip_account_host
+    control.meta.events.register("before-send.s3-control.*", _strip_account_host)
+    account = boto3.client("sts", **kw).get_caller_identity()["Account"]
+    control.put_public_access_block(AccountId=account, PublicAccessBlockConfiguration=BPA_ALL)
+    try:
+        proc, report = _scan(tmp_path, moto_endpoint, ["acct-bpa"], name="acctbpa")
+    finally:  # the account setting covers every bucket of this server: take it away again
+        control.delete_public_access_block(AccountId=account)
+    assert not [f for f in report["findings"] if f["check_id"] in ("access", "exposure") and "public" in f["kind"]]
+    bucket_grants = [f for f in report["findings"] if f["check_id"] == "posture"]
+    assert not [f for f in bucket_grants if f["kind"] == "posture.block_public_access"]
