@@ -53,6 +53,17 @@ def _parser() -> argparse.ArgumentParser:
                       help="environment of the PATHs given on the command line")
     scan.set_defaults(func=_cmd_scan)
 
+    bundle = sub.add_parser("bundle", help="render the reports of an earlier scan again, as a signed bundle")
+    bundle.add_argument("scan_id")
+    bundle.add_argument("--state-dir", help="state directory of the scan")
+    bundle.add_argument("--out", "-o", default=".", help="where to write the bundle directory")
+    bundle.set_defaults(func=_cmd_bundle)
+
+    verify = sub.add_parser("verify", help="check a bundle's hashes and signature (exit 0 intact, 1 altered)")
+    verify.add_argument("bundle")
+    verify.add_argument("--public-key", help="ed25519:BASE64 as printed in the report, or a file holding it")
+    verify.set_defaults(func=_cmd_verify)
+
     demo = sub.add_parser("demo", help="build the bundled demo supplier estate and scan it")
     _scan_options(demo)
     demo.add_argument("--estate", default="build/demo-estate", help="where to build the demo estate")
@@ -74,6 +85,7 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="worker processes (0 = one per core, 1 = none)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the summary (no progress display)")
     p.add_argument("--log-file", help="also write JSON log lines to this file")
+    p.add_argument("--bundle", action="store_true", help="also write a signed evidence bundle of the reports")
 
 
 def _cmd_list(args) -> int:
@@ -120,6 +132,7 @@ def _cmd_demo(args) -> int:
     demo.build(estate)
     if not args.out:
         args.out = str(estate.parent / "demo-report")
+    args.bundle = True  # the demo shows the whole evidence trail
     if not args.state_dir:  # keep the demo's key and runs out of the user's own state dir
         args.state_dir = str(estate.parent / "demo-state")
     if not args.config:
@@ -137,13 +150,53 @@ def _run(config, args) -> int:
         if args.log_file is None:
             logs.setup(args.log_level, args.log_format, str(scan.state / "last-scan.log"))
         result = scan.run()
-    written = []
-    for fmt in config.scan.formats:
-        written += plugins.load("reports", fmt)().render(result, out_dir)
+    written = _render(result, config.scan.formats, out_dir, scan.state, args.bundle)
     code = exit_code(result)
     _print_summary(result, written, code)
     result.store.close()
     return code
+
+
+def _render(result, formats, out_dir: Path, state: Path, bundle: bool) -> list[Path]:
+    from agent import bundle as bundles
+    result.public_key = bundles.public_text(bundles.signing_key(state).public_key())
+    written = []
+    for fmt in formats:
+        written += plugins.load("reports", fmt)().render(result, out_dir)
+    if bundle:
+        written.append(bundles.make(written, result, state, out_dir))
+    return written
+
+
+def _cmd_bundle(args) -> int:
+    from agent.engine import ScanResult
+    from agent.keys import state_dir
+    state = state_dir(args.state_dir or "")
+    run_dir = state / "runs" / args.scan_id
+    if not (run_dir / "result.json").exists():
+        raise ConfigError("scan_id", f"no finished scan {args.scan_id} in {state / 'runs'}")
+    result = ScanResult.load(run_dir)
+    out = Path(args.out)
+    written = _render(result, list(plugins.available("reports")), out / f"reports-{args.scan_id}", state, True)
+    result.store.close()
+    print(f"bundle: {written[-1]}")
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    from agent import bundle as bundles
+    key = args.public_key
+    if key and not key.startswith("ed25519:"):
+        key = Path(key).read_text().strip()
+    problems, used = bundles.verify(Path(args.bundle), key)
+    if problems:
+        print(f"ALTERED: {args.bundle}")
+        for p in problems:
+            print(f"  - {p}")
+        return 1
+    pinned = "" if args.public_key else " (key taken from the manifest; pass --public-key to pin it)"
+    print(f"OK: every file matches the signed manifest; signed by {used}{pinned}")
+    return 0
 
 
 def _print_summary(result, written, code: int) -> None:

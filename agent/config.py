@@ -22,7 +22,7 @@ class ScanSettings:
     """[scan]: where reports go and when the exit code says "findings"."""
 
     out_dir: str = "vendorscan-report"
-    formats: list[str] = field(default_factory=lambda: ["html", "json"])
+    formats: list[str] = field(default_factory=lambda: ["html", "json", "csv", "sarif"])
     fail_on: Literal["critical", "high", "medium", "low", "info"] = "high"
     state_dir: str = ""
     hash_key_env: str = ""

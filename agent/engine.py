@@ -50,6 +50,7 @@ class ScanResult:
     host: str = ""
     operator: str = ""
     fail_on: str = "high"
+    public_key: str = ""  # the state dir's bundle-signing key, printed in reports
 
     @property
     def complete(self) -> bool:
@@ -61,7 +62,28 @@ class ScanResult:
         return {"scan_id": self.scan_id, "agent_version": self.agent_version, "config_digest": self.config_digest,
                 "checks_digest": self.checks_digest, "started": self.started, "ended": self.ended,
                 "complete": self.complete, "host": self.host, "operator": self.operator,
-                "fail_on": self.fail_on, "errors": list(self.errors)}
+                "fail_on": self.fail_on, "errors": list(self.errors), "signing_public_key": self.public_key}
+
+    def save(self) -> None:
+        """Keep the header, coverage and checks beside the run store (for `vendorscan bundle SCAN_ID`)."""
+        doc = {**self.to_dict(), "coverage": [c.to_dict() for c in self.coverage], "checks": self.checks}
+        (self.run_dir / "result.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        os.chmod(self.run_dir / "result.json", 0o600)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> "ScanResult":
+        """A finished scan's result from its run dir (reports can be rendered from it again)."""
+        doc = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+        coverage = []
+        for c in doc["coverage"]:
+            cov = Coverage(c["target"], c["connector"], c["environment"])
+            for k in ("resources_seen", "resources_read", "bytes_read", "rows_sampled", "skipped", "errors",
+                      "complete"):
+                setattr(cov, k, c[k])
+            coverage.append(cov)
+        return cls(doc["scan_id"], doc["config_digest"], doc["checks_digest"], doc["agent_version"], doc["started"],
+                   doc["ended"], coverage, doc["errors"], RunStore(run_dir / "run.db"), run_dir, doc["checks"],
+                   doc["host"], doc["operator"], doc["fail_on"], doc.get("signing_public_key", ""))
 
 
 def _now() -> str:
@@ -105,6 +127,7 @@ class Scan:
             executor.shutdown()
         result.ended = _now()
         store.commit()
+        result.save()
         return result
 
 

