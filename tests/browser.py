@@ -89,9 +89,5 @@ class Browser:
         """Stop the browser and remove its profile."""
         if getattr(self, "ws", None):
             self.ws.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        servers.stop_process(self.proc, grace=10)
         shutil.rmtree(self.profile, ignore_errors=True)

@@ -139,11 +139,17 @@ def start_mariadb() -> MariaDb:
     return MariaDb(port, d, proc)
 
 
+def stop_process(proc: subprocess.Popen, grace: float = 30) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `grace` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def stop_mariadb(m: MariaDb) -> None:
     """Stop the server and remove its files."""
-    m.proc.terminate()
-    try:
-        m.proc.wait(30)
-    except subprocess.TimeoutExpired:
-        m.proc.kill()
+    stop_process(m.proc)
     shutil.rmtree(m.dir, ignore_errors=True)
