@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agent import __version__, plugins
 from agent.options import ConfigError
+from reports.base import ReportError
 
 log = logging.getLogger("vendorscan")
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(args.log_level, args.log_format, getattr(args, "log_file", None))
     try:
         return args.func(args)
-    except (ConfigError, plugins.PluginError) as exc:
+    except (ConfigError, plugins.PluginError, ReportError) as exc:
         print(f"vendorscan: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -86,6 +87,7 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="print only the summary (no progress display)")
     p.add_argument("--log-file", help="also write JSON log lines to this file")
     p.add_argument("--bundle", action="store_true", help="also write a signed evidence bundle of the reports")
+    p.add_argument("--lang", choices=["en", "sv"], help="language of the HTML report (default en)")
 
 
 def _cmd_list(args) -> int:
@@ -108,6 +110,8 @@ def _load_config(args, paths: list[str], environment: str):
         scan["fail_on"] = args.fail_on
     if args.state_dir:
         scan["state_dir"] = args.state_dir
+    if args.lang:
+        scan["lang"] = args.lang
     raw["scan"] = scan
     if args.workers is not None:
         raw["executor"] = {**raw.get("executor", {}), "workers": args.workers}
@@ -150,6 +154,7 @@ def _run(config, args) -> int:
         if args.log_file is None:
             logs.setup(args.log_level, args.log_format, str(scan.state / "last-scan.log"))
         result = scan.run()
+    result.lang = config.scan.lang
     written = _render(result, config.scan.formats, out_dir, scan.state, args.bundle)
     code = exit_code(result)
     _print_summary(result, written, code)

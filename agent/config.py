@@ -28,6 +28,7 @@ class ScanSettings:
     hash_key_env: str = ""
     hash_key_file: str = ""
     operator: str = ""
+    lang: Literal["en", "sv"] = "en"  # language of the HTML report
 
 
 @dataclass(frozen=True)

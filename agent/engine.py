@@ -51,6 +51,7 @@ class ScanResult:
     operator: str = ""
     fail_on: str = "high"
     public_key: str = ""  # the state dir's bundle-signing key, printed in reports
+    lang: str = "en"  # language of the HTML report
 
     @property
     def complete(self) -> bool:

@@ -120,6 +120,10 @@ class RunStore:
             counts[list(Severity)[rank].value] = n
         return counts
 
+    def findings_per_target(self) -> dict[str, int]:
+        """Number of findings (info excluded) per target."""
+        return dict(self.db.execute("SELECT target, COUNT(*) FROM findings WHERE severity < 4 GROUP BY target"))
+
     def distinct_persons(self, target: str | None = None, category: str = "national_id") -> int:
         """Distinct real-looking values of a category across the scan (or one target), by keyed hash."""
         sql = ("SELECT COUNT(DISTINCT value_hash) FROM occurrences WHERE category=? AND verdict='real' "

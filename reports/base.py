@@ -11,6 +11,10 @@ from agent import severity
 from agent.model import Severity
 
 
+class ReportError(Exception):
+    """A report could not be written; the message says what to install or fix."""
+
+
 class Report:
     """A report format: render(scan_result, out_dir) -> list of written paths."""
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+from importlib.resources import files
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -13,10 +15,26 @@ MAX_SKIPPED_ROWS = 500
 TOP_ACTIONS = 5
 
 
-def _environment() -> Environment:
+LANGUAGES = ("en", "sv")
+
+
+def catalog(lang: str) -> dict[str, str]:
+    """English text -> translation for a report language ('en' needs none)."""
+    if lang == "en":
+        return {}
+    if lang not in LANGUAGES:
+        raise ValueError(f"no report language '{lang}' (available: {', '.join(LANGUAGES)})")
+    return json.loads((files("reports") / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def _environment(lang: str) -> Environment:
     env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["bytes"] = _human_bytes
+    messages = catalog(lang)
+    # Untranslated text stays English: a missing entry never breaks a report.
+    env.globals["_"] = lambda text: messages.get(text, text)
+    env.globals["lang"] = lang
     return env
 
 
@@ -42,14 +60,19 @@ class HtmlReport(Report):
         peak = max(counts.values()) or 1
         chart = [{"name": s.value, "count": counts[s.value], "width": round(300 * counts[s.value] / peak)}
                  for s in Severity]
+        per_target = store.findings_per_target()
+        top = max(per_target.values(), default=0) or 1
+        target_chart = [{"name": c.target, "count": per_target.get(c.target, 0),
+                         "width": round(300 * per_target.get(c.target, 0) / top)} for c in result.coverage]
         actions = [f for f in itertools.islice(store.findings(), TOP_ACTIONS * 4)
                    if f.severity.rank <= Severity.HIGH.rank and f.verdict == "real"][:TOP_ACTIONS]
         targets = [{"coverage": c, "groups": self._groups(store, c.target)} for c in result.coverage]
         skipped = list(itertools.islice(store.skipped(), MAX_SKIPPED_ROWS))
-        template = _environment().get_template("report.html.j2")
+        template = _environment(getattr(result, "lang", "en")).get_template("report.html.j2")
         path = out_dir / "report.html"
         with atomic_text(path) as f:
-            for piece in template.generate(scan=result.to_dict(), summary=facts, chart=chart, actions=actions,
+            for piece in template.generate(scan=result.to_dict(), summary=facts, chart=chart,
+                                           target_chart=target_chart, actions=actions,
                                            targets=targets, skipped=skipped, checks=result.checks,
                                            skipped_total=facts["resources_skipped"],
                                            max_skipped=MAX_SKIPPED_ROWS):

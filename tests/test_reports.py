@@ -140,3 +140,30 @@ def test_bundle_command_rebuilds_a_past_scan(planted_tree, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     built = Path(proc.stdout.split("bundle: ", 1)[1].strip())
     assert run_cli("verify", built).returncode == 0
+
+
+def test_swedish_report_from_the_catalog(planted_tree, tmp_path):
+    proc = run_cli("scan", planted_tree, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                   "--lang", "sv")
+    assert proc.returncode == 1
+    html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="sv">' in html and "Sammanfattning" in html and "Svenskt personnummer" in html
+    assert 'id="target-chart"' in html
+
+
+def test_every_template_label_is_in_the_swedish_catalog():
+    import re
+    template = (files("reports") / "templates" / "report.html.j2").read_text(encoding="utf-8")
+    labels = set(re.findall(r'_\("([^"]+)"\)', template))
+    catalog = json.loads((files("reports") / "i18n" / "sv.json").read_text(encoding="utf-8"))
+    assert labels and labels <= set(catalog), sorted(labels - set(catalog))
+
+
+def test_pdf_format(planted_tree, tmp_path):
+    cfg = tmp_path / "pdf.toml"
+    cfg.write_text('[scan]\nformats = ["pdf", "json"]\n')
+    proc = run_cli("scan", planted_tree, "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s",
+                   "--quiet")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    pdf = (tmp_path / "o" / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
