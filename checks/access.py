@@ -6,7 +6,7 @@ from typing import Iterator
 
 from agent import severity
 from agent.model import Finding, Grant, Resource, Scope, Severity
-from checks.base import SCOPE_NAMES, ResourceCheck, require_known
+from checks.base import SCOPE_NAMES, ResourceCheck, message, require_known
 
 REFERENCES = ("GDPR Art. 5(1)(f)", "GDPR Art. 32", "ISO/IEC 27001 A.5.15", "ISO/IEC 27001 A.8.3")
 _WHO = {Scope.PUBLIC: "anyone on the internet", Scope.EVERYONE: "every account that can log on",
@@ -90,17 +90,23 @@ class AccessCheck(ResourceCheck):
         action = "writable" if write else "readable"
         kind_right = "write" if write else "read"
         noun = held.resource.kind
-        title = f"{noun.capitalize()} {action} by {_WHO.get(top.scope, top.scope.value)}"
+        args = {"noun": noun.capitalize(), "action": action, "who": _WHO.get(top.scope, top.scope.value)}
         if held.covered:
-            title += f" ({held.covered} resources under it alike)"
+            title, msg = message("{noun} {action} by {who} ({covered} resources under it alike)",
+                                 covered=held.covered, **args)
+        else:
+            title, msg = message("{noun} {action} by {who}", **args)
+        remediation, rmsg = message("Remove {principals} from this {noun} and grant access to the named group that "
+                                    "needs it; check that new files do not inherit it.", field="remediation",
+                                    principals=", ".join(sorted({g.principal for g in grants})), noun=noun)
+        msg.update(rmsg)
         return Finding(
             check_id=self.id, severity=severity.access(top.scope, write), confidence=1.0, title=title,
             resource=held.resource.uri, target=ctx.target, kind=f"access.{kind_right}.{top.scope.value}",
             category="access", verdict="", count=1 + held.covered,
             evidence=tuple(f"{g.principal}: {'+'.join(sorted(g.rights))} ({g.source})" for g in grants),
-            remediation=(f"Remove {', '.join(sorted({g.principal for g in grants}))} from this {noun} and grant "
-                         "access to the named group that needs it; check that new files do not inherit it."),
+            remediation=remediation,
             references=REFERENCES,
             details={"principals": sorted({g.principal for g in grants}), "scope": top.scope.value,
                      "rights": sorted(set().union(*(g.rights for g in grants))),
-                     "children_covered": held.covered, "notes": [g.note for g in grants if g.note]})
+                     "children_covered": held.covered, "notes": [g.note for g in grants if g.note], **msg})

@@ -16,6 +16,11 @@ class NoOptions:
     """A plugin without options."""
 
 
+def message(msgid: str, field: str = "title", **args) -> tuple[str, dict]:
+    """(English text, details entry) of a title or remediation with parameters: reports translate, then fill."""
+    return msgid.format(**args), {f"{field}_msg": [msgid, args]}
+
+
 def require_known(values, allowed, what: str) -> None:
     """Raise ValueError naming the values of an option that are not among `allowed`."""
     unknown = set(values) - set(allowed)

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from agent import severity
 from agent.model import Finding, Scope
-from checks.base import SCOPE_NAMES, Correlation, require_known
+from checks.base import SCOPE_NAMES, Correlation, message, require_known
 
 _DATA = {"national_id", "financial", "contact"}
 REFERENCES = ("GDPR Art. 5(1)(f)", "GDPR Art. 25", "GDPR Art. 32", "GDPR Art. 33", "NIS2 Art. 21",
@@ -49,36 +49,42 @@ class ExposureCheck(Correlation):
         if ctx.environment in ("test", "shared"):
             persons = store.distinct_persons(ctx.target)
             if persons:
+                title, msg = message("Real-looking national identifiers in a {environment} environment",
+                                     environment=ctx.environment)
                 yield Finding(
-                    check_id=self.id, severity=severity.test_environment(persons), confidence=1.0,
-                    title=f"Real-looking national identifiers in a {ctx.environment} environment",
+                    check_id=self.id, severity=severity.test_environment(persons), confidence=1.0, title=title,
                     resource=f"target://{ctx.target}", target=ctx.target, kind="exposure.test_environment",
                     category="exposure", verdict="real", count=persons, distinct=persons,
                     evidence=(f"{persons} distinct persons",),
                     remediation=("Test and shared environments must hold synthetic or pseudonymised data: replace "
                                  "the copy with de-identified data and delete the real one, including backups."),
                     references=("GDPR Art. 5(1)(b)", "GDPR Art. 5(1)(c)", "GDPR Art. 25", "GDPR Art. 32"),
-                    details={"environment": ctx.environment, "persons": persons})
+                    details={"environment": ctx.environment, "persons": persons, **msg})
 
     def _finding(self, store, ctx, folder, exposed, principals, scope) -> Finding:
         persons = store.persons_in(exposed)
         special = any("special_category" in store.categories_in(u) for u in exposed)
         sev = severity.exposure(scope, persons, special, ctx.environment)
-        what = f"{persons} persons' national identifiers" if persons else "personal data"
-        if special:
-            what += " with special-category data"
+        if persons:
+            msgid = ("{persons} persons' national identifiers with special-category data readable by {scope} scope"
+                     if special else "{persons} persons' national identifiers readable by {scope} scope")
+        else:
+            msgid = "Personal data readable by {scope} scope"
+        title, msg = message(msgid, persons=persons, scope=scope.value)
+        remediation, rmsg = message("Restrict the folder to the people who process this data under the contract "
+                                    "(remove {principals}), then remove or pseudonymise the identifiers.",
+                                    field="remediation", principals=", ".join(sorted(principals)))
+        msg.update(rmsg)
         return Finding(
-            check_id=self.id, severity=sev, confidence=1.0,
-            title=f"{what[0].upper() + what[1:]} readable by {scope.value} scope",
+            check_id=self.id, severity=sev, confidence=1.0, title=title,
             resource=folder, target=ctx.target, kind=f"exposure.{scope.value}", category="exposure",
             verdict="real", count=len(exposed), distinct=persons,
             evidence=tuple(sorted(principals))[:5],
-            remediation=("Restrict the folder to the people who process this data under the contract (remove "
-                         f"{', '.join(sorted(principals))}), then remove or pseudonymise the identifiers."),
+            remediation=remediation,
             references=REFERENCES + (("GDPR Art. 9",) if special else ()),
             details={"persons": persons, "resources": len(exposed), "principals": sorted(principals),
                      "scope": scope.value, "environment": ctx.environment, "special_category": special,
-                     "examples": exposed[:5]})
+                     "examples": exposed[:5], **msg})
 
 
 def _broadest_read(access: str | None) -> tuple[str, Scope] | None:

@@ -33,8 +33,19 @@ def _environment(lang: str) -> Environment:
     env.filters["bytes"] = _human_bytes
     messages = catalog(lang)
     # Untranslated text stays English: a missing entry never breaks a report.
-    env.globals["_"] = lambda text: messages.get(text, text)
+    translate = lambda text: messages.get(text, text)  # noqa: E731
+    env.globals["_"] = translate
     env.globals["lang"] = lang
+
+    def localised(finding, field: str) -> str:
+        msg = finding.details.get(f"{field}_msg")
+        if not msg:
+            return translate(getattr(finding, field))
+        msgid, args = msg
+        return translate(msgid).format(**{k: translate(v) if isinstance(v, str) else v for k, v in args.items()})
+
+    env.globals["title"] = lambda finding: localised(finding, "title")
+    env.globals["remediation"] = lambda finding: localised(finding, "remediation")
     return env
 
 

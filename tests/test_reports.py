@@ -148,6 +148,11 @@ def test_swedish_report_from_the_catalog(planted_tree, tmp_path):
     assert proc.returncode == 1
     html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
     assert '<html lang="sv">' in html and "Sammanfattning" in html and "Svenskt personnummer" in html
+    # titles and remediation with numbers and principals come from the catalog too
+    assert "Mapp läsbar för alla konton som kan logga in" in html
+    assert "personers personnummer med känsliga personuppgifter läsbara för alla konton" in html
+    assert "Begränsa mappen till de personer" in html
+    assert "Folder readable by" not in html
     assert 'id="target-chart"' in html
 
 
