@@ -87,6 +87,10 @@ class OdbcConnector(Connector):
             return self._conn
         import pyodbc
         conn_str = self.options.connection_string.rstrip(";")
+        if "postgres" in conn_str.lower() and "commlog" not in conn_str.lower():
+            # Debian's odbcinst.ini turns psqlODBC's CommLog on: a world-readable log in /tmp of what
+            # crossed the wire. An audit tool must not leave that behind.
+            conn_str += ";CommLog=0;Debug=0"
         if self.options.password_env:
             secret = os.environ.get(self.options.password_env)
             if secret is None:

@@ -61,11 +61,11 @@ def _acl(path: str, default: bool = False):
         return None
 
 
-def dir_perm(path: str, st: os.stat_result) -> DirPerm:
-    """Traverse permissions of one directory."""
+def dir_perm(path: str, st, read_acl: bool = True) -> DirPerm:
+    """Traverse permissions of one directory (st needs st_mode, st_uid, st_gid)."""
     mode = st.st_mode
     other_x, group_x, named = bool(mode & stat.S_IXOTH), bool(mode & stat.S_IXGRP), set()
-    acl = _acl(path)
+    acl = _acl(path) if read_acl else None
     if acl is not None:
         mask_x = True
         entries = list(acl)
@@ -113,8 +113,13 @@ def _rights(read: bool, write: bool, is_dir: bool) -> frozenset[str]:
     return frozenset(rights)
 
 
-def policy(path: str, st: os.stat_result, chain: tuple[DirPerm, ...], broad_groups: frozenset[str]) -> AccessPolicy:
-    """AccessPolicy of a file or folder; `chain` is the DirPerms of its parents, / first."""
+def policy(path: str, st, chain: tuple[DirPerm, ...], broad_groups: frozenset[str], *,
+           read_acl: bool = True, user_of=user_name, group_of=group_name, mode_source: str = "posix-mode") -> AccessPolicy:
+    """AccessPolicy of a file or folder; `chain` is the DirPerms of its parents, / first.
+
+    `st` needs st_mode, st_uid and st_gid; a remote caller (SFTP) passes read_acl=False and its own
+    uid/gid -> name functions.
+    """
     is_dir = stat.S_ISDIR(st.st_mode)
     mode = st.st_mode
     grants: list[Grant] = []
@@ -123,7 +128,7 @@ def policy(path: str, st: os.stat_result, chain: tuple[DirPerm, ...], broad_grou
         rights = _rights(read, write, is_dir)
         if not rights:
             return
-        name = group_name(gid)
+        name = group_of(gid)
         scope = Scope.ORGANISATION if name.lower() in broad_groups else Scope.GROUP
         blocked = _blocked_for_group(chain, gid)
         if blocked:
@@ -140,16 +145,16 @@ def policy(path: str, st: os.stat_result, chain: tuple[DirPerm, ...], broad_grou
         grants.append(Grant(OTHER, Scope.EVERYONE, rights, source, inherited=inherited,
                             effective=blocked is None, note=note))
 
-    owner = user_name(st.st_uid)
+    owner = user_of(st.st_uid)
     setgid = " (setgid folder: new files get this group)" if is_dir and mode & stat.S_ISGID else ""
-    acl = _acl(path)
+    acl = _acl(path) if read_acl else None
     if acl is None:
         if _rights(bool(mode & stat.S_IRUSR), bool(mode & stat.S_IWUSR), is_dir):
             grants.append(Grant(f"user {owner}", Scope.USER, _rights(bool(mode & stat.S_IRUSR),
-                                bool(mode & stat.S_IWUSR), is_dir), "posix-mode"))
-        group_grant(st.st_gid, bool(mode & stat.S_IRGRP), bool(mode & stat.S_IWGRP), "posix-mode", setgid.strip())
+                                bool(mode & stat.S_IWUSR), is_dir), mode_source))
+        group_grant(st.st_gid, bool(mode & stat.S_IRGRP), bool(mode & stat.S_IWGRP), mode_source, setgid.strip())
         other_grant(bool(mode & stat.S_IROTH), bool(mode & stat.S_IWOTH) and not (is_dir and mode & stat.S_ISVTX),
-                    "posix-mode")
+                    mode_source)
     else:
         entries = list(acl)
         mask_r = mask_w = True
@@ -165,14 +170,14 @@ def policy(path: str, st: os.stat_result, chain: tuple[DirPerm, ...], broad_grou
             elif e.tag_type == posix1e.ACL_USER:
                 rights = _rights(p.read and mask_r, p.write and mask_w, is_dir)
                 if rights:
-                    grants.append(Grant(f"user {user_name(e.qualifier)}", Scope.USER, rights, "posix-acl"))
+                    grants.append(Grant(f"user {user_of(e.qualifier)}", Scope.USER, rights, "posix-acl"))
             elif e.tag_type == posix1e.ACL_GROUP_OBJ:
                 group_grant(st.st_gid, p.read and mask_r, p.write and mask_w, "posix-acl", setgid.strip())
             elif e.tag_type == posix1e.ACL_GROUP:
                 group_grant(e.qualifier, p.read and mask_r, p.write and mask_w, "posix-acl")
             elif e.tag_type == posix1e.ACL_OTHER:
                 other_grant(p.read, p.write and not (is_dir and mode & stat.S_ISVTX), "posix-acl")
-    if is_dir:
+    if is_dir and read_acl:
         default = _acl(path, default=True)
         for e in default or ():
             note = "default ACL: given to new files"
@@ -180,5 +185,5 @@ def policy(path: str, st: os.stat_result, chain: tuple[DirPerm, ...], broad_grou
                 other_grant(e.permset.read, e.permset.write, "posix-acl", note, inherited=True)
             elif e.tag_type == posix1e.ACL_GROUP:
                 group_grant(e.qualifier, e.permset.read, e.permset.write, "posix-acl", note)
-    unknown = None if posix1e is not None else "pylibacl is not installed: POSIX ACLs were not read"
+    unknown = None if posix1e is not None or not read_acl else "pylibacl is not installed: POSIX ACLs were not read"
     return AccessPolicy(owner, tuple(grants), unknown)

@@ -11,6 +11,7 @@ PACKAGES=(
   unixodbc unixodbc-dev libsqliteodbc     # ODBC and the embedded SQLite driver
   odbc-postgresql odbc-mariadb            # ODBC drivers for PostgreSQL and MariaDB targets
   postgresql mariadb-server               # throwaway test servers the ODBC tests start
+  openssh-server samba smbclient          # SFTP and SMB servers the share tests start
   ripgrep                                 # bench/ compares against it
   chromium                                # the HTML report is tested in a real headless browser
 )

@@ -153,3 +153,69 @@ def stop_mariadb(m: MariaDb) -> None:
     """Stop the server and remove its files."""
     stop_process(m.proc)
     shutil.rmtree(m.dir, ignore_errors=True)
+
+
+@dataclass
+class Sshd:
+    """A running throwaway OpenSSH server with one key-authenticated user."""
+
+    port: int
+    dir: Path
+    user: str
+    client_key: Path
+    host_key_fingerprint: str
+    known_hosts: Path
+    proc: subprocess.Popen
+
+    def sessions(self) -> list[int]:
+        """PIDs of this user's SSH sessions."""
+        out = subprocess.run(["pgrep", "-u", self.user], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+
+def start_sshd(user: str = "vsaudit") -> Sshd:
+    """sshd -D on a free loopback port, a temp host key, an authorized client key (FIXTURES.md recipe)."""
+    if os.geteuid() != 0:
+        raise RuntimeError("the sshd fixture needs root (it creates a user and runs sshd)")
+    d = Path(tempfile.mkdtemp(prefix="vendorscan-sshd-"))
+    os.chmod(d, 0o755)
+    Path("/run/sshd").mkdir(exist_ok=True)
+    if subprocess.run(["id", user], capture_output=True).returncode != 0:
+        _run(["useradd", "-m", "-s", "/bin/sh", user], "useradd")
+    _run(["usermod", "-p", "*", user], "usermod")  # no password, but not locked (UsePAM no refuses "!")
+    _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host_key")], "ssh-keygen host")
+    _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "client_key")], "ssh-keygen client")
+    shutil.copyfile(d / "client_key.pub", d / "authorized_keys")
+    os.chmod(d / "authorized_keys", 0o644)
+    port = free_port()
+    conf = d / "sshd_config"
+    conf.write_text(f"""Port {port}
+ListenAddress 127.0.0.1
+HostKey {d / 'host_key'}
+PidFile {d / 'sshd.pid'}
+AuthorizedKeysFile {d / 'authorized_keys'}
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowUsers {user}
+Subsystem sftp internal-sftp
+""")
+    _run(["/usr/sbin/sshd", "-t", "-f", str(conf)], "sshd -t")
+    log = d / "log"
+    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=open(log, "w"))
+    _wait_port(port, 20, log)
+    fp = _run(["ssh-keygen", "-l", "-E", "sha256", "-f", str(d / "host_key.pub")], "ssh-keygen -l").stdout.split()[1]
+    pub = (d / "host_key.pub").read_text().split()
+    (d / "known_hosts").write_text(f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n")
+    return Sshd(port, d, user, d / "client_key", fp, d / "known_hosts", proc)
+
+
+def stop_sshd(s: Sshd) -> None:
+    """Stop the listener and every session of the test user, then remove the files."""
+    stop_process(s.proc, grace=10)
+    for pid in s.sessions():
+        subprocess.run(["kill", "-9", str(pid)], capture_output=True)
+    shutil.rmtree(s.dir, ignore_errors=True)

@@ -1,0 +1,270 @@
+"""SFTP shares (paramiko): verified host keys, mode-bit access with the parents' traverse rule."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import posixpath
+import socket
+import stat
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import BinaryIO, Iterator
+from urllib.parse import quote, unquote, urlsplit
+
+from agent.model import Resource, Skipped
+from connectors import posix
+from connectors.base import Connector, ConnectorError, ResourceError
+
+
+def fingerprint(key) -> str:
+    """SHA256:… of a host key, as ssh-keygen -l prints it."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+
+
+class SftpConnector(Connector):
+    """SFTP servers (OpenSSH and others): files read-only, access from mode bits and owners."""
+
+    id = "sftp"
+    version = "1"
+    scheme = "sftp"
+
+    @dataclass(frozen=True)
+    class Options:
+        host: str
+        username: str
+        paths: list[str]
+        port: int = 22
+        key_file: str = ""
+        passphrase_env: str = ""
+        password_env: str = ""
+        known_hosts: str = ""
+        host_key_fingerprint: str = ""  # SHA256:… as ssh-keygen -l prints it
+        follow_symlinks: bool = False
+        broad_groups: list[str] = field(default_factory=lambda: list(posix.DEFAULT_BROAD_GROUPS))
+        timeout: int = 30
+        max_retries: int = 3
+
+        def __post_init__(self):
+            if not (self.known_hosts or self.host_key_fingerprint):
+                raise ValueError("give known_hosts or host_key_fingerprint: the server's host key is always verified")
+            if not (self.key_file or self.password_env):
+                raise ValueError("give key_file or password_env")
+
+    def __init__(self, options, ctx):
+        super().__init__(options, ctx)
+        self._transport = None
+        self._sftp = None
+        self._broad = frozenset(g.lower() for g in options.broad_groups)
+        self._users: dict[int, str] = {}
+        self._groups: dict[int, str] = {}
+
+    # -- connection ---------------------------------------------------------------------------
+    def _client(self):
+        if self._sftp is None:
+            self._connect()
+        return self._sftp
+
+    def _connect(self) -> None:
+        import paramiko
+        o = self.options
+        where = f"{o.host}:{o.port}"
+        try:
+            sock = socket.create_connection((o.host, o.port), timeout=o.timeout)
+        except OSError as exc:
+            raise ConnectorError(f"cannot reach {where}: {exc.strerror or exc}") from None
+        transport = paramiko.Transport(sock)
+        try:
+            transport.start_client(timeout=o.timeout)
+            self._check_host_key(transport.get_remote_server_key(), where)
+            if o.key_file:
+                passphrase = os.environ.get(o.passphrase_env) if o.passphrase_env else None
+                try:
+                    pkey = paramiko.PKey.from_path(os.path.expanduser(o.key_file), passphrase)
+                except (OSError, paramiko.SSHException) as exc:
+                    raise ConnectorError(f"cannot load key_file {o.key_file}: {type(exc).__name__}") from None
+                transport.auth_publickey(o.username, pkey)
+            else:
+                secret = os.environ.get(o.password_env)
+                if secret is None:
+                    raise ConnectorError(f"environment variable {o.password_env} (password_env) is not set")
+                transport.auth_password(o.username, secret)
+            self._sftp = paramiko.SFTPClient.from_transport(transport)
+            self._sftp.get_channel().settimeout(o.timeout)
+            self._transport = transport
+        except paramiko.AuthenticationException:
+            transport.close()
+            raise ConnectorError(f"authentication failed for user {o.username} at {where}") from None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            transport.close()
+            raise ConnectorError(f"SSH connection to {where} failed: {type(exc).__name__}") from None
+        except ConnectorError:
+            transport.close()
+            raise
+
+    def _check_host_key(self, key, where: str) -> None:
+        import paramiko
+        o = self.options
+        offered = fingerprint(key)
+        if o.host_key_fingerprint:
+            if offered != o.host_key_fingerprint.strip():
+                raise ConnectorError(f"host key mismatch for {where}: the server offers {offered}, the config "
+                                     f"pins {o.host_key_fingerprint}; refusing to connect")
+            return
+        known = paramiko.HostKeys(os.path.expanduser(o.known_hosts))
+        name = o.host if o.port == 22 else f"[{o.host}]:{o.port}"
+        entry = known.lookup(name)
+        if not entry:
+            raise ConnectorError(f"{name} is not in {o.known_hosts}: add its host key there (after checking "
+                                 f"its fingerprint, {offered}) or pin host_key_fingerprint")
+        if entry.get(key.get_name()) != key:
+            raise ConnectorError(f"host key mismatch for {where}: the server offers {offered}, which is not the "
+                                 f"key {o.known_hosts} holds for it; refusing to connect")
+
+    def _reconnect(self) -> bool:
+        self.close()
+        for attempt in range(self.options.max_retries):
+            time.sleep(min(2 ** attempt, 8) * 0.5)
+            try:
+                self._connect()
+                return True
+            except ConnectorError:
+                continue
+        return False
+
+    def close(self) -> None:
+        """Close the SFTP session and its transport."""
+        if self._transport is not None:
+            self._transport.close()
+        self._transport = self._sftp = None
+
+    # -- walk ---------------------------------------------------------------------------------
+    def _uri(self, path: str) -> str:
+        return f"sftp://{self.options.host}:{self.options.port}{quote(path)}"
+
+    def walk(self) -> Iterator[Resource | Skipped]:
+        """Folders before their contents, sorted; what cannot be read is a Skipped with its reason."""
+        sftp = self._client()
+        for root in self.options.paths:
+            root = posixpath.normpath(root)
+            try:
+                st = sftp.stat(root) if self.options.follow_symlinks else sftp.lstat(root)
+            except FileNotFoundError:
+                yield Skipped(self._uri(root), "not-found", "the configured path does not exist", self.ctx.target)
+                continue
+            except PermissionError:
+                yield Skipped(self._uri(root), "permission-denied", "cannot stat the configured path",
+                              self.ctx.target)
+                continue
+            chain = self._ancestors(posixpath.dirname(root))
+            yield from self._walk_tree(root, st, chain)
+
+    def _ancestors(self, path: str) -> tuple[posix.DirPerm, ...]:
+        chain, current = [], path
+        while True:
+            try:
+                chain.append(posix.dir_perm(current, self._sftp.stat(current), read_acl=False))
+            except OSError:
+                break
+            if current in ("/", ""):
+                break
+            current = posixpath.dirname(current)
+        return tuple(reversed(chain))
+
+    def _walk_tree(self, root: str, st, chain) -> Iterator[Resource | Skipped]:
+        if stat.S_ISREG(st.st_mode):
+            yield self._resource(root, st, chain)
+            return
+        stack = [(root, st, chain)]
+        while stack:
+            path, dst, dchain = stack.pop()
+            yield self._resource(path, dst, dchain)
+            own = dchain + (posix.dir_perm(path, dst, read_acl=False),)
+            try:
+                entries = self._listdir(path)
+            except PermissionError:
+                yield Skipped(self._uri(path), "permission-denied", "cannot list folder", self.ctx.target)
+                continue
+            except FileNotFoundError:
+                yield Skipped(self._uri(path), "vanished", "folder removed during the scan", self.ctx.target)
+                continue
+            except ConnectorError as exc:
+                yield Skipped(self._uri(path), "connection-lost", str(exc), self.ctx.target)
+                continue
+            subdirs = []
+            for attr in sorted(entries, key=lambda a: a.filename):
+                child = posixpath.join(path, attr.filename)
+                self._learn_names(attr)
+                mode = attr.st_mode or 0
+                if stat.S_ISLNK(mode):
+                    yield Skipped(self._uri(child), "symlink", "not followed", self.ctx.target)
+                elif stat.S_ISDIR(mode):
+                    subdirs.append((child, attr, own))
+                elif stat.S_ISREG(mode):
+                    yield self._resource(child, attr, own)
+                else:
+                    yield Skipped(self._uri(child), "special-file", "not a regular file, never opened",
+                                  self.ctx.target)
+            stack.extend(reversed(subdirs))
+
+    def _listdir(self, path: str):
+        import paramiko
+        try:
+            return self._client().listdir_attr(path)
+        except (paramiko.SSHException, EOFError, socket.error) as exc:
+            if isinstance(exc, (PermissionError, FileNotFoundError)):
+                raise
+            if not self._reconnect():
+                raise ConnectorError(f"connection lost and not regained ({type(exc).__name__})") from None
+            return self._sftp.listdir_attr(path)
+
+    def _learn_names(self, attr) -> None:
+        # The server only tells names in the unstandardised longname: "-rw-r--r-- 1 alice staff …".
+        parts = (getattr(attr, "longname", "") or "").split()
+        if len(parts) >= 4 and attr.st_uid is not None and attr.st_gid is not None:
+            self._users.setdefault(attr.st_uid, parts[2])
+            self._groups.setdefault(attr.st_gid, parts[3])
+
+    def _resource(self, path: str, st, chain) -> Resource:
+        is_dir = stat.S_ISDIR(st.st_mode)
+        access = posix.policy(path, st, chain, self._broad, read_acl=False, mode_source="sftp-mode",
+                              user_of=lambda uid: self._users.get(uid, f"uid {uid}"),
+                              group_of=lambda gid: self._groups.get(gid, f"gid {gid}"))
+        parent = posixpath.dirname(path)
+        return Resource(uri=self._uri(path), kind="folder" if is_dir else "file", target=self.ctx.target,
+                        size=None if is_dir else st.st_size, modified=st.st_mtime,
+                        etag=f"{st.st_size}-{st.st_mtime}", access=access, parent=self._uri(parent))
+
+    # -- content ------------------------------------------------------------------------------
+    @contextmanager
+    def open(self, resource: Resource) -> Iterator[BinaryIO]:
+        """The remote file, opened read-only and streamed."""
+        import paramiko
+        path = unquote(urlsplit(resource.uri).path)
+        f = None
+        try:
+            try:
+                f = self._client().open(path, "rb")
+            except (paramiko.SSHException, EOFError, socket.error) as exc:
+                if isinstance(exc, OSError) and exc.errno is not None:
+                    raise
+                if not self._reconnect():
+                    raise ResourceError("connection-lost", "connection lost and not regained") from None
+                f = self._sftp.open(path, "rb")
+            yield f
+        except FileNotFoundError:
+            raise ResourceError("vanished", "removed during the scan") from None
+        except PermissionError:
+            raise ResourceError("permission-denied", "cannot open for reading") from None
+        except ConnectorError as exc:
+            raise ResourceError("connection-lost", str(exc)) from None
+        except (paramiko.SSHException, EOFError, socket.timeout) as exc:
+            self.close()  # the next resource reconnects
+            raise ResourceError("connection-lost", f"{type(exc).__name__} while reading") from None
+        finally:
+            if f is not None:
+                try:
+                    f.close()
+                except (paramiko.SSHException, EOFError, OSError):
+                    pass  # the connection is already gone; the outcome says so

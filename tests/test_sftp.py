@@ -1,0 +1,158 @@
+"""SFTP connector against a real OpenSSH sshd on loopback: findings, access, host keys, faults."""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import servers
+from conftest import load_json, run_cli
+
+HR = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n"
+
+
+@pytest.fixture(scope="module")
+def sshd():
+    s = servers.start_sshd()
+    yield s
+    servers.stop_sshd(s)
+
+
+@pytest.fixture
+def share():
+    """A supplier tree the SFTP user can walk: an open project folder, a private one, a shared drop folder."""
+    root = Path(tempfile.mkdtemp(prefix="vendorscan-sftp-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    (root / "projects" / "hr").mkdir(parents=True)
+    (root / "private").mkdir()
+    (root / "drop").mkdir()
+    (root / "projects" / "hr" / "export.csv").write_text(HR)
+    (root / "projects" / "hr" / "notes.txt").write_text("CPR-nr: 120485-1006, sygemeldt\n")
+    (root / "private" / "salaries.csv").write_text(HR)
+    (root / "drop" / "case.txt").write_text("henkilötunnus 131052-308T\n")
+    for d, mode in ((root / "projects", 0o755), (root / "projects" / "hr", 0o755), (root / "private", 0o700),
+                    (root / "drop", 0o777)):
+        os.chmod(d, mode)
+    for f in root.rglob("*.*"):
+        os.chmod(f, 0o644)
+    shutil.chown(root / "private", "root")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _config(tmp_path, sshd, paths, name="sftp", **extra):
+    opts = {"host_key_fingerprint": sshd.host_key_fingerprint, **extra}
+    lines = "".join(f'{k} = "{v}"\n' if isinstance(v, str) else f"{k} = {v}\n" for k, v in opts.items())
+    cfg = tmp_path / f"{name}.toml"
+    cfg.write_text(f'[[targets]]\nname = "{name}"\ntype = "sftp"\nhost = "127.0.0.1"\nport = {sshd.port}\n'
+                   f'username = "{sshd.user}"\nkey_file = "{sshd.client_key}"\npaths = ["{paths}"]\n{lines}')
+    return cfg
+
+
+def _scan(tmp_path, cfg, name="sftp"):
+    out = tmp_path / f"out-{name}"
+    proc = run_cli("scan", "--config", cfg, "--out", out, "--state-dir", tmp_path / "state", "--quiet",
+                   "--workers", "1")
+    return proc, (load_json(out / "report.json") if (out / "report.json").exists() else None)
+
+
+def _tree_state(root):
+    return {str(p): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "")
+            for p in sorted(root.rglob("*"))}
+
+
+@pytest.mark.server
+def test_findings_and_access_equal_planted_truth(sshd, share, tmp_path):
+    before = _tree_state(share)
+    proc, report = _scan(tmp_path, _config(tmp_path, sshd, share))
+    assert proc.returncode in (1, 2), proc.stdout + proc.stderr
+    got = {(f["resource"].rsplit("/", 1)[1], f["kind"]) for f in report["findings"]
+           if f["check_id"] == "identifiers" and f["verdict"] == "real"}
+    assert got == {("export.csv", "se.personnummer"), ("notes.txt", "dk.cpr"), ("case.txt", "fi.hetu")}
+    # the private folder (0700, owned by root) cannot be listed by the audit account: listed as skipped
+    assert [(s["uri"].rsplit("/", 1)[1], s["reason"]) for s in report["skipped"]] == [("private", "permission-denied")]
+    assert proc.returncode == 2  # a folder it could not read makes the scan incomplete
+    access = {f["resource"].rsplit("/", 1)[1]: f["kind"] for f in report["findings"] if f["check_id"] == "access"}
+    assert access[share.name] == "access.read.everyone"  # the root rolls up the open project tree
+    assert access["drop"] == "access.write.everyone"
+    exposure = [f for f in report["findings"] if f["check_id"] == "exposure"]
+    assert {f["resource"].rsplit("/", 1)[1] for f in exposure} == {"hr", "drop"}
+    assert _tree_state(share) == before  # nothing changed on the server side
+
+
+@pytest.mark.server
+def test_host_key_mismatch_is_refused(sshd, share, tmp_path):
+    cfg = _config(tmp_path, sshd, share, name="badkey",
+                  host_key_fingerprint="SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    proc, _ = _scan(tmp_path, cfg, name="badkey")
+    assert proc.returncode == 2
+    assert "host key mismatch" in proc.stdout and "Traceback" not in proc.stderr
+
+
+@pytest.mark.server
+def test_known_hosts_file_is_used(sshd, share, tmp_path):
+    cfg = tmp_path / "kh.toml"
+    cfg.write_text(f'[[targets]]\nname = "kh"\ntype = "sftp"\nhost = "127.0.0.1"\nport = {sshd.port}\n'
+                   f'username = "{sshd.user}"\nkey_file = "{sshd.client_key}"\npaths = ["{share}/drop"]\n'
+                   f'known_hosts = "{sshd.known_hosts}"\n')
+    proc, report = _scan(tmp_path, cfg, name="kh")
+    assert proc.returncode == 1, proc.stdout
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    cfg.write_text(cfg.read_text().replace(str(sshd.known_hosts), str(empty)))
+    proc, _ = _scan(tmp_path, cfg, name="kh")
+    assert proc.returncode == 2 and "is not in" in proc.stdout
+
+
+@pytest.mark.server
+def test_wrong_key_is_a_clear_error(sshd, share, tmp_path):
+    other = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    cfg = _config(tmp_path, sshd, share, name="wrongkey")
+    cfg.write_text(cfg.read_text().replace(str(sshd.client_key), str(other)))
+    proc, _ = _scan(tmp_path, cfg, name="wrongkey")
+    assert proc.returncode == 2
+    assert "authentication failed for user vsaudit" in proc.stdout and "Traceback" not in proc.stderr
+
+
+@pytest.mark.server
+def test_server_killed_mid_scan_gives_a_partial_report(share, tmp_path):
+    s = servers.start_sshd()
+    try:
+        big = share / "projects" / "bulk"
+        big.mkdir()
+        os.chmod(big, 0o755)
+        block = ("lorem ipsum dolor sit amet " * 40 + "\n") * 400 + "personnummer 850412-1230\n"
+        for i in range(150):
+            (big / f"f{i:03d}.txt").write_text(block)
+            os.chmod(big / f"f{i:03d}.txt", 0o644)
+        cfg = _config(tmp_path, s, share, name="killed", max_retries=1)
+        out = tmp_path / "out-killed"
+        scan = subprocess.Popen([sys.executable, "-m", "agent", "scan", "--config", str(cfg), "--out", str(out),
+                                 "--state-dir", str(tmp_path / "state"), "--quiet", "--workers", "1"],
+                                cwd=Path(__file__).parent.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        # wait until some files were read (the session is busy reading), then kill server and sessions
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not s.sessions():
+            time.sleep(0.05)
+        time.sleep(1.0)
+        servers.stop_process(s.proc, grace=5)
+        for pid in s.sessions():
+            subprocess.run(["kill", "-9", str(pid)])
+        stdout, stderr = scan.communicate(timeout=180)
+    finally:
+        servers.stop_sshd(s)
+    assert scan.returncode == 2, stdout + stderr
+    assert "Traceback" not in stderr
+    report = load_json(out / "report.json")
+    reasons = {sk["reason"] for sk in report["skipped"]}
+    assert "connection-lost" in reasons
+    read = report["targets"][0]["resources_read"]
+    assert read > 0 and report["targets"][0]["skipped"].get("connection-lost", 0) > 0
