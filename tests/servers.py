@@ -219,3 +219,73 @@ def stop_sshd(s: Sshd) -> None:
     for pid in s.sessions():
         subprocess.run(["kill", "-9", str(pid)], capture_output=True)
     shutil.rmtree(s.dir, ignore_errors=True)
+
+
+@dataclass
+class Smbd:
+    """A running throwaway Samba server with one share and one user."""
+
+    port: int
+    dir: Path
+    share: str
+    share_path: Path
+    user: str
+    password: str
+    proc: subprocess.Popen
+
+
+def start_smbd(user: str = "smbaudit", password: str = "Smb-audit-9") -> Smbd:
+    """smbd --foreground with a private smb.conf on a free loopback port (FIXTURES.md recipe)."""
+    if os.geteuid() != 0:
+        raise RuntimeError("the smbd fixture needs root (smbd must run as root to serve sessions as their users)")
+    d = Path(tempfile.mkdtemp(prefix="vendorscan-smbd-"))
+    share_path = d / "share"
+    share_path.mkdir()
+    os.chmod(d, 0o755)
+    os.chmod(share_path, 0o755)
+    for sub in ("private", "lock", "state", "cache", "pid", "ncalrpc", "binddns"):
+        (d / sub).mkdir()
+    port = free_port()
+    conf = d / "smb.conf"
+    conf.write_text(f"""[global]
+server role = standalone server
+smb ports = {port}
+interfaces = lo
+bind interfaces only = yes
+disable netbios = yes
+server min protocol = SMB2_10
+private dir = {d / 'private'}
+lock directory = {d / 'lock'}
+state directory = {d / 'state'}
+cache directory = {d / 'cache'}
+pid directory = {d / 'pid'}
+ncalrpc dir = {d / 'ncalrpc'}
+binddns dir = {d / 'binddns'}
+passdb backend = tdbsam:{d / 'private' / 'passdb.tdb'}
+map to guest = never
+load printers = no
+printcap name = /dev/null
+disable spoolss = yes
+log file = {d / 'log'}
+
+[projects]
+path = {share_path}
+read only = yes
+vfs objects = acl_xattr
+""")
+    if subprocess.run(["id", user], capture_output=True).returncode != 0:
+        _run(["useradd", "-M", "-s", "/usr/sbin/nologin", user], "useradd")
+    _run(["smbpasswd", "-c", str(conf), "-a", "-s", user], "smbpasswd", input=f"{password}\n{password}\n")
+    log = d / "log"
+    # A session of its own: on SIGTERM smbd signals its whole process group, which must not be pytest's.
+    proc = subprocess.Popen(["smbd", "--foreground", "--no-process-group", "--debug-stdout", "-s", str(conf)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    _wait_port(port, 30, log)
+    return Smbd(port, d, "projects", share_path, user, password, proc)
+
+
+def stop_smbd(s: Smbd) -> None:
+    """Stop smbd (and the children it forked for sessions), then remove the files."""
+    stop_process(s.proc, grace=10)
+    subprocess.run(["pkill", "-f", str(s.dir / "smb.conf")], capture_output=True)
+    shutil.rmtree(s.dir, ignore_errors=True)

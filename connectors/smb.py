@@ -1,0 +1,253 @@
+"""SMB shares (smbprotocol): NT security descriptors into AccessPolicy, content streamed read-only."""
+from __future__ import annotations
+
+import errno
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import BinaryIO, Iterator
+
+from agent.model import AccessPolicy, Grant, Resource, Scope, Skipped
+from connectors.base import Connector, ConnectorError, ResourceError
+
+# Well-known SIDs that reach far more people than a named group.
+_BROAD = {
+    "S-1-1-0": ("Everyone", Scope.EVERYONE), "S-1-5-7": ("Anonymous Logon", Scope.PUBLIC),
+    "S-1-5-11": ("Authenticated Users", Scope.EVERYONE), "S-1-5-2": ("Network", Scope.EVERYONE),
+    "S-1-5-32-545": ("BUILTIN\\Users", Scope.ORGANISATION), "S-1-5-32-546": ("BUILTIN\\Guests", Scope.PUBLIC),
+}
+_DOMAIN_RID = {"513": ("Domain Users", Scope.ORGANISATION), "514": ("Domain Guests", Scope.PUBLIC),
+               "501": ("Guest", Scope.PUBLIC)}
+_READ = 0x1 | 0x80000000 | 0x10000000  # FILE_READ_DATA / LIST_DIRECTORY, GENERIC_READ, GENERIC_ALL
+_WRITE = 0x2 | 0x4 | 0x10000 | 0x40000000 | 0x10000000  # WRITE_DATA, APPEND_DATA, DELETE, GENERIC_WRITE/ALL
+_ADMIN = 0x40000 | 0x80000 | 0x10000000  # WRITE_DAC, WRITE_OWNER, GENERIC_ALL
+_INHERITED, _INHERIT_ONLY = 0x10, 0x08
+
+
+def _reason(exc: Exception) -> str:
+    """Skip reason of an smbprotocol error (its OSError subclasses carry errno, not the Python subclass)."""
+    code = getattr(exc, "errno", None)
+    if code in (errno.EACCES, errno.EPERM) or getattr(exc, "ntstatus", None) == 0xC0000022 \
+            or isinstance(exc, PermissionError):
+        return "permission-denied"
+    if code == errno.ENOENT or isinstance(exc, FileNotFoundError):
+        return "not-found"
+    return "connection-lost"
+
+
+def sid_principal(sid: str) -> tuple[str, Scope]:
+    """(name, scope) of a SID: broad well-known groups get broad scopes; Samba's unix ids are group/user."""
+    if sid in _BROAD:
+        return _BROAD[sid]
+    parts = sid.split("-")
+    if sid.startswith("S-1-5-21-") and parts[-1] in _DOMAIN_RID:
+        return _DOMAIN_RID[parts[-1]]
+    if sid.startswith("S-1-22-1-"):
+        return f"unix user {parts[-1]}", Scope.USER
+    if sid.startswith("S-1-22-2-"):
+        return f"unix group {parts[-1]}", Scope.GROUP
+    if sid in ("S-1-5-18", "S-1-3-0", "S-1-5-32-544"):
+        return {"S-1-5-18": "SYSTEM", "S-1-3-0": "CREATOR OWNER", "S-1-5-32-544": "BUILTIN\\Administrators"}[sid], \
+            Scope.USER
+    return sid, Scope.GROUP
+
+
+def _rights(mask: int, is_dir: bool) -> set[str]:
+    rights = set()
+    if mask & _READ:
+        rights.update({"read", "list"} if is_dir else {"read"})
+    if mask & _WRITE:
+        rights.add("write")
+    if mask & _ADMIN:
+        rights.add("admin")
+    return rights
+
+
+def dacl_policy(owner: str | None, dacl, is_dir: bool) -> AccessPolicy:
+    """AccessPolicy of a security descriptor's DACL (None: a NULL DACL, full access for everyone)."""
+    if dacl is None:
+        return AccessPolicy(owner, (Grant("Everyone (NULL DACL)", Scope.EVERYONE,
+                                          frozenset({"read", "list", "write", "admin"}), "ntfs-dacl",
+                                          note="NULL DACL: no access control at all"),))
+    allowed: dict[tuple[str, bool], set[str]] = {}
+    denied: dict[str, set[str]] = {}
+    notes: dict[tuple[str, bool], str] = {}
+    for ace in dacl["aces"].get_value():
+        if isinstance(ace, bytes):  # object or callback ACEs: kept out, never guessed
+            continue
+        flags = ace["ace_flags"].get_value()
+        sid = str(ace["sid"].get_value())
+        rights = _rights(ace["mask"].get_value(), is_dir)
+        if flags & _INHERIT_ONLY:
+            notes[(sid, False)] = "inheritable only: applies to new items below"
+            continue
+        if ace["ace_type"].get_value() == 1:  # ACCESS_DENIED
+            denied.setdefault(sid, set()).update(rights)
+        elif ace["ace_type"].get_value() == 0:
+            allowed.setdefault((sid, bool(flags & _INHERITED)), set()).update(rights)
+    grants = []
+    for (sid, inherited), rights in sorted(allowed.items()):
+        # A deny for the same SID takes those rights away (deny ACEs come first in a canonical DACL).
+        effective = rights - denied.get(sid, set()) - denied.get("S-1-1-0", set())
+        name, scope = sid_principal(sid)
+        note = "; ".join(n for n in (notes.get((sid, False), ""),
+                                     "partly denied by a deny ACE" if effective != rights else "") if n)
+        if effective:
+            grants.append(Grant(name, scope, frozenset(effective), "ntfs-dacl", inherited=inherited, note=note))
+    return AccessPolicy(owner, tuple(grants))
+
+
+class SmbConnector(Connector):
+    """SMB/CIFS shares (Windows, Samba): NT ACLs with deny ACEs and inheritance, read-only."""
+
+    id = "smb"
+    version = "1"
+    scheme = "smb"
+
+    @dataclass(frozen=True)
+    class Options:
+        server: str
+        share: str
+        username: str
+        password_env: str
+        paths: list[str] = field(default_factory=lambda: [""])  # folders in the share; "" is its root
+        port: int = 445
+        domain: str = ""
+        require_signing: bool = True
+        encrypt: bool = False
+        timeout: int = 30
+
+    def __init__(self, options, ctx):
+        super().__init__(options, ctx)
+        self._registered = False
+
+    def _unc(self, rel: str = "") -> str:
+        rel = rel.strip("/\\").replace("/", "\\")
+        base = f"\\\\{self.options.server}\\{self.options.share}"
+        return f"{base}\\{rel}" if rel else base
+
+    def _uri(self, rel: str) -> str:
+        from urllib.parse import quote
+        rel = rel.strip("/")
+        return f"smb://{self.options.server}:{self.options.port}/{self.options.share}" + (f"/{quote(rel)}" if rel else "")
+
+    def _session(self) -> None:
+        if self._registered:
+            return
+        import smbclient
+        from smbprotocol.exceptions import LogonFailure, SMBAuthenticationError, SMBException
+        o = self.options
+        secret = os.environ.get(o.password_env)
+        if secret is None:
+            raise ConnectorError(f"environment variable {o.password_env} (password_env) is not set")
+        user = f"{o.domain}\\{o.username}" if o.domain else o.username
+        try:
+            smbclient.register_session(o.server, username=user, password=secret, port=o.port,
+                                       require_signing=o.require_signing, encrypt=o.encrypt,
+                                       connection_timeout=o.timeout)
+        except (SMBAuthenticationError, LogonFailure):
+            raise ConnectorError(f"authentication failed for user {user} at {o.server}:{o.port}") from None
+        except (SMBException, OSError, ValueError) as exc:
+            raise ConnectorError(f"cannot open an SMB session to {o.server}:{o.port}: {type(exc).__name__}") from None
+        self._registered = True
+
+    def _descriptor(self, rel: str, is_dir: bool) -> AccessPolicy:
+        from smbclient._pool import get_smb_tree
+        from smbprotocol.exceptions import SMBException
+        from smbprotocol.open import (CreateDisposition, CreateOptions, FileAttributes, FilePipePrinterAccessMask,
+                                      ImpersonationLevel, Open, ShareAccess, SMB2QueryInfoRequest,
+                                      SMB2QueryInfoResponse)
+        from smbprotocol.security_descriptor import SMB2CreateSDBuffer
+        o = self.options
+        try:
+            tree, _ = get_smb_tree(self._unc(rel), port=o.port)
+            handle = Open(tree, rel.strip("/").replace("/", "\\"))
+            handle.create(ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.READ_CONTROL,
+                          FileAttributes.FILE_ATTRIBUTE_NORMAL,
+                          ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
+                          CreateDisposition.FILE_OPEN,
+                          CreateOptions.FILE_DIRECTORY_FILE if is_dir else CreateOptions.FILE_NON_DIRECTORY_FILE)
+            try:
+                req = SMB2QueryInfoRequest()
+                req["info_type"] = 3  # SMB2_0_INFO_SECURITY
+                req["output_buffer_length"] = 65536
+                req["additional_information"] = 0x1 | 0x2 | 0x4  # owner | group | DACL
+                req["file_id"] = handle.file_id
+                conn = tree.session.connection
+                response = conn.receive(conn.send(req, sid=tree.session.session_id, tid=tree.tree_connect_id))
+                info = SMB2QueryInfoResponse()
+                info.unpack(response["data"].get_value())
+                sd = SMB2CreateSDBuffer()
+                sd.unpack(info["buffer"].get_value())
+            finally:
+                handle.close()
+        except (SMBException, OSError) as exc:
+            return AccessPolicy(None, (), f"security descriptor not readable ({type(exc).__name__})")
+        owner = sd.get_owner()
+        return dacl_policy(str(owner) if owner else None, sd.get_dacl(), is_dir)
+
+    def walk(self) -> Iterator[Resource | Skipped]:
+        """Folders before their contents, with their DACLs; unreadable entries as Skipped."""
+        import smbclient
+        from smbprotocol.exceptions import SMBException
+        self._session()
+        o = self.options
+        for root in o.paths:
+            root = root.strip("/")
+            stack = [root]
+            while stack:
+                rel = stack.pop()
+                parent = self._uri(rel.rsplit("/", 1)[0]) if "/" in rel else self._uri("")
+                yield Resource(uri=self._uri(rel), kind="folder", target=self.ctx.target,
+                               access=self._descriptor(rel, True), parent=parent)
+                try:
+                    entries = sorted(smbclient.scandir(self._unc(rel), port=o.port), key=lambda e: e.name)
+                except (SMBException, OSError) as exc:
+                    reason = _reason(exc)
+                    detail = {"permission-denied": "cannot list folder", "not-found": "no such folder on the share"}
+                    yield Skipped(self._uri(rel), reason, detail.get(reason, type(exc).__name__), self.ctx.target)
+                    continue
+                subdirs = []
+                for entry in entries:
+                    child = f"{rel}/{entry.name}" if rel else entry.name
+                    info = entry.smb_info
+                    attrs = info.file_attributes
+                    if attrs & 0x400:  # reparse point: a link, not followed
+                        yield Skipped(self._uri(child), "symlink", "reparse point, not followed", self.ctx.target)
+                    elif attrs & 0x10:
+                        subdirs.append(child)
+                    else:
+                        modified = info.last_write_time
+                        yield Resource(uri=self._uri(child), kind="file", target=self.ctx.target,
+                                       size=info.end_of_file,
+                                       modified=modified.timestamp() if hasattr(modified, "timestamp") else None,
+                                       etag=f"{info.end_of_file}-{modified}",
+                                       access=self._descriptor(child, False), parent=self._uri(rel))
+                stack.extend(reversed(subdirs))
+
+    @contextmanager
+    def open(self, resource: Resource) -> Iterator[BinaryIO]:
+        """The file opened read-only (other openers may still read, write and delete it)."""
+        import smbclient
+        from smbprotocol.exceptions import SMBException
+        from urllib.parse import unquote
+        self._session()
+        rel = unquote(resource.uri.split(f"/{self.options.share}", 1)[1])
+        try:
+            f = smbclient.open_file(self._unc(rel), mode="rb", share_access="rwd", port=self.options.port)
+        except (SMBException, OSError) as exc:
+            reason = _reason(exc)
+            raise ResourceError("vanished" if reason == "not-found" else reason, type(exc).__name__) from None
+        try:
+            yield f
+        except (SMBException, ConnectionError) as exc:
+            raise ResourceError("connection-lost", f"{type(exc).__name__} while reading") from None
+        finally:
+            try:
+                f.close()
+            except (SMBException, OSError):
+                pass  # the connection is already gone; the outcome says so
+
+    def close(self) -> None:
+        """Forget the session (smbclient keeps a pool per process)."""
+        self._registered = False

@@ -1,0 +1,112 @@
+"""SMB connector against a real Samba smbd on loopback, and the DACL mapping on built descriptors."""
+import hashlib
+import os
+
+import pytest
+from smbprotocol.security_descriptor import AccessAllowedAce, AccessDeniedAce, AclPacket, SIDPacket
+
+import servers
+from agent.model import Scope
+from connectors.smb import dacl_policy, sid_principal
+from conftest import load_json, run_cli
+
+HR = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n"
+
+
+@pytest.fixture(scope="module")
+def smbd():
+    s = servers.start_smbd()
+    root = s.share_path
+    for d, mode in (("projects", 0o755), ("screenshots", 0o777), ("closed", 0o700)):
+        (root / d).mkdir()
+        os.chmod(root / d, mode)
+    (root / "projects" / "export.csv").write_text(HR)
+    (root / "screenshots" / "case-notes.txt").write_text("CPR-nr 120485-1006, etnisk oprindelse: syrisk\n")
+    (root / "closed" / "salaries.csv").write_text(HR)
+    for f in root.rglob("*.*"):
+        os.chmod(f, 0o644)
+    yield s
+    servers.stop_smbd(s)
+
+
+def _scan(tmp_path, s, name="smb", password=None):
+    cfg = tmp_path / f"{name}.toml"
+    cfg.write_text(f'[[targets]]\nname = "{name}"\ntype = "smb"\nserver = "127.0.0.1"\nport = {s.port}\n'
+                   f'share = "{s.share}"\nusername = "{s.user}"\npassword_env = "SMB_PW"\n')
+    out = tmp_path / f"out-{name}"
+    proc = run_cli("scan", "--config", cfg, "--out", out, "--state-dir", tmp_path / "state", "--quiet",
+                   "--workers", "1", env={"SMB_PW": password or s.password})
+    return proc, (load_json(out / "report.json") if (out / "report.json").exists() else None)
+
+
+@pytest.mark.server
+def test_findings_and_access_equal_planted_truth(smbd, tmp_path):
+    before = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in smbd.share_path.rglob("*.*")}
+    proc, report = _scan(tmp_path, smbd)
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # the closed folder could not be listed
+    ids = {(f["resource"].rsplit("/", 1)[1], f["kind"]) for f in report["findings"]
+           if f["check_id"] == "identifiers" and f["verdict"] == "real"}
+    assert ids == {("export.csv", "se.personnummer"), ("case-notes.txt", "dk.cpr")}
+    assert [(s["uri"].rsplit("/", 1)[1], s["reason"]) for s in report["skipped"]] == [("closed", "permission-denied")]
+    access = {f["resource"].rsplit("/", 1)[1]: f for f in report["findings"] if f["check_id"] == "access"}
+    assert access["projects"]["kind"] == "access.read.everyone"  # the share root, rolled up
+    assert access["screenshots"]["kind"] == "access.write.everyone"
+    assert any("Everyone" in e for e in access["screenshots"]["evidence"])
+    exposure = {f["resource"].rsplit("/", 1)[1]: f for f in report["findings"] if f["check_id"] == "exposure"}
+    assert exposure["screenshots"]["details"]["special_category"] is True
+    assert exposure["screenshots"]["severity"] == "critical"
+    after = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in smbd.share_path.rglob("*.*")}
+    assert after == before
+
+
+@pytest.mark.server
+def test_wrong_password_is_a_clear_error(smbd, tmp_path):
+    proc, _ = _scan(tmp_path, smbd, name="badpw", password="not-the-password-77")
+    assert proc.returncode == 2
+    assert "authentication failed" in proc.stdout and "Traceback" not in proc.stderr
+    assert "not-the-password-77" not in proc.stdout + proc.stderr
+
+
+def _ace(cls, sid, mask, flags=0):
+    ace = cls()
+    packet = SIDPacket()
+    packet.from_string(sid)
+    ace["sid"] = packet
+    ace["mask"] = mask
+    ace["ace_flags"] = flags
+    return ace
+
+
+def _dacl(*aces):
+    acl = AclPacket()
+    acl["aces"] = list(aces)
+    return acl
+
+
+def test_null_dacl_is_full_access_for_everyone():
+    policy = dacl_policy("S-1-5-21-1-2-3-1000", None, True)
+    assert policy.grants[0].scope == Scope.EVERYONE and "write" in policy.grants[0].rights
+
+
+def test_deny_ace_takes_rights_away():
+    dacl = _dacl(_ace(AccessDeniedAce, "S-1-5-11", 0x1),  # deny read to Authenticated Users
+                 _ace(AccessAllowedAce, "S-1-5-11", 0x1200A9),  # read & execute
+                 _ace(AccessAllowedAce, "S-1-5-21-1-2-3-513", 0x1301BF))  # Domain Users: modify
+    policy = dacl_policy(None, dacl, False)
+    by_name = {g.principal: g for g in policy.grants}
+    assert "Authenticated Users" not in by_name
+    assert by_name["Domain Users"].scope == Scope.ORGANISATION and "write" in by_name["Domain Users"].rights
+
+
+def test_inherit_only_and_inherited_aces():
+    dacl = _dacl(_ace(AccessAllowedAce, "S-1-1-0", 0x120089, flags=0x08 | 0x03),  # inherit-only: not on this item
+                 _ace(AccessAllowedAce, "S-1-5-32-545", 0x120089, flags=0x10))  # inherited from the parent
+    policy = dacl_policy(None, dacl, True)
+    assert [(g.principal, g.inherited) for g in policy.grants] == [("BUILTIN\\Users", True)]
+
+
+@pytest.mark.parametrize("sid, scope", [("S-1-1-0", Scope.EVERYONE), ("S-1-5-7", Scope.PUBLIC),
+                                        ("S-1-5-21-9-9-9-514", Scope.PUBLIC), ("S-1-22-2-1001", Scope.GROUP),
+                                        ("S-1-5-21-9-9-9-1105", Scope.GROUP)])
+def test_sid_scopes(sid, scope):
+    assert sid_principal(sid)[1] == scope
