@@ -234,8 +234,12 @@ class Smbd:
     proc: subprocess.Popen
 
 
-def start_smbd(user: str = "smbaudit", password: str = "Smb-audit-9") -> Smbd:
-    """smbd --foreground with a private smb.conf on a free loopback port (FIXTURES.md recipe)."""
+def start_smbd(user: str = "smbaudit", password: str = "Smb-audit-9", nt_acls_only: bool = False) -> Smbd:
+    """smbd --foreground with a private smb.conf on a free loopback port (FIXTURES.md recipe).
+
+    nt_acls_only: Samba enforces stored NT ACLs itself and leaves POSIX modes alone (needed when a
+    test sets DACLs with SIDs that have no POSIX form, such as Authenticated Users).
+    """
     if os.geteuid() != 0:
         raise RuntimeError("the smbd fixture needs root (smbd must run as root to serve sessions as their users)")
     d = Path(tempfile.mkdtemp(prefix="vendorscan-smbd-"))
@@ -271,17 +275,79 @@ log file = {d / 'log'}
 [projects]
 path = {share_path}
 read only = yes
+write list = {user}admin
+admin users = {user}admin
 vfs objects = acl_xattr
+{"acl_xattr:ignore system acls = yes" if nt_acls_only else ""}
 """)
-    if subprocess.run(["id", user], capture_output=True).returncode != 0:
-        _run(["useradd", "-M", "-s", "/usr/sbin/nologin", user], "useradd")
-    _run(["smbpasswd", "-c", str(conf), "-a", "-s", user], "smbpasswd", input=f"{password}\n{password}\n")
+    # the audit user reads; "<user>admin" may write (only to set DACLs for the tests)
+    for name in (user, f"{user}admin"):
+        if subprocess.run(["id", name], capture_output=True).returncode != 0:
+            _run(["useradd", "-M", "-s", "/usr/sbin/nologin", name], "useradd")
+        _run(["smbpasswd", "-c", str(conf), "-a", "-s", name], "smbpasswd", input=f"{password}\n{password}\n")
     log = d / "log"
     # A session of its own: on SIGTERM smbd signals its whole process group, which must not be pytest's.
     proc = subprocess.Popen(["smbd", "--foreground", "--no-process-group", "--debug-stdout", "-s", str(conf)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     _wait_port(port, 30, log)
     return Smbd(port, d, "projects", share_path, user, password, proc)
+
+
+def set_dacl(s: Smbd, rel_path: str, aces: list[tuple[str, str, int, int]]) -> None:
+    """Replace the DACL of a file or folder over SMB, as the share's admin user.
+
+    aces: (allow|deny, SID, access mask, ACE flags).
+    """
+    import uuid
+
+    from smbprotocol.connection import Connection
+    from smbprotocol.open import (CreateDisposition, CreateOptions, FileAttributes, FilePipePrinterAccessMask,
+                                  ImpersonationLevel, Open, ShareAccess, SMB2SetInfoRequest)
+    from smbprotocol.security_descriptor import (AccessAllowedAce, AccessDeniedAce, AclPacket, SDControl,
+                                                 SIDPacket, SMB2CreateSDBuffer)
+    from smbprotocol.session import Session
+    from smbprotocol.tree import TreeConnect
+    conn = Connection(uuid.uuid4(), "127.0.0.1", s.port)
+    conn.connect()
+    try:
+        session = Session(conn, f"{s.user}admin", s.password)
+        session.connect()
+        tree = TreeConnect(session, f"\\\\127.0.0.1\\{s.share}")
+        tree.connect()
+        is_dir = (s.share_path / rel_path).is_dir()
+        handle = Open(tree, rel_path.replace("/", "\\"))
+        handle.create(ImpersonationLevel.Impersonation,
+                      FilePipePrinterAccessMask.WRITE_DAC | FilePipePrinterAccessMask.READ_CONTROL,
+                      FileAttributes.FILE_ATTRIBUTE_NORMAL,
+                      ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
+                      CreateDisposition.FILE_OPEN,
+                      CreateOptions.FILE_DIRECTORY_FILE if is_dir else CreateOptions.FILE_NON_DIRECTORY_FILE)
+        entries = []
+        for kind, sid, mask, flags in aces:
+            ace = AccessAllowedAce() if kind == "allow" else AccessDeniedAce()
+            packet = SIDPacket()
+            packet.from_string(sid)
+            ace["sid"] = packet
+            ace["mask"] = mask
+            ace["ace_flags"] = flags
+            entries.append(ace)
+        acl = AclPacket()
+        acl["aces"] = entries
+        sd = SMB2CreateSDBuffer()
+        sd["control"].set_flag(SDControl.SELF_RELATIVE)
+        sd.set_dacl(acl)
+        req = SMB2SetInfoRequest()
+        req["info_type"] = 3  # security
+        req["file_info_class"] = 0
+        req["additional_information"] = 0x4  # DACL
+        req["file_id"] = handle.file_id
+        req["buffer"] = sd
+        conn.receive(conn.send(req, sid=session.session_id, tid=tree.tree_connect_id))
+        handle.close()
+        tree.disconnect()
+        session.disconnect()
+    finally:
+        conn.disconnect()
 
 
 def stop_smbd(s: Smbd) -> None:

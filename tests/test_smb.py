@@ -110,3 +110,52 @@ def test_inherit_only_and_inherited_aces():
                                         ("S-1-5-21-9-9-9-1105", Scope.GROUP)])
 def test_sid_scopes(sid, scope):
     assert sid_principal(sid)[1] == scope
+
+
+@pytest.fixture(scope="module")
+def smbd_dacls():
+    """A share whose DACLs were set over SMB: Authenticated Users, a named group, a deny ACE."""
+    s = servers.start_smbd(nt_acls_only=True)
+    root = s.share_path
+    try:
+        for d in ("authusers", "team", "denied"):
+            (root / d).mkdir()
+            os.chmod(root / d, 0o755)
+            (root / d / "hr.csv").write_text(HR)
+            os.chmod(root / d / "hr.csv", 0o644)
+        owner_full = ("allow", "S-1-22-1-0", 0x1F01FF, 0x3)
+        audit = ("allow", "S-1-5-11", 0x1200A9, 0x3)  # Authenticated Users: read & execute, inherited below
+        group = ("allow", "S-1-22-2-100", 0x1200A9, 0x3)  # a named (unix) group
+        reader = ("allow", "S-1-22-1-" + _uid(s.user), 0x1200A9, 0x3)  # the audit account by name
+        servers.set_dacl(s, "", [owner_full, reader])  # the share root: not broad
+        servers.set_dacl(s, "authusers", [owner_full, audit])
+        servers.set_dacl(s, "authusers/hr.csv", [owner_full, ("allow", "S-1-5-11", 0x120089, 0)])
+        servers.set_dacl(s, "team", [owner_full, group, reader])
+        servers.set_dacl(s, "team/hr.csv", [owner_full, group, ("allow", "S-1-22-1-" + _uid(s.user), 0x120089, 0)])
+        servers.set_dacl(s, "denied", [("deny", "S-1-1-0", 0x1, 0), owner_full, audit])
+        yield s
+    finally:
+        servers.stop_smbd(s)
+
+
+def _uid(user):
+    import pwd
+    return str(pwd.getpwnam(user).pw_uid)
+
+
+@pytest.mark.server
+def test_dacls_set_over_smb(smbd_dacls, tmp_path):
+    proc, report = _scan(tmp_path, smbd_dacls, name="dacls")
+    access = {f["resource"].split("/projects", 1)[1]: f for f in report["findings"] if f["check_id"] == "access"}
+    # Authenticated Users is every account: the folder is one finding, its file rolls up into it
+    assert access["/authusers"]["kind"] == "access.read.everyone"
+    assert access["/authusers"]["count"] == 2
+    assert "Authenticated Users" in " ".join(access["/authusers"]["evidence"])
+    assert not [k for k in access if k.startswith("/team")]  # a named group is not broad
+    # the deny ACE for Everyone shuts the audit account out too: listed as skipped, never as open
+    assert ("denied", "permission-denied") in [(s["uri"].rsplit("/", 1)[1], s["reason"]) for s in report["skipped"]]
+    assert not [k for k in access if k.startswith("/denied")]
+    ids = {f["resource"].split("/projects", 1)[1] for f in report["findings"]
+           if f["check_id"] == "identifiers" and f["verdict"] == "real"}
+    assert ids == {"/authusers/hr.csv", "/team/hr.csv"}
+    assert proc.returncode == 2  # the denied folder could not be read
