@@ -181,7 +181,9 @@ class SmbConnector(Connector):
                 sd.unpack(info["buffer"].get_value())
             finally:
                 handle.close()
-        except (SMBException, OSError) as exc:
+        except (SMBException, OSError, ValueError) as exc:
+            if _reason(exc) == "connection-lost":
+                self._drop()
             return AccessPolicy(None, (), f"security descriptor not readable ({type(exc).__name__})")
         owner = sd.get_owner()
         return dacl_policy(str(owner) if owner else None, sd.get_dacl(), is_dir)
@@ -201,9 +203,15 @@ class SmbConnector(Connector):
                 yield Resource(uri=self._uri(rel), kind="folder", target=self.ctx.target,
                                access=self._descriptor(rel, True), parent=parent)
                 try:
+                    self._session()
                     entries = sorted(smbclient.scandir(self._unc(rel), port=o.port), key=lambda e: e.name)
-                except (SMBException, OSError) as exc:
+                except ConnectorError as exc:
+                    yield Skipped(self._uri(rel), "connection-lost", str(exc), self.ctx.target)
+                    continue
+                except (SMBException, OSError, ValueError) as exc:
                     reason = _reason(exc)
+                    if reason == "connection-lost":
+                        self._drop()
                     detail = {"permission-denied": "cannot list folder", "not-found": "no such folder on the share"}
                     yield Skipped(self._uri(rel), reason, detail.get(reason, type(exc).__name__), self.ctx.target)
                     continue
@@ -231,22 +239,33 @@ class SmbConnector(Connector):
         import smbclient
         from smbprotocol.exceptions import SMBException
         from urllib.parse import unquote
-        self._session()
         rel = unquote(resource.uri.split(f"/{self.options.share}", 1)[1])
         try:
+            self._session()
             f = smbclient.open_file(self._unc(rel), mode="rb", share_access="rwd", port=self.options.port)
-        except (SMBException, OSError) as exc:
+        except ConnectorError as exc:
+            raise ResourceError("connection-lost", str(exc)) from None
+        except (SMBException, OSError, ValueError) as exc:
             reason = _reason(exc)
+            if reason == "connection-lost":
+                self._drop()
             raise ResourceError("vanished" if reason == "not-found" else reason, type(exc).__name__) from None
         try:
             yield f
-        except (SMBException, ConnectionError) as exc:
+        except (SMBException, ConnectionError, ValueError) as exc:
+            self._drop()
             raise ResourceError("connection-lost", f"{type(exc).__name__} while reading") from None
         finally:
             try:
                 f.close()
-            except (SMBException, OSError):
+            except (SMBException, OSError, ValueError):
                 pass  # the connection is already gone; the outcome says so
+
+    def _drop(self) -> None:
+        """Forget a connection the server dropped: the next call registers a new session (a reconnect)."""
+        import smbclient
+        smbclient.reset_connection_cache()
+        self._registered = False
 
     def close(self) -> None:
         """Forget the session (smbclient keeps a pool per process)."""

@@ -159,3 +159,40 @@ def test_dacls_set_over_smb(smbd_dacls, tmp_path):
            if f["check_id"] == "identifiers" and f["verdict"] == "real"}
     assert ids == {"/authusers/hr.csv", "/team/hr.csv"}
     assert proc.returncode == 2  # the denied folder could not be read
+
+
+@pytest.mark.server
+def test_server_killed_mid_scan_gives_a_partial_report(tmp_path):
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    s = servers.start_smbd()
+    try:
+        bulk = s.share_path / "bulk"
+        bulk.mkdir()
+        os.chmod(bulk, 0o755)
+        block = ("lorem ipsum dolor sit amet " * 40 + "\n") * 400 + "personnummer 850412-1230\n"
+        for i in range(150):
+            (bulk / f"f{i:03d}.txt").write_text(block)
+            os.chmod(bulk / f"f{i:03d}.txt", 0o644)
+        cfg = tmp_path / "killed.toml"
+        cfg.write_text(f'[[targets]]\nname = "killed"\ntype = "smb"\nserver = "127.0.0.1"\nport = {s.port}\n'
+                       f'share = "{s.share}"\nusername = "{s.user}"\npassword_env = "SMB_PW"\ntimeout = 5\n')
+        scan = subprocess.Popen([sys.executable, "-m", "agent", "scan", "--config", str(cfg), "--out",
+                                 str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"), "--quiet", "--workers", "1"],
+                                cwd=Path(__file__).parent.parent, env={**os.environ, "SMB_PW": s.password},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)
+        servers.stop_process(s.proc, grace=5)
+        subprocess.run(["pkill", "-9", "-f", str(s.dir / "smb.conf")], capture_output=True)
+        stdout, stderr = scan.communicate(timeout=180)
+    finally:
+        servers.stop_smbd(s)
+    assert scan.returncode == 2, stdout + stderr
+    assert "Traceback" not in stderr
+    report = load_json(tmp_path / "o" / "report.json")
+    assert report["targets"][0]["resources_read"] > 0
+    cov = report["targets"][0]
+    assert cov["skipped"].get("connection-lost", 0) > 0 and "internal-error" not in cov["skipped"]
+    assert cov["resources_read"] + cov["skipped"]["connection-lost"] >= 150  # every file accounted for
