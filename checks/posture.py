@@ -19,6 +19,10 @@ RULES = (
      "Enable versioning (and object lock where backups must be immutable)."),
     ("block_public_access", lambda v: isinstance(v, dict) and not all(v.values()), Severity.LOW,
      "Block Public Access is not fully on", "Turn on all four Block Public Access settings on the bucket or account."),
+    ("share_permissions", lambda v: isinstance(v, str) and v.startswith("unknown"), Severity.INFO,
+     "Share-level permissions unknown",
+     "Share permissions can narrow what the folder ACLs allow; read them on the server (or give the audit account "
+     "the right to) and attach them to the audit. Until then the folder ACLs are taken as they are."),
 )
 
 

@@ -107,9 +107,9 @@ class SmbConnector(Connector):
     @dataclass(frozen=True)
     class Options:
         server: str
-        share: str
         username: str
         password_env: str
+        share: str = ""  # "" = every disk share the account can list (hidden $ shares left out)
         paths: list[str] = field(default_factory=lambda: [""])  # folders in the share; "" is its root
         port: int = 445
         domain: str = ""
@@ -120,16 +120,18 @@ class SmbConnector(Connector):
     def __init__(self, options, ctx):
         super().__init__(options, ctx)
         self._registered = False
+        self._share = options.share
+        self._share_read: set[str] | None = None  # principals the share-level ACL lets read; None: unknown
 
     def _unc(self, rel: str = "") -> str:
         rel = rel.strip("/\\").replace("/", "\\")
-        base = f"\\\\{self.options.server}\\{self.options.share}"
+        base = f"\\\\{self.options.server}\\{self._share}"
         return f"{base}\\{rel}" if rel else base
 
     def _uri(self, rel: str) -> str:
         from urllib.parse import quote
         rel = rel.strip("/")
-        return f"smb://{self.options.server}:{self.options.port}/{self.options.share}" + (f"/{quote(rel)}" if rel else "")
+        return f"smb://{self.options.server}:{self.options.port}/{self._share}" + (f"/{quote(rel)}" if rel else "")
 
     def _session(self) -> None:
         if self._registered:
@@ -186,7 +188,59 @@ class SmbConnector(Connector):
                 self._drop()
             return AccessPolicy(None, (), f"security descriptor not readable ({type(exc).__name__})")
         owner = sd.get_owner()
-        return dacl_policy(str(owner) if owner else None, sd.get_dacl(), is_dir)
+        return self._with_share_acl(dacl_policy(str(owner) if owner else None, sd.get_dacl(), is_dir))
+
+    def _with_share_acl(self, policy: AccessPolicy) -> AccessPolicy:
+        """NTFS grants the share-level ACL does not let through lose their effect; unknown stays as is."""
+        if self._share_read is None or "Everyone" in self._share_read:
+            return policy
+        grants = tuple(g if g.principal in self._share_read or g.scope == Scope.USER else
+                       Grant(g.principal, g.scope, g.rights, g.source, g.inherited, False,
+                             (g.note + "; " if g.note else "") + "the share's permissions do not let it through")
+                       for g in policy.grants)
+        return AccessPolicy(policy.owner, grants, policy.unknown_reason)
+
+    def _impacket(self):
+        from impacket.smbconnection import SMBConnection
+        o = self.options
+        conn = SMBConnection(o.server, o.server, sess_port=o.port, timeout=o.timeout)
+        conn.login(o.username, os.environ.get(o.password_env, ""), o.domain)
+        return conn
+
+    def _list_shares(self) -> list[str]:
+        """Disk shares the account can list (smbprotocol cannot list shares; impacket can)."""
+        from impacket.smbconnection import SessionError
+        try:
+            conn = self._impacket()
+            shares = [sh["shi1_netname"][:-1] for sh in conn.listShares() if sh["shi1_type"] & 0xFFFF == 0]
+            conn.close()
+        except (SessionError, OSError) as exc:
+            raise ConnectorError(f"cannot list the shares of {self.options.server}: {type(exc).__name__}") from None
+        return sorted(s for s in shares if not s.endswith("$"))
+
+    def _share_acl(self, share: str) -> set[str] | None:
+        """Principals the share-level ACL lets read (srvsvc level 502); None when it cannot be read."""
+        from impacket.dcerpc.v5 import srvs, transport
+        from impacket.dcerpc.v5.rpcrt import DCERPCException
+        from impacket.smbconnection import SessionError
+        from smbprotocol.security_descriptor import SMB2CreateSDBuffer
+        try:
+            conn = self._impacket()
+            rpc = transport.SMBTransport(self.options.server, self.options.port, r"\srvsvc", smb_connection=conn)
+            dce = rpc.get_dce_rpc()
+            dce.connect()
+            dce.bind(srvs.MSRPC_UUID_SRVS)
+            raw = srvs.hNetrShareGetInfo(dce, share + "\x00", 502)["InfoStruct"]["ShareInfo502"][
+                "shi502_security_descriptor"]
+            conn.close()
+        except (SessionError, DCERPCException, OSError):
+            return None
+        if not raw:
+            return None  # needs admin rights on most servers: an empty answer is unknown, not open
+        sd = SMB2CreateSDBuffer()
+        sd.unpack(bytes(raw))
+        policy = dacl_policy(None, sd.get_dacl(), True)
+        return {g.principal for g in policy.grants if "read" in g.rights}
 
     def walk(self) -> Iterator[Resource | Skipped]:
         """Folders before their contents, with their DACLs; unreadable entries as Skipped."""
@@ -194,14 +248,27 @@ class SmbConnector(Connector):
         from smbprotocol.exceptions import SMBException
         self._session()
         o = self.options
+        for share in [o.share] if o.share else self._list_shares():
+            self._share = share
+            self._share_read = self._share_acl(share)
+            yield from self._walk_share()
+
+    def _walk_share(self) -> Iterator[Resource | Skipped]:
+        import smbclient
+        from smbprotocol.exceptions import SMBException
+        o = self.options
         for root in o.paths:
             root = root.strip("/")
             stack = [root]
             while stack:
                 rel = stack.pop()
                 parent = self._uri(rel.rsplit("/", 1)[0]) if "/" in rel else self._uri("")
+                posture = None
+                if rel == root:
+                    posture = {"share_permissions": "unknown (not readable by the audit account)"
+                               if self._share_read is None else sorted(self._share_read)}
                 yield Resource(uri=self._uri(rel), kind="folder", target=self.ctx.target,
-                               access=self._descriptor(rel, True), parent=parent)
+                               access=self._descriptor(rel, True), parent=parent, posture=posture)
                 try:
                     self._session()
                     entries = sorted(smbclient.scandir(self._unc(rel), port=o.port), key=lambda e: e.name)
@@ -238,8 +305,10 @@ class SmbConnector(Connector):
         """The file opened read-only (other openers may still read, write and delete it)."""
         import smbclient
         from smbprotocol.exceptions import SMBException
-        from urllib.parse import unquote
-        rel = unquote(resource.uri.split(f"/{self.options.share}", 1)[1])
+        from urllib.parse import unquote, urlsplit
+        _, _, path = urlsplit(resource.uri).path.partition("/")
+        self._share, _, rel = path.partition("/")
+        rel = unquote(rel)
         try:
             self._session()
             f = smbclient.open_file(self._unc(rel), mode="rb", share_access="rwd", port=self.options.port)

@@ -196,3 +196,47 @@ def test_server_killed_mid_scan_gives_a_partial_report(tmp_path):
     cov = report["targets"][0]
     assert cov["skipped"].get("connection-lost", 0) > 0 and "internal-error" not in cov["skipped"]
     assert cov["resources_read"] + cov["skipped"]["connection-lost"] >= 150  # every file accounted for
+
+
+@pytest.mark.server
+def test_all_shares_and_unknown_share_permissions(tmp_path):
+    """share = "" lists the disk shares; share permissions the account cannot read are unknown, never open."""
+    s = servers.start_smbd()
+    try:
+        (s.share_path / "open").mkdir()
+        os.chmod(s.share_path / "open", 0o777)
+        (s.share_path / "open" / "hr.csv").write_text(HR)
+        os.chmod(s.share_path / "open" / "hr.csv", 0o644)
+        cfg = tmp_path / "all.toml"
+        cfg.write_text(f'[[targets]]\nname = "all"\ntype = "smb"\nserver = "127.0.0.1"\nport = {s.port}\n'
+                       f'username = "{s.user}"\npassword_env = "SMB_PW"\n')
+
+        def scan(name):
+            out = tmp_path / name
+            run_cli("scan", "--config", cfg, "--out", out, "--state-dir", tmp_path / "st", "--quiet", "--workers", "1",
+                    env={"SMB_PW": s.password})
+            return load_json(out / "report.json")
+
+        report = scan("o1")
+        kinds = {f["kind"] for f in report["findings"]}
+        assert any("/projects/open/hr.csv" in f["resource"] for f in report["findings"])  # found without naming it
+        assert "posture.share_permissions" in kinds  # empty answer from srvsvc: unknown, never "open"
+        assert "exposure.everyone" in kinds
+    finally:
+        servers.stop_smbd(s)
+
+
+def test_share_acl_narrows_folder_grants():
+    # Samba answers srvsvc level 502 with an empty descriptor unless the caller holds admin rights over RPC,
+    # so the narrowing itself is tested on a connector that has read a share ACL.
+    from agent.context import ScanContext, ValueHasher
+    from connectors.smb import SmbConnector
+    conn = SmbConnector(SmbConnector.Options(server="x", username="u", password_env="P"),
+                        ScanContext("t", "production", ValueHasher(b"k" * 32)))
+    dacl = _dacl(_ace(AccessAllowedAce, "S-1-1-0", 0x1F01FF), _ace(AccessAllowedAce, "S-1-22-1-1002", 0x1F01FF))
+    conn._share_read = {"unix user 1002"}
+    narrowed = conn._with_share_acl(dacl_policy(None, dacl, True))
+    everyone = next(g for g in narrowed.grants if g.principal == "Everyone")
+    assert not everyone.effective and "share's permissions" in everyone.note
+    conn._share_read = {"Everyone"}
+    assert all(g.effective for g in conn._with_share_acl(dacl_policy(None, dacl, True)).grants)
