@@ -79,3 +79,13 @@ def files_under(*dirs: Path):
 def load_json(path: Path):
     """Parse a JSON file."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_bulk(folder: Path, files: int = 150) -> None:
+    """A world-readable folder of ~440 KB text files, each with one id: enough reading to kill a server mid-scan."""
+    folder.mkdir()
+    os.chmod(folder, 0o755)
+    block = ("lorem ipsum dolor sit amet " * 40 + "\n") * 400 + "personnummer 850412-1230\n"
+    for i in range(files):
+        (folder / f"f{i:03d}.txt").write_text(block)
+        os.chmod(folder / f"f{i:03d}.txt", 0o644)

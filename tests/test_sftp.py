@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import servers
-from conftest import load_json, run_cli
+from conftest import load_json, run_cli, write_bulk
 
 HR = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n"
 
@@ -125,13 +125,7 @@ def test_wrong_key_is_a_clear_error(sshd, share, tmp_path):
 def test_server_killed_mid_scan_gives_a_partial_report(share, tmp_path):
     s = servers.start_sshd()
     try:
-        big = share / "projects" / "bulk"
-        big.mkdir()
-        os.chmod(big, 0o755)
-        block = ("lorem ipsum dolor sit amet " * 40 + "\n") * 400 + "personnummer 850412-1230\n"
-        for i in range(150):
-            (big / f"f{i:03d}.txt").write_text(block)
-            os.chmod(big / f"f{i:03d}.txt", 0o644)
+        write_bulk(share / "projects" / "bulk")
         cfg = _config(tmp_path, s, share, name="killed", max_retries=1)
         out = tmp_path / "out-killed"
         scan = subprocess.Popen([sys.executable, "-m", "agent", "scan", "--config", str(cfg), "--out", str(out),

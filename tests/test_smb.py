@@ -8,7 +8,7 @@ from smbprotocol.security_descriptor import AccessAllowedAce, AccessDeniedAce, A
 import servers
 from agent.model import Scope
 from connectors.smb import dacl_policy, sid_principal
-from conftest import load_json, run_cli
+from conftest import load_json, run_cli, write_bulk
 
 HR = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n"
 
@@ -169,13 +169,7 @@ def test_server_killed_mid_scan_gives_a_partial_report(tmp_path):
     from pathlib import Path
     s = servers.start_smbd()
     try:
-        bulk = s.share_path / "bulk"
-        bulk.mkdir()
-        os.chmod(bulk, 0o755)
-        block = ("lorem ipsum dolor sit amet " * 40 + "\n") * 400 + "personnummer 850412-1230\n"
-        for i in range(150):
-            (bulk / f"f{i:03d}.txt").write_text(block)
-            os.chmod(bulk / f"f{i:03d}.txt", 0o644)
+        write_bulk(s.share_path / "bulk")
         cfg = tmp_path / "killed.toml"
         cfg.write_text(f'[[targets]]\nname = "killed"\ntype = "smb"\nserver = "127.0.0.1"\nport = {s.port}\n'
                        f'share = "{s.share}"\nusername = "{s.user}"\npassword_env = "SMB_PW"\ntimeout = 5\n')
