@@ -54,6 +54,23 @@ def _parser() -> argparse.ArgumentParser:
                       help="environment of the PATHs given on the command line")
     scan.set_defaults(func=_cmd_scan)
 
+    history = sub.add_parser("history", help="list earlier scans with their findings by severity")
+    history.add_argument("--state-dir")
+    history.set_defaults(func=_cmd_history)
+
+    diff = sub.add_parser("diff", help="findings new, resolved and persisting between two scans")
+    diff.add_argument("scan_a")
+    diff.add_argument("scan_b")
+    diff.add_argument("--state-dir")
+    diff.set_defaults(func=_cmd_diff)
+
+    accept = sub.add_parser("accept", help="accept a finding as a known risk (kept out of --fail-on)")
+    accept.add_argument("fingerprint")
+    accept.add_argument("--reason", required=True, help="why the risk is accepted (shown in reports)")
+    accept.add_argument("--by", default="", help="who accepts it (default: $USER)")
+    accept.add_argument("--state-dir")
+    accept.set_defaults(func=_cmd_accept)
+
     bundle = sub.add_parser("bundle", help="render the reports of an earlier scan again, as a signed bundle")
     bundle.add_argument("scan_id")
     bundle.add_argument("--state-dir", help="state directory of the scan")
@@ -88,6 +105,7 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-file", help="also write JSON log lines to this file")
     p.add_argument("--bundle", action="store_true", help="also write a signed evidence bundle of the reports")
     p.add_argument("--lang", choices=["en", "sv"], help="language of the HTML report (default en)")
+    p.add_argument("--full", action="store_true", help="read every resource again (ignore the incremental cache)")
 
 
 def _cmd_list(args) -> int:
@@ -150,7 +168,7 @@ def _run(config, args) -> int:
     from agent import logs
     out_dir = Path(config.scan.out_dir)
     with Progress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
-        scan = Scan(config, on_progress=progress.update)
+        scan = Scan(config, on_progress=progress.update, full=args.full)
         if args.log_file is None:
             logs.setup(args.log_level, args.log_format, str(scan.state / "last-scan.log"))
         result = scan.run()
@@ -171,6 +189,45 @@ def _render(result, formats, out_dir: Path, state: Path, bundle: bool) -> list[P
     if bundle:
         written.append(bundles.make(written, result, state, out_dir))
     return written
+
+
+def _state(args):
+    from agent.keys import state_dir
+    from agent.state import State
+    return State(state_dir(args.state_dir or ""))
+
+
+def _cmd_history(args) -> int:
+    import json
+    rows = _state(args).history()
+    print(f"{'scan':34} {'started':26} {'status':11} findings (critical/high/medium/low/info)")
+    for scan_id, started, _ended, status, summary in rows:
+        sev = json.loads(summary)["findings_by_severity"]
+        print(f"{scan_id:34} {started:26} {status:11} " + "/".join(str(sev[k]) for k in
+                                                                  ("critical", "high", "medium", "low", "info")))
+    return 0
+
+
+def _cmd_diff(args) -> int:
+    try:
+        d = _state(args).diff(args.scan_a, args.scan_b)
+    except KeyError as exc:
+        raise ConfigError("scan_id", f"no scan {exc.args[0]} in the state dir") from None
+    print(f"{args.scan_a} -> {args.scan_b}: {len(d['new'])} new, {len(d['resolved'])} resolved, "
+          f"{len(d['persisting'])} persisting")
+    for status in ("new", "resolved", "persisting"):
+        for fp, sev, title in d[status]:
+            print(f"  {status:10} {sev:8} {fp}  {title}")
+    return 0
+
+
+def _cmd_accept(args) -> int:
+    import os
+    who = args.by or os.environ.get("USER", "")
+    if not _state(args).accept(args.fingerprint, who, args.reason):
+        raise ConfigError("fingerprint", f"no finding {args.fingerprint} in the state dir (see report.json)")
+    print(f"accepted {args.fingerprint} as a known risk by {who or 'unknown'}: {args.reason}")
+    return 0
 
 
 def _cmd_bundle(args) -> int:
@@ -217,6 +274,8 @@ def _print_summary(result, written, code: int) -> None:
         lines += [f"    error: {e}" for e in c.errors]
     lines.append("  findings: " + ", ".join(f"{k} {v}" for k, v in sev.items()))
     lines.append(f"  exposed persons (distinct real-looking national ids): {s['exposed_persons']}")
+    if result.lifecycle:
+        lines.append("  since the last scans: " + ", ".join(f"{k} {v}" for k, v in result.lifecycle.items()))
     lines.append(f"  overall risk: {s['risk']}")
     lines += [f"  report: {p}" for p in written]
     meaning = {0: "nothing at or above", 1: "findings at or above", 2: "scan incomplete or failed;"}[code]

@@ -20,6 +20,7 @@ from agent.context import ScanContext, ValueHasher
 from agent.executor import make_executor
 from agent.keys import hash_key, state_dir
 from agent.model import Coverage, Finding, Location, Resource, Severity, Skipped
+from agent.state import State
 from agent.store import RunStore
 from agent.worker import Outcome, WorkUnit
 from connectors.base import ConnectorError
@@ -51,6 +52,8 @@ class ScanResult:
     operator: str = ""
     fail_on: str = "high"
     public_key: str = ""  # the state dir's bundle-signing key, printed in reports
+    lifecycle: dict[str, int] = field(default_factory=dict)  # new / persisting / resolved / accepted counts
+    accepted: dict[str, list[str]] = field(default_factory=dict)  # fingerprint -> [who, why, when]
     lang: str = "en"  # language of the HTML report
 
     @property
@@ -63,7 +66,8 @@ class ScanResult:
         return {"scan_id": self.scan_id, "agent_version": self.agent_version, "config_digest": self.config_digest,
                 "checks_digest": self.checks_digest, "started": self.started, "ended": self.ended,
                 "complete": self.complete, "host": self.host, "operator": self.operator,
-                "fail_on": self.fail_on, "errors": list(self.errors), "signing_public_key": self.public_key}
+                "fail_on": self.fail_on, "errors": list(self.errors), "signing_public_key": self.public_key,
+                "lifecycle": self.lifecycle}
 
     def save(self) -> None:
         """Keep the header, coverage and checks beside the run store (for `vendorscan bundle SCAN_ID`)."""
@@ -95,9 +99,11 @@ class Scan:
     """One scan of every target in a config."""
 
     def __init__(self, config: Config, state: Path | None = None,
-                 on_progress: Callable[[str, Coverage, int], None] | None = None):
+                 on_progress: Callable[[str, Coverage, int], None] | None = None, full: bool = False):
         self.config = config
+        self.full = full
         self.state = state or state_dir(config.scan.state_dir)
+        self.db = State(self.state)
         self.key = hash_key(self.state, config.scan.hash_key_env, config.scan.hash_key_file)
         self.hasher = ValueHasher(self.key)
         self.on_progress = on_progress or (lambda *_: None)
@@ -128,6 +134,9 @@ class Scan:
             executor.shutdown()
         result.ended = _now()
         store.commit()
+        from reports.base import summary
+        result.lifecycle = self.db.record_scan(result, store.findings(), summary(result))
+        result.accepted = {fp: list(self.db.acceptance(fp)) for fp in self.db.accepted()}
         result.save()
         return result
 
@@ -145,6 +154,9 @@ class _TargetScan:
         self.max_pending = self.config.executor.max_pending or 2 * executor.workers
         self.unit_seq = 0
         self.findings = 0
+        self.checks_digest = self.config.checks_digest()
+        self.scan_id = run_dir.name
+        self.to_cache: list[tuple] = []
 
     def run(self) -> None:
         resource_checks = [(c.cls(c.options), self.ctx.with_options(c.options))
@@ -167,6 +179,11 @@ class _TargetScan:
                 for check, cctx in resource_checks:
                     for f in check.evaluate(item, cctx):
                         self._add(f)
+                if item.kind in CONTENT_KINDS and not self.scan.full:
+                    cached = self.scan.db.cached(self.target.name, item.uri, item.etag, self.checks_digest)
+                    if cached is not None:
+                        self._carry_over(cached)
+                        continue
                 if item.kind in CONTENT_KINDS:
                     limit = self.config.limits.max_file_size
                     if item.size is not None and limit and item.size > limit:
@@ -243,6 +260,9 @@ class _TargetScan:
             spool.unlink()
         for out in outcomes:
             self._ingest(out)
+        if self.to_cache:
+            self.scan.db.remember(self.to_cache)
+            self.to_cache = []
         self.store.commit()
         self.scan.on_progress(self.target.name, self.cov, self.findings)
 
@@ -257,6 +277,7 @@ class _TargetScan:
         self.cov.rows_sampled += out.rows_sampled
         special = any(a.category == "special_category" for a in out.aggregates)
         checks = {c.id: c.cls for c in self.config.checks}
+        made: list[Finding] = []
         for a in out.aggregates:
             distinct = self.store.distinct_values(out.uri, a.kind, a.verdict, a.part) if a.verdict != "masked" else 0
             details = {"notes": a.notes, "environment": self.target.environment}
@@ -272,12 +293,29 @@ class _TargetScan:
             sev = severity.data(a.category, a.kind, a.verdict, persons, self.target.environment,
                                 special=special and a.category == "national_id", confidence=a.confidence)
             title, remediation, refs = checks[a.check_id].describe(a.kind, a.verdict)
-            self._add(Finding(
+            made.append(Finding(
                 check_id=a.check_id, severity=sev, confidence=a.confidence, title=title, resource=out.uri,
                 target=self.target.name, kind=a.kind, part=a.part, category=a.category, verdict=a.verdict,
                 evidence=tuple(a.evidence), count=a.count, distinct=distinct,
                 locations=tuple(Location(**loc) for loc in a.locations), remediation=remediation,
                 references=tuple(refs), details=details))
+        for f in made:
+            self._add(f)
+        if out.skipped is None and out.marker is not None:
+            # Cache what this resource gave, so an unchanged resource is not read again next time.
+            rows = self.store.db.execute("SELECT * FROM occurrences WHERE resource=?", (out.uri,)).fetchall()
+            outcome = {"findings": [f.to_dict() for f in made], "occurrences": rows, "bytes": out.bytes_read,
+                       "rows": out.rows_sampled}
+            self.to_cache.append((self.target.name, out.uri, out.marker, self.checks_digest, self.scan_id,
+                                  json.dumps(outcome, ensure_ascii=False)))
+
+    def _carry_over(self, cached: dict) -> None:
+        self.cov.resources_unchanged += 1
+        self.store.add_occurrences(tuple(r) for r in cached["occurrences"])
+        for d in cached["findings"]:
+            f = Finding.from_dict(d)
+            f.details = {**f.details, "carried_over": True}
+            self._add(f)
 
 
 def _spool_rows(lines):
@@ -291,5 +329,6 @@ def exit_code(result: ScanResult) -> int:
     if not result.complete:
         return 2
     threshold = Severity(result.fail_on)
-    counts = result.store.severity_counts()
-    return 1 if any(n and Severity(s).at_least(threshold) for s, n in counts.items()) else 0
+    # Accepted risks stay in the report but do not fail the pipeline.
+    return 1 if any(f.severity.at_least(threshold) and f.fingerprint not in result.accepted
+                    for f in result.store.findings()) else 0

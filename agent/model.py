@@ -321,6 +321,7 @@ class Coverage:
     environment: str
     resources_seen: int = 0
     resources_read: int = 0
+    resources_unchanged: int = 0  # not read again: same change marker and checks as the cached scan
     bytes_read: int = 0
     rows_sampled: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
@@ -340,6 +341,7 @@ class Coverage:
             "environment": self.environment,
             "resources_seen": self.resources_seen,
             "resources_read": self.resources_read,
+            "resources_unchanged": self.resources_unchanged,
             "bytes_read": self.bytes_read,
             "rows_sampled": self.rows_sampled,
             "skipped": dict(sorted(self.skipped.items())),

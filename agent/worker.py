@@ -59,6 +59,7 @@ class Outcome:
     partial: bool = False
     rows_sampled: int = 0
     rows_total: int | None = None
+    marker: str | None = None  # the resource's change marker when it was read (for the incremental cache)
 
 
 class Worker:
@@ -102,7 +103,7 @@ class Worker:
         return outcomes
 
     def _read(self, connector, resource: Resource, contexts, spool) -> Outcome:
-        out = Outcome(resource.uri)
+        out = Outcome(resource.uri, marker=resource.etag)
         rec = _Recorder(resource, spool, self.config.limits.max_locations)
         try:
             if resource.kind == "table":

@@ -84,6 +84,7 @@ class HtmlReport(Report):
         with atomic_text(path) as f:
             for piece in template.generate(scan=result.to_dict(), summary=facts, chart=chart,
                                            target_chart=target_chart, actions=actions,
+                                           accepted=getattr(result, "accepted", {}),
                                            targets=targets, skipped=skipped, checks=result.checks,
                                            skipped_total=facts["resources_skipped"],
                                            max_skipped=MAX_SKIPPED_ROWS):

@@ -1,0 +1,93 @@
+"""Scan history, finding lifecycle, accepted risks and incremental rescans, through the command line."""
+import os
+import sqlite3
+
+from conftest import load_json, run_cli
+
+
+def _scan(tree, tmp_path, name, *extra):
+    out = tmp_path / name
+    proc = run_cli("scan", tree, "--out", out, "--state-dir", tmp_path / "state", "--quiet", "--workers", "1",
+                   "--environment", "test", *extra)
+    return proc, load_json(out / "report.json")
+
+
+def _by_file(report):
+    return {(f["resource"].rsplit("/", 1)[1], f["kind"]): f for f in report["findings"] if f["check_id"] == "identifiers"}
+
+
+def test_lifecycle_over_three_scans_and_incremental_reads(open_dir, tmp_path):
+    tree = open_dir / "tree"
+    tree.mkdir()
+    (tree / "a.csv").write_text("personnummer 850412-1230\n")
+    (tree / "b.csv").write_text("CPR-nr 120485-1006\n")
+    proc1, r1 = _scan(tree, tmp_path, "s1")
+    assert r1["scan"]["lifecycle"]["new"] == len(r1["findings"])
+    assert r1["targets"][0]["resources_read"] == 2
+
+    # scan 2: nothing changed -> nothing read again, everything persisting, same findings
+    proc2, r2 = _scan(tree, tmp_path, "s2")
+    assert r2["targets"][0]["resources_read"] == 0 and r2["targets"][0]["resources_unchanged"] == 2
+    assert r2["scan"]["lifecycle"]["new"] == 0 and r2["scan"]["lifecycle"]["persisting"] == len(r2["findings"])
+    assert {f["fingerprint"] for f in r2["findings"]} == {f["fingerprint"] for f in r1["findings"]}
+    carried = _by_file(r2)[("a.csv", "se.personnummer")]
+    assert carried["details"]["carried_over"] and carried["occurrences"]  # every location still in the JSON
+
+    # scan 3: a.csv fixed, c.csv added, b.csv untouched
+    (tree / "a.csv").write_text("personnummer 850412-XXXX\n")
+    os.utime(tree / "a.csv", (1, 1_700_000_000))
+    (tree / "c.csv").write_text("henkilötunnus 131052-308T\n")
+    proc3, r3 = _scan(tree, tmp_path, "s3")
+    assert r3["targets"][0]["resources_read"] == 2 and r3["targets"][0]["resources_unchanged"] == 1
+    found = _by_file(r3)
+    assert ("a.csv", "se.personnummer") not in found and ("c.csv", "fi.hetu") in found
+    assert r3["scan"]["lifecycle"]["resolved"] >= 1 and r3["scan"]["lifecycle"]["new"] >= 1
+
+    ids = [r["scan"]["scan_id"] for r in (r1, r2, r3)]
+    diff = run_cli("diff", ids[0], ids[2], "--state-dir", tmp_path / "state")
+    assert diff.returncode == 0
+    assert "new" in diff.stdout and "resolved" in diff.stdout and "henkilötunnus" in diff.stdout
+    history = run_cli("history", "--state-dir", tmp_path / "state")
+    assert all(i in history.stdout for i in ids)
+
+    # --full reads everything again
+    _, r4 = _scan(tree, tmp_path, "s4", "--full")
+    assert r4["targets"][0]["resources_read"] == 3
+
+    db = sqlite3.connect(tmp_path / "state" / "state.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    dump = "\n".join(str(r) for t in ("scans", "findings", "scan_findings", "cache") for r in db.execute(f"SELECT * FROM {t}"))
+    for value in ("850412-1230", "8504121230", "120485-1006", "1204851006", "131052-308T"):
+        assert value not in dump
+
+
+def test_changed_checks_invalidate_the_cache(open_dir, tmp_path):
+    tree = open_dir / "t2"
+    tree.mkdir()
+    (tree / "a.csv").write_text("personnummer 850412-1230\n")
+    _scan(tree, tmp_path, "x1")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[checks.identifiers]\nmin_confidence = 0.5\n")
+    _, r = _scan(tree, tmp_path, "x2", "--config", cfg)
+    assert r["targets"][0]["resources_read"] == 1 and r["targets"][0]["resources_unchanged"] == 0
+
+
+def test_accepted_risk_is_reported_but_does_not_fail(open_dir, tmp_path):
+    tree = open_dir / "t3"
+    tree.mkdir(mode=0o700)
+    os.chmod(tree, 0o700)
+    (tree / "a.csv").write_text("personnummer 850412-1230\n")
+    proc, r = _scan(tree, tmp_path, "y1")
+    assert proc.returncode == 1
+    for f in r["findings"]:
+        if f["severity"] in ("critical", "high"):
+            ok = run_cli("accept", f["fingerprint"], "--reason", "test copy approved by the DPO until 2027-01",
+                         "--by", "auditor", "--state-dir", tmp_path / "state")
+            assert ok.returncode == 0, ok.stdout + ok.stderr
+    proc, r = _scan(tree, tmp_path, "y2")
+    assert proc.returncode == 0, proc.stdout
+    assert r["scan"]["lifecycle"]["accepted"] >= 1
+    html = (tmp_path / "y2" / "report.html").read_text(encoding="utf-8")
+    assert "Accepted risk" in html and "approved by the DPO" in html
+    bad = run_cli("accept", "0" * 32, "--reason", "x", "--state-dir", tmp_path / "state")
+    assert bad.returncode == 2 and "no finding" in bad.stderr
