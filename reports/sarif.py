@@ -59,5 +59,5 @@ class SarifReport(Report):
             }],
         }
         with atomic_text(path) as fh:
-            json.dump(doc, fh, ensure_ascii=False, indent=1)
+            json.dump(doc, fh, ensure_ascii=False)
         return [path]
