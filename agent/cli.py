@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
                       help="environment of the PATHs given on the command line")
     scan.set_defaults(func=_cmd_scan)
 
+    agent = sub.add_parser("agent", help="run the targets' schedules until SIGTERM/SIGINT")
+    agent.add_argument("--config", "-c", required=True, help="TOML config with schedule = \"…\" on targets")
+    agent.add_argument("--runs", type=int, default=0, help="stop after this many scans (default: never)")
+    agent.set_defaults(func=_cmd_agent)
+
     history = sub.add_parser("history", help="list earlier scans with their findings by severity")
     history.add_argument("--state-dir")
     history.set_defaults(func=_cmd_history)
@@ -191,6 +196,18 @@ def _render(result, formats, out_dir: Path, state: Path, bundle: bool) -> list[P
     return written
 
 
+def _cmd_agent(args) -> int:
+    from agent import config as cfg
+    from agent.daemon import Agent
+    config = cfg.load_file(args.config)
+
+    def render(result, out_dir, state):
+        result.lang = config.scan.lang
+        return _render(result, config.scan.formats, out_dir, state, True)
+
+    return Agent(config, render, max_runs=args.runs).run()
+
+
 def _state(args):
     from agent.keys import state_dir
     from agent.state import State
@@ -202,9 +219,9 @@ def _cmd_history(args) -> int:
     rows = _state(args).history()
     print(f"{'scan':34} {'started':26} {'status':11} findings (critical/high/medium/low/info)")
     for scan_id, started, _ended, status, summary in rows:
-        sev = json.loads(summary)["findings_by_severity"]
-        print(f"{scan_id:34} {started:26} {status:11} " + "/".join(str(sev[k]) for k in
-                                                                  ("critical", "high", "medium", "low", "info")))
+        sev = json.loads(summary).get("findings_by_severity")
+        counts = "/".join(str(sev[k]) for k in ("critical", "high", "medium", "low", "info")) if sev else "-"
+        print(f"{scan_id:34} {started or '-':26} {status:11} {counts}")
     return 0
 
 
@@ -266,6 +283,8 @@ def _print_summary(result, written, code: int) -> None:
     s = summary(result)
     sev = s["findings_by_severity"]
     lines = [f"vendorscan {result.agent_version} · scan {result.scan_id}"]
+    if result.resumed_from:
+        lines.append(f"  resumed after the interrupted scan {result.resumed_from}: what it finished was not read again")
     for c in result.coverage:
         state = "complete" if c.complete else "INCOMPLETE"
         skipped = ", ".join(f"{k} {v}" for k, v in sorted(c.skipped.items())) or "none"

@@ -54,6 +54,17 @@ class ExecutorSettings:
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    """[agent]: how `vendorscan agent` runs scheduled scans."""
+
+    timezone: str = "UTC"
+    jitter: int = 0  # seconds of random delay added to each scheduled run
+    reports_dir: str = "vendorscan-reports"  # one dated directory per run below <reports_dir>/<target>/
+    keep: int = 30  # runs kept per target; older report directories are removed
+    deliver_to: str = ""  # a directory (the buyer's drop box) that gets each run's signed bundle
+
+
+@dataclass(frozen=True)
 class Target:
     """One [[targets]] entry with its connector's validated options."""
 
@@ -62,6 +73,7 @@ class Target:
     environment: str
     options: Any
     raw: dict[str, Any]
+    schedule: str = ""  # cron expression for `vendorscan agent` (5 fields, or 6 with seconds last)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,7 @@ class Config:
     checks: list[CheckSelection]
     raw: dict[str, Any]
     source: str = "<defaults>"
+    agent: AgentSettings = AgentSettings()
 
     def digest(self) -> str:
         """SHA-256 of the canonical config; secrets are never in it (only *_env/*_file names)."""
@@ -95,7 +108,8 @@ class Config:
         return hashlib.sha256(json.dumps(sel, sort_keys=True, default=str).encode()).hexdigest()
 
 
-_TOP = {"scan", "limits", "executor", "checks", "targets"}
+_TOP = {"scan", "limits", "executor", "checks", "targets", "agent"}
+
 
 
 def load_file(path: str | Path) -> Config:
@@ -133,7 +147,15 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
             raise ConfigError(f"scan.formats[{i}]", f"unknown report format '{fmt}' (installed: {', '.join(sorted(reports))})")
     checks = _checks(_table(raw, "checks"))
     targets = _targets(raw.get("targets", []))
-    return Config(scan, limits, executor, targets, checks, raw, source)
+    agent = build(AgentSettings, _table(raw, "agent"), "agent")
+    try:
+        from zoneinfo import ZoneInfo
+        ZoneInfo(agent.timezone)
+    except (KeyError, ValueError):
+        raise ConfigError("agent.timezone", f"unknown time zone {agent.timezone!r} (e.g. Europe/Stockholm)") from None
+    if agent.keep < 1 or agent.jitter < 0:
+        raise ConfigError("agent", "keep must be >= 1 and jitter >= 0")
+    return Config(scan, limits, executor, targets, checks, raw, source, agent)
 
 
 def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
@@ -192,9 +214,25 @@ def _targets(items: Any) -> list[Target]:
             cls = plugins.load("connectors", ctype)
         except plugins.PluginError as exc:
             raise ConfigError(f"{path}.type", str(exc)) from None
-        options = build(cls.Options, item, path, ignore=frozenset({"name", "type", "environment"}))
-        targets.append(Target(name, ctype, env, options, item))
+        options = build(cls.Options, item, path, ignore=frozenset({"name", "type", "environment", "schedule"}))
+        schedule = item.get("schedule", "")
+        if schedule:
+            _check_cron(schedule, f"{path}.schedule")
+        targets.append(Target(name, ctype, env, options, item, schedule))
     return targets
+
+
+def _check_cron(expr: Any, path: str) -> None:
+    from croniter import croniter
+    if not isinstance(expr, str) or not croniter.is_valid(expr):
+        raise ConfigError(path, f"not a cron expression: {expr!r} (e.g. \"0 2 * * *\"; a 6th field is seconds)")
+
+
+def subset(config: Config, target_name: str) -> Config:
+    """The same config with one target only (the agent scans one target at a time)."""
+    raw = dict(config.raw)
+    raw["targets"] = [t for t in config.raw.get("targets", []) if t.get("name") == target_name]
+    return parse(raw, config.source)
 
 
 def for_paths(paths: list[str], environment: str = "production", base: Config | None = None) -> Config:

@@ -54,6 +54,7 @@ class ScanResult:
     public_key: str = ""  # the state dir's bundle-signing key, printed in reports
     lifecycle: dict[str, int] = field(default_factory=dict)  # new / persisting / resolved / accepted counts
     accepted: dict[str, list[str]] = field(default_factory=dict)  # fingerprint -> [who, why, when]
+    resumed_from: str = ""  # an interrupted scan whose finished work this one did not redo
     lang: str = "en"  # language of the HTML report
 
     @property
@@ -67,7 +68,7 @@ class ScanResult:
                 "checks_digest": self.checks_digest, "started": self.started, "ended": self.ended,
                 "complete": self.complete, "host": self.host, "operator": self.operator,
                 "fail_on": self.fail_on, "errors": list(self.errors), "signing_public_key": self.public_key,
-                "lifecycle": self.lifecycle}
+                "lifecycle": self.lifecycle, "resumed_from": self.resumed_from}
 
     def save(self) -> None:
         """Keep the header, coverage and checks beside the run store (for `vendorscan bundle SCAN_ID`)."""
@@ -104,6 +105,7 @@ class Scan:
         self.full = full
         self.state = state or state_dir(config.scan.state_dir)
         self.db = State(self.state)
+        self.stop_requested = False  # set by a signal handler: finish the current resource, then stop
         self.key = hash_key(self.state, config.scan.hash_key_env, config.scan.hash_key_file)
         self.hasher = ValueHasher(self.key)
         self.on_progress = on_progress or (lambda *_: None)
@@ -112,6 +114,7 @@ class Scan:
         """Scan every target; the result's store holds findings for the reports."""
         scan_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
         run_dir = self.state / "runs" / scan_id
+        interrupted = self.db.mark_interrupted(self.state / "runs")
         (run_dir / "spool").mkdir(parents=True, mode=0o700)
         store = RunStore(run_dir / "run.db")
         result = ScanResult(scan_id, self.config.digest(), self.config.checks_digest(), __version__, _now(),
@@ -119,7 +122,9 @@ class Scan:
                             operator=self.config.scan.operator or os.environ.get("USER", ""),
                             fail_on=self.config.scan.fail_on,
                             checks=[{"id": c.id, "version": c.cls.version, "description": plugins.describe(c.cls),
-                                     "kind": c.cls.kind} for c in self.config.checks])
+                                     "kind": c.cls.kind} for c in self.config.checks],
+                            # resources an interrupted run finished are in the cache: they are not read again
+                            resumed_from=interrupted[-1] if interrupted else "")
         started = time.monotonic()
         budget = self.config.limits.time_budget
         executor = make_executor(self.config, self.key)
@@ -193,6 +198,10 @@ class _TargetScan:
                     if len(batch) >= self.config.executor.unit_files:
                         self._submit(batch)
                         batch = []
+                if self.scan.stop_requested:
+                    self._fail(f"stopped on request after {self.cov.resources_seen} resources; the rest of the "
+                               "target was not walked", reason="stopped")
+                    break
                 if self.deadline is not None and time.monotonic() > self.deadline:
                     self._fail(f"time budget of {self.config.limits.time_budget}s used up after "
                                f"{self.cov.resources_seen} resources; the rest of the target was not walked",

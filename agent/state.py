@@ -112,6 +112,18 @@ class State:
         self.db.execute("COMMIT")
         return counts
 
+    def mark_interrupted(self, runs: Path) -> list[str]:
+        """Record runs that never finished (killed mid-scan) as interrupted; returns their ids, oldest first."""
+        known = {sid for (sid,) in self.db.execute("SELECT scan_id FROM scans")}
+        found = []
+        if runs.exists():
+            for run in sorted(runs.iterdir()):
+                if run.is_dir() and not (run / "result.json").exists() and run.name not in known:
+                    self.db.execute("INSERT OR IGNORE INTO scans VALUES (?,?,?,?,?,?,?,?)",
+                                    (run.name, None, None, "interrupted", None, None, json.dumps({}), json.dumps([])))
+                    found.append(run.name)
+        return found
+
     def accepted(self) -> set[str]:
         """Fingerprints of findings accepted as a risk."""
         return {fp for (fp,) in self.db.execute("SELECT fingerprint FROM findings WHERE status='accepted'")}
@@ -130,7 +142,7 @@ class State:
 
     def history(self) -> list[tuple]:
         """(scan_id, started, ended, status, summary json) of every scan, oldest first."""
-        return self.db.execute("SELECT scan_id, started, ended, status, summary FROM scans ORDER BY started, scan_id"
+        return self.db.execute("SELECT scan_id, started, ended, status, summary FROM scans ORDER BY scan_id"
                                ).fetchall()
 
     def diff(self, a: str, b: str) -> dict[str, list[tuple[str, str, str]]]:
