@@ -99,14 +99,28 @@ class Agent:
         dest = self.config.agent.deliver_to
         if not dest:
             return
+        from botocore.exceptions import BotoCoreError, ClientError
         todo, self.pending_delivery = self.pending_delivery + bundles, []
         for bundle in todo:
             try:
-                target = Path(dest) / bundle.name
-                if not target.exists():
-                    shutil.copytree(bundle, target)
+                if dest.startswith("s3://"):
+                    _upload(bundle, dest)
+                else:
+                    target = Path(dest) / bundle.name
+                    if not target.exists():
+                        shutil.copytree(bundle, target)
                 log.info("delivered %s to %s", bundle.name, dest)
-            except OSError as exc:
+            except (OSError, BotoCoreError, ClientError) as exc:
                 log.warning("delivery of %s to %s failed (%s); will retry after the next run", bundle.name, dest,
-                            exc.strerror or type(exc).__name__)
+                            getattr(exc, "strerror", None) or type(exc).__name__)
                 self.pending_delivery.append(bundle)
+
+
+def _upload(bundle: Path, dest: str) -> None:
+    """Put every file of a bundle under s3://bucket/prefix/<bundle>/ (standard AWS credentials and endpoint)."""
+    import boto3
+    bucket, _, prefix = dest[5:].partition("/")
+    s3 = boto3.client("s3")
+    for path in sorted(bundle.iterdir()):
+        key = "/".join(p for p in (prefix.strip("/"), bundle.name, path.name) if p)
+        s3.upload_file(str(path), bucket, key)

@@ -87,3 +87,31 @@ def test_kill_9_mid_scan_then_rerun_resumes(open_dir, tmp_path):
     db = sqlite3.connect(cache)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert ("interrupted",) in db.execute("SELECT status FROM scans").fetchall()
+
+
+def test_bundles_delivered_to_an_s3_drop_box(open_dir, tmp_path):
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    import servers
+    port = servers.free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
+           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_EC2_METADATA_DISABLED": "true"}
+    try:
+        s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="eu-north-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        s3.create_bucket(Bucket="dropbox", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+        tree = open_dir / "t"
+        tree.mkdir()
+        (tree / "a.csv").write_text("personnummer 850412-1230\n")
+        cfg = _config(tmp_path, tree, deliver_to="s3://dropbox/audits")
+        proc = subprocess.run([sys.executable, "-m", "agent", "agent", "--config", str(cfg), "--runs", "1"], cwd=ROOT,
+                              capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="dropbox")["Contents"]]
+        assert any(k.endswith("/manifest.json") for k in keys) and any(k.endswith("/manifest.sig") for k in keys)
+        assert all(k.startswith("audits/bundle-") for k in keys)
+    finally:
+        server.stop()
