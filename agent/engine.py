@@ -21,7 +21,7 @@ from agent.executor import make_executor
 from agent.keys import hash_key, state_dir
 from agent.model import Coverage, Finding, Location, Resource, Severity, Skipped
 from agent.state import State
-from agent.store import RunStore
+from agent.store import RunStore, finding_row
 from agent.worker import Outcome, WorkUnit
 from connectors.base import ConnectorError
 
@@ -103,7 +103,7 @@ class Scan:
                  on_progress: Callable[[str, Coverage, int], None] | None = None, full: bool = False):
         self.config = config
         self.full = full
-        self.state = state or state_dir(config.scan.state_dir)
+        self.state = state_dir(str(state)) if state else state_dir(config.scan.state_dir)
         self.db = State(self.state)
         self.stop_requested = False  # set by a signal handler: finish the current resource, then stop
         self.key = hash_key(self.state, config.scan.hash_key_env, config.scan.hash_key_file)
@@ -313,18 +313,20 @@ class _TargetScan:
         if out.skipped is None and out.marker is not None:
             # Cache what this resource gave, so an unchanged resource is not read again next time.
             rows = self.store.db.execute("SELECT * FROM occurrences WHERE resource=?", (out.uri,)).fetchall()
-            outcome = {"findings": [f.to_dict() for f in made], "occurrences": rows, "bytes": out.bytes_read,
-                       "rows": out.rows_sampled}
+            # Stored as ready-made rows: an unchanged resource costs two inserts next time, no re-encoding.
+            carried = []
+            for f in made:
+                f.details = {**f.details, "carried_over": True}
+                carried.append(finding_row(f))
+            outcome = {"findings": carried, "occurrences": rows, "bytes": out.bytes_read, "rows": out.rows_sampled}
             self.to_cache.append((self.target.name, out.uri, out.marker, self.checks_digest, self.scan_id,
                                   json.dumps(outcome, ensure_ascii=False)))
 
     def _carry_over(self, cached: dict) -> None:
         self.cov.resources_unchanged += 1
         self.store.add_occurrences(tuple(r) for r in cached["occurrences"])
-        for d in cached["findings"]:
-            f = Finding.from_dict(d)
-            f.details = {**f.details, "carried_over": True}
-            self._add(f)
+        self.store.add_finding_rows(tuple(r) for r in cached["findings"])
+        self.findings += len(cached["findings"])
 
 
 def _spool_rows(lines):

@@ -28,6 +28,12 @@ CREATE TABLE IF NOT EXISTS resources (
 """
 
 
+def finding_row(f: Finding) -> tuple:
+    """The findings-table row of a finding."""
+    return (f.fingerprint, f.target, f.resource, f.check_id, f.severity.rank, f.category, f.verdict, f.kind,
+            f.distinct, json.dumps(f.to_dict(), ensure_ascii=False))
+
+
 class RunStore:
     """Append-mostly SQLite store for one scan; written by the coordinating process only."""
 
@@ -55,10 +61,11 @@ class RunStore:
     # -- writing --------------------------------------------------------------------------
     def add_finding(self, f: Finding) -> None:
         """Store a finding (a later one with the same fingerprint replaces it)."""
-        self.db.execute(
-            "INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (f.fingerprint, f.target, f.resource, f.check_id, f.severity.rank, f.category, f.verdict,
-             f.kind, f.distinct, json.dumps(f.to_dict(), ensure_ascii=False)))
+        self.db.execute("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?)", finding_row(f))
+
+    def add_finding_rows(self, rows: Iterable[tuple]) -> None:
+        """Store findings already in row form (carried over from the incremental cache)."""
+        self.db.executemany("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
     def add_occurrences(self, rows: Iterable[tuple]) -> None:
         """Rows of (target, resource, part, check_id, kind, verdict, category, hash, confidence, evidence, location)."""

@@ -1,14 +1,12 @@
-"""First scan vs unchanged rescan of a local tree (the incremental cache): seconds and ratio.
+"""First scan vs unchanged rescan of a local tree (the incremental cache), scan phase and reports apart.
 
-    python bench/incremental_speed.py [--files 10000]
+    python bench/incremental_speed.py [--files 10000] [--size-kb 100]
 """
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,33 +15,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from agent import config as cfg  # noqa: E402
+from agent.engine import Scan  # noqa: E402
 from bench.corpus import generate_text  # noqa: E402
+from reports.json import JsonReport  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=10_000)
+    ap.add_argument("--size-kb", type=int, default=100, help="average file size")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vendorscan-incr-"))
     try:
         tree = work / "tree"
-        text = generate_text(8 * 2**20, seed=4)
+        text = generate_text(16 * 2**20, seed=4)
         rng = random.Random(3)
+        size = args.size_kb * 1024
+        total = 0
         for i in range(args.files):
             d = tree / f"d{i // 200:03d}"
             d.mkdir(parents=True, exist_ok=True)
-            start = rng.randrange(len(text) - 10_000)
-            (d / f"f{i:05d}.txt").write_text(text[start:start + rng.randrange(1_000, 8_000)])
-        times = []
+            n = rng.randrange(size // 2, size * 3 // 2)
+            start = rng.randrange(len(text) - n)
+            (d / f"f{i:05d}.txt").write_text(text[start:start + n])
+            total += n
+        config = cfg.parse({"targets": [{"name": "tree", "type": "local", "paths": [str(tree)]}]})
+        print(f"{args.files} files, {total / 2**20:.0f} MiB")
+        print("| run | read | unchanged | scan phase s | report.json s |")
+        print("|---|---|---|---|---|")
+        phases = []
         for run in ("first", "rescan"):
+            scan = Scan(config, state=work / "state")
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "agent", "scan", str(tree), "--quiet", "--out", str(work / run),
-                            "--state-dir", str(work / "state")], cwd=ROOT, capture_output=True)
-            times.append(time.perf_counter() - t0)
-            cov = json.loads((work / run / "report.json").read_text())["targets"][0]
-            print(f"| {run} | {cov['resources_read']} read | {cov['resources_unchanged']} unchanged | "
-                  f"{times[-1]:.1f} s |")
-        print(f"rescan speed-up: {times[0] / times[1]:.1f}x")
+            result = scan.run()
+            t1 = time.perf_counter()
+            JsonReport().render(result, work / run)
+            t2 = time.perf_counter()
+            cov = result.coverage[0]
+            phases.append(t1 - t0)
+            print(f"| {run} | {cov.resources_read} | {cov.resources_unchanged} | {t1 - t0:.1f} | {t2 - t1:.1f} |")
+            result.store.close()
+        print(f"rescan speed-up of the scan phase: {phases[0] / phases[1]:.1f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
