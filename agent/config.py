@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,7 +10,6 @@ from typing import Any, Literal
 
 from agent import plugins
 from agent.options import ByteSize, ConfigError, build
-from agent.model import Severity
 
 ENVIRONMENTS = ("production", "test", "shared")
 DEFAULT_CHECKS = ("identifiers", "special_categories", "access", "exposure", "posture")
@@ -134,7 +132,6 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
         if key not in _TOP:
             raise ConfigError(key, f"unknown section (allowed: {', '.join(sorted(_TOP))})")
     scan = build(ScanSettings, _table(raw, "scan"), "scan")
-    fail_on_ok = Severity(scan.fail_on)  # noqa: F841 - Literal already checked; keeps one source of names
     limits = build(Limits, _table(raw, "limits"), "limits")
     if limits.chunk_size < 4096:
         raise ConfigError("limits.chunk_size", "must be at least 4KiB")
@@ -233,11 +230,3 @@ def subset(config: Config, target_name: str) -> Config:
     raw = dict(config.raw)
     raw["targets"] = [t for t in config.raw.get("targets", []) if t.get("name") == target_name]
     return parse(raw, config.source)
-
-
-def for_paths(paths: list[str], environment: str = "production", base: Config | None = None) -> Config:
-    """A config that scans local paths with the default checks (the `vendorscan scan PATH…` form)."""
-    raw = dict(base.raw) if base else {}
-    raw["targets"] = [{"name": f"local-{i + 1}" if len(paths) > 1 else "local", "type": "local",
-                       "environment": environment, "paths": [os.path.abspath(p) for p in paths]}] if paths else []
-    return parse(raw, source=base.source if base else "<command line>")

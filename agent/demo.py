@@ -105,7 +105,7 @@ def _hr_export(d: Path, rng: random.Random) -> None:
 def _screenshots(d: Path, rng: random.Random) -> None:
     _dir(d, 0o777)
     for i in range(3):
-        (d / f"arende-{4711 + i}.png").write_bytes(_png(320, 200, rng))
+        (d / f"arende-{4711 + i}.png").write_bytes(_png(320, 200))
         os.chmod(d / f"arende-{4711 + i}.png", 0o644)
     notes = ["Ärendeanteckningar, migrationsärenden (kopierade från skärmbilderna)", ""]
     for _ in range(12):
@@ -165,7 +165,7 @@ def _allow_traversal(root: Path) -> None:
         os.chmod(parent, parent.stat().st_mode | 0o011)
 
 
-def _png(width: int, height: int, rng: random.Random) -> bytes:
+def _png(width: int, height: int) -> bytes:
     # A plain grey "screenshot" with bars; real case-view screenshots come with the OCR issue.
     rows = []
     for y in range(height):

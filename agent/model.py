@@ -49,8 +49,6 @@ class Severity(str, Enum):
 
 _SEVERITY_ORDER = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO]
 
-RIGHTS = frozenset({"read", "list", "write", "admin"})
-
 
 class Verdict(str, Enum):
     """What a detected value is: a real-looking value, an official test value, or a masked one."""

@@ -149,11 +149,6 @@ class RunStore:
             "WHERE f.target=? AND f.verdict='real' AND f.category IN ('national_id','special_category',"
             "'contact','financial') ORDER BY f.resource", (target,))
 
-    def resource_access(self, uri: str) -> dict[str, Any] | None:
-        """The stored access policy of a resource, if any."""
-        row = self.db.execute("SELECT access FROM resources WHERE uri=?", (uri,)).fetchone()
-        return json.loads(row[0]) if row and row[0] else None
-
     def persons_in(self, uris: list[str], category: str = "national_id") -> int:
         """Distinct real-looking values of a category over a set of resources."""
         if not uris:

@@ -49,7 +49,7 @@ def main() -> None:
                                "--state-dir", str(work / "state")], cwd=ROOT, capture_output=True, text=True)
         dt = time.perf_counter() - t0
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        print(f"| file | workers | exit | seconds | MB/s | peak RSS |")
+        print("| file | workers | exit | seconds | MB/s | peak RSS |")
         print(f"| {size / 2**20:.0f} MiB | {args.workers} | {proc.returncode} | {dt:.1f} | "
               f"{size / 2**20 / dt:.1f} | {peak_kb / 1024:.0f} MiB |")
         if proc.returncode == 2:

@@ -58,7 +58,7 @@ def main() -> None:
         pg.psql(f"CREATE TABLE big (id int PRIMARY KEY, name text, pnr text, note text); "
                 f"INSERT INTO big SELECT g, 'Person ' || g, lpad((g % 1000000)::text, 10, '0'), "
                 f"'anteckning ' || g FROM generate_series(1, {args.rows}) g;", "hr")
-        print(f"| case | workers | tables | rows read | seconds | rows/s |")
+        print("| case | workers | tables | rows read | seconds | rows/s |")
         print("|---|---|---|---|---|---|")
         dt, cov = scan(pg, work, "sampled", 'exclude_tables = ["public.big"]\nsample_rows = 1000\n', args.workers)
         print(f"| sample {args.tables} tables x 10 text columns x 100 rows | {args.workers} | "

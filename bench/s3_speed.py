@@ -51,7 +51,7 @@ def main() -> None:
             body = text[start:start + rng.randrange(2_000, 16_000)].encode()
             total += len(body)
             s3.put_object(Bucket="bench", Key=f"exports/{i // 100:03d}/file-{i:05d}.txt", Body=body)
-        print(f"| objects | MiB | workers | threads each | seconds | objects/s | MB/s |")
+        print("| objects | MiB | workers | threads each | seconds | objects/s | MB/s |")
         print("|---|---|---|---|---|---|---|")
         for threads in args.threads:
             cfg = work / f"s3-{threads}.toml"

@@ -66,8 +66,6 @@ def _context_pattern() -> re.Pattern[str]:
 # Context words of national ids, by country ("any" for words several countries share); it is
 # matched against lower-cased text (cheaper than IGNORECASE on every window).
 NATIONAL_CONTEXT = _context_pattern()
-# Countries that use "personnummer": sv, da (CPR is "personnummer" too), no.
-SHARED_WORD_COUNTRIES = {"personnummer": ("se", "dk", "no")}
 
 
 def context_words(kind: str) -> re.Pattern[str]:

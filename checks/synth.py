@@ -154,9 +154,3 @@ def masked(kind: str, rng: random.Random) -> str:
     value = real(kind, rng)
     return value[:6] + "-" + rng.choice(["XXXX", "****", "xxxx"])
 
-
-def near_miss(kind: str, rng: random.Random) -> str:
-    """A value one digit off a valid one (bad checksum)."""
-    value = real(kind, rng)
-    last = value[-1]
-    return value[:-1] + str((int(last) + 1) % 10) if last.isdigit() else value[:-1] + "0"

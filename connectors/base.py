@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Iterator
 
 from agent.model import Resource, Skipped

@@ -99,7 +99,7 @@ class OdbcConnector(Connector):
         try:
             conn = pyodbc.connect(conn_str, timeout=self.options.login_timeout, autocommit=True)
         except pyodbc.Error as exc:
-            raise ConnectorError(f"cannot connect: {_odbc_message(exc, secret_free=True)}") from None
+            raise ConnectorError(f"cannot connect: {_odbc_message(exc)}") from None
         self.dialect = _dialect(conn.getinfo(pyodbc.SQL_DBMS_NAME) or "")
         _read_only(conn, self.dialect)
         _query_timeout(conn, self.dialect, self.options.query_timeout)
@@ -282,7 +282,7 @@ def _reason(exc) -> str:
     return "read-error"
 
 
-def _odbc_message(exc, secret_free: bool = False) -> str:
+def _odbc_message(exc) -> str:
     """The driver's message without the connection string (which may carry a password)."""
     msg = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
     msg = re.sub(r"PWD=\{[^}]*\}|PWD=[^;]*", "PWD=***", msg, flags=re.IGNORECASE)

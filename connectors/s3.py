@@ -213,7 +213,7 @@ class S3Connector(Connector):
         self._bucket_state = {"owner_id": owner_id, "ignore_public": effective["IgnorePublicAcls"],
                               "acls_disabled": acls_disabled, "policy_grants": policy_grants}
         return Resource(uri=f"s3://{name}", kind="bucket", target=self.ctx.target, access=access,
-                        parent=f"s3://", posture=posture)
+                        parent="s3://", posture=posture)
 
     def _account_bpa(self) -> dict[str, bool]:
         from botocore.exceptions import BotoCoreError, ClientError

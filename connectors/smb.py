@@ -244,8 +244,6 @@ class SmbConnector(Connector):
 
     def walk(self) -> Iterator[Resource | Skipped]:
         """Folders before their contents, with their DACLs; unreadable entries as Skipped."""
-        import smbclient
-        from smbprotocol.exceptions import SMBException
         self._session()
         o = self.options
         for share in [o.share] if o.share else self._list_shares():

@@ -79,12 +79,12 @@ class HtmlReport(Report):
                    if f.severity.rank <= Severity.HIGH.rank and f.verdict == "real"][:TOP_ACTIONS]
         targets = [{"coverage": c, "groups": self._groups(store, c.target)} for c in result.coverage]
         skipped = list(itertools.islice(store.skipped(), MAX_SKIPPED_ROWS))
-        template = _environment(getattr(result, "lang", "en")).get_template("report.html.j2")
+        template = _environment(result.lang).get_template("report.html.j2")
         path = out_dir / "report.html"
         with atomic_text(path) as f:
             for piece in template.generate(scan=result.to_dict(), summary=facts, chart=chart,
                                            target_chart=target_chart, actions=actions,
-                                           accepted=getattr(result, "accepted", {}),
+                                           accepted=result.accepted,
                                            targets=targets, skipped=skipped, checks=result.checks,
                                            skipped_total=facts["resources_skipped"],
                                            max_skipped=MAX_SKIPPED_ROWS):

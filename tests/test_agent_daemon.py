@@ -6,7 +6,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from conftest import ROOT, load_json, run_cli, write_bulk
 

@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from agent.context import ScanContext, ValueHasher
 from agent.model import Resource, Scope, Skipped
