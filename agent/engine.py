@@ -161,6 +161,7 @@ class _TargetScan:
         self.findings = 0
         self.checks_digest = self.config.checks_digest()
         self.scan_id = run_dir.name
+        self.check_classes = {c.id: c.cls for c in self.config.checks}
         self.to_cache: list[tuple] = []
 
     def run(self) -> None:
@@ -285,7 +286,6 @@ class _TargetScan:
         self.cov.bytes_read += out.bytes_read
         self.cov.rows_sampled += out.rows_sampled
         special = any(a.category == "special_category" for a in out.aggregates)
-        checks = {c.id: c.cls for c in self.config.checks}
         made: list[Finding] = []
         for a in out.aggregates:
             distinct = self.store.distinct_values(out.uri, a.kind, a.verdict, a.part) if a.verdict != "masked" else 0
@@ -301,7 +301,7 @@ class _TargetScan:
                     details["estimated_persons"] = persons
             sev = severity.data(a.category, a.kind, a.verdict, persons, self.target.environment,
                                 special=special and a.category == "national_id", confidence=a.confidence)
-            title, remediation, refs = checks[a.check_id].describe(a.kind, a.verdict)
+            title, remediation, refs = self.check_classes[a.check_id].describe(a.kind, a.verdict)
             made.append(Finding(
                 check_id=a.check_id, severity=sev, confidence=a.confidence, title=title, resource=out.uri,
                 target=self.target.name, kind=a.kind, part=a.part, category=a.category, verdict=a.verdict,

@@ -95,13 +95,22 @@ class AccessPolicy:
     # Set when the connector could not read the permissions: unknown is never "private".
     unknown_reason: str | None = None
 
-    def broadest(self, right: str = "read") -> Grant | None:
-        """The effective grant of `right` with the broadest scope, or None."""
+    def broadest(self, *rights: str) -> Grant | None:
+        """The effective grant of any of `rights` (default read) with the broadest scope, or None."""
+        wanted = set(rights or ("read",))
         best = None
         for g in self.grants:
-            if g.effective and right in g.rights and (best is None or g.scope.rank < best.scope.rank):
+            if g.effective and wanted & g.rights and (best is None or g.scope.rank < best.scope.rank):
                 best = g
         return best
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "AccessPolicy":
+        """Inverse of to_dict."""
+        grants = tuple(Grant(g["principal"], Scope(g["scope"]), frozenset(g["rights"]), g["source"],
+                             g.get("inherited", False), g.get("effective", True), g.get("note", ""))
+                       for g in d.get("grants", ()))
+        return cls(d.get("owner"), grants, d.get("unknown_reason"))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form for reports and state."""

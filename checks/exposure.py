@@ -7,7 +7,7 @@ from itertools import groupby
 from typing import Iterator
 
 from agent import severity
-from agent.model import Finding, Scope
+from agent.model import AccessPolicy, Finding, Scope
 from checks.base import SCOPE_NAMES, Correlation, message, require_known
 
 _DATA = {"national_id", "financial", "contact"}
@@ -33,19 +33,21 @@ class ExposureCheck(Correlation):
         broad = {Scope(s) for s in self.options.broad_scopes}
         rows = store.data_resources(ctx.target)
         for parent, group in groupby(rows, key=lambda r: r[1]):
-            exposed, principals, best = [], set(), None
+            exposed, principals, best, special = [], set(), None, False
             for uri, _parent, access_json in group:
-                if not store.categories_in(uri) & _DATA:
+                categories = store.categories_in(uri)
+                if not categories & _DATA or not access_json:
                     continue
-                grant = _broadest_read(access_json)
-                if grant is None or grant[1] not in broad:
+                grant = AccessPolicy.from_dict(json.loads(access_json)).broadest("read", "list")
+                if grant is None or grant.scope not in broad:
                     continue
                 exposed.append(uri)
-                principals.add(grant[0])
-                if best is None or grant[1].rank < best.rank:
-                    best = grant[1]
+                principals.add(grant.principal)
+                special = special or "special_category" in categories
+                if best is None or grant.scope.rank < best.rank:
+                    best = grant.scope
             if exposed:
-                yield self._finding(store, ctx, parent or exposed[0], exposed, principals, best)
+                yield self._finding(store, ctx, parent or exposed[0], exposed, principals, best, special)
         if ctx.environment in ("test", "shared"):
             persons = store.distinct_persons(ctx.target)
             if persons:
@@ -61,9 +63,8 @@ class ExposureCheck(Correlation):
                     references=("GDPR Art. 5(1)(b)", "GDPR Art. 5(1)(c)", "GDPR Art. 25", "GDPR Art. 32"),
                     details={"environment": ctx.environment, "persons": persons, **msg})
 
-    def _finding(self, store, ctx, folder, exposed, principals, scope) -> Finding:
+    def _finding(self, store, ctx, folder, exposed, principals, scope, special) -> Finding:
         persons = store.persons_in(exposed)
-        special = any("special_category" in store.categories_in(u) for u in exposed)
         sev = severity.exposure(scope, persons, special, ctx.environment)
         if persons:
             msgid = ("{persons} persons' national identifiers with special-category data readable by {scope} scope"
@@ -86,14 +87,3 @@ class ExposureCheck(Correlation):
                      "scope": scope.value, "environment": ctx.environment, "special_category": special,
                      "examples": exposed[:5], **msg})
 
-
-def _broadest_read(access: str | None) -> tuple[str, Scope] | None:
-    if not access:
-        return None
-    best = None
-    for g in json.loads(access)["grants"]:
-        if g["effective"] and {"read", "list"} & set(g["rights"]):
-            scope = Scope(g["scope"])
-            if best is None or scope.rank < best[1].rank:
-                best = (g["principal"], scope)
-    return best
