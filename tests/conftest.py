@@ -81,6 +81,21 @@ def load_json(path: Path):
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def wait_for_cached(state: Path, n: int, timeout: float = 60) -> None:
+    """Wait until a running scan has put n resources in the incremental cache (its finished work)."""
+    import sqlite3
+    import time
+    db, deadline = state / "state.db", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if db.exists() and sqlite3.connect(db).execute("SELECT COUNT(*) FROM cache").fetchone()[0] >= n:
+                return
+        except sqlite3.OperationalError:  # created but not yet migrated, or busy
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"the scan did not cache {n} resources within {timeout}s")
+
+
 def write_bulk(folder: Path, files: int = 150) -> None:
     """A world-readable folder of ~440 KB text files, each with one id: enough reading to kill a server mid-scan."""
     folder.mkdir()

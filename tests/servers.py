@@ -242,6 +242,10 @@ def start_smbd(user: str = "smbaudit", password: str = "Smb-audit-9", nt_acls_on
     """
     if os.geteuid() != 0:
         raise RuntimeError("the smbd fixture needs root (smbd must run as root to serve sessions as their users)")
+    build = subprocess.run(["smbd", "-b"], capture_output=True, text=True).stdout
+    modules = next((line.split(":", 1)[1].strip() for line in build.splitlines() if "MODULESDIR" in line), "")
+    if modules and not Path(modules, "vfs", "acl_xattr.so").exists():
+        raise RuntimeError("smbd has no acl_xattr VFS module: install the Debian package samba-vfs-modules")
     d = Path(tempfile.mkdtemp(prefix="vendorscan-smbd-"))
     share_path = d / "share"
     share_path.mkdir()

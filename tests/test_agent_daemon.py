@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT, load_json, run_cli, write_bulk
+from conftest import ROOT, load_json, run_cli, wait_for_cached, write_bulk
 
 
 def _config(tmp_path, tree, **agent):
@@ -65,14 +65,8 @@ def test_kill_9_mid_scan_then_rerun_resumes(open_dir, tmp_path):
     cmd = [sys.executable, "-m", "agent", "scan", str(tree), "--quiet", "--workers", "1", "--state-dir", str(state)]
     proc = subprocess.Popen(cmd + ["--out", str(tmp_path / "o1")], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    wait_for_cached(state, 64)  # kill once some work units are done
     cache = state / "state.db"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # kill once some work units are in the cache
-        if cache.exists():
-            n = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM cache").fetchone()[0] if cache.exists() else 0
-            if n >= 64:
-                break
-        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     rerun = subprocess.run(cmd + ["--out", str(tmp_path / "o2")], cwd=ROOT, capture_output=True, text=True)

@@ -8,7 +8,7 @@ from smbprotocol.security_descriptor import AccessAllowedAce, AccessDeniedAce, A
 import servers
 from agent.model import Scope
 from connectors.smb import dacl_policy, sid_principal
-from conftest import load_json, run_cli, write_bulk
+from conftest import load_json, run_cli, wait_for_cached, write_bulk
 
 HR = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n"
 
@@ -169,7 +169,7 @@ def test_server_killed_mid_scan_gives_a_partial_report(tmp_path):
     from pathlib import Path
     s = servers.start_smbd()
     try:
-        write_bulk(s.share_path / "bulk")
+        write_bulk(s.share_path / "bulk", files=400)
         cfg = tmp_path / "killed.toml"
         cfg.write_text(f'[[targets]]\nname = "killed"\ntype = "smb"\nserver = "127.0.0.1"\nport = {s.port}\n'
                        f'share = "{s.share}"\nusername = "{s.user}"\npassword_env = "SMB_PW"\ntimeout = 5\n')
@@ -177,7 +177,7 @@ def test_server_killed_mid_scan_gives_a_partial_report(tmp_path):
                                  str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"), "--quiet", "--workers", "1"],
                                 cwd=Path(__file__).parent.parent, env={**os.environ, "SMB_PW": s.password},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.0)
+        wait_for_cached(tmp_path / "s", 8)  # some files read, most still to come
         servers.stop_process(s.proc, grace=5)
         subprocess.run(["pkill", "-9", "-f", str(s.dir / "smb.conf")], capture_output=True)
         stdout, stderr = scan.communicate(timeout=180)
@@ -189,7 +189,7 @@ def test_server_killed_mid_scan_gives_a_partial_report(tmp_path):
     assert report["targets"][0]["resources_read"] > 0
     cov = report["targets"][0]
     assert cov["skipped"].get("connection-lost", 0) > 0 and "internal-error" not in cov["skipped"]
-    assert cov["resources_read"] + cov["skipped"]["connection-lost"] >= 150  # every file accounted for
+    assert cov["resources_read"] + cov["skipped"]["connection-lost"] >= 400  # every file accounted for
 
 
 @pytest.mark.server
