@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agent import __version__, plugins
 from agent.options import ConfigError
+from agent.state import StateBusy
 from reports.base import ReportError
 
 log = logging.getLogger("vendorscan")
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(args.log_level, args.log_format, getattr(args, "log_file", None))
     try:
         return args.func(args)
-    except (ConfigError, plugins.PluginError, ReportError) as exc:
+    except (ConfigError, plugins.PluginError, ReportError, StateBusy) as exc:
         print(f"vendorscan: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ from croniter import croniter
 
 from agent import config as cfg
 from agent.engine import Scan, exit_code
+from agent.state import StateBusy
 
 log = logging.getLogger("vendorscan")
 
@@ -77,7 +78,12 @@ class Agent:
         started = datetime.now(self.tz).strftime("%Y%m%dT%H%M%S")
         out = Path(self.config.agent.reports_dir) / name / started
         log.info("scan of %s started", name, extra={"target": name})
-        result = self.scan.run()
+        try:
+            result = self.scan.run()
+        except StateBusy as exc:  # a manual scan holds the state dir: this run waits for the next schedule
+            log.error("scan of %s not started: %s", name, exc, extra={"target": name})
+            self.scan = None
+            return
         written = self.render(result, out, self.scan.state)
         code = exit_code(result)
         result.store.close()

@@ -17,10 +17,11 @@ from typing import Any, Callable
 from agent import __version__, plugins, severity
 from agent.config import Config
 from agent.context import ScanContext, ValueHasher
+from agent.cache import TargetCache
 from agent.executor import make_executor
 from agent.keys import hash_key, state_dir
 from agent.model import Coverage, Finding, Location, Resource, Severity, Skipped
-from agent.state import State
+from agent.state import ScanLock, State
 from agent.store import RunStore, finding_row
 from agent.worker import Outcome, WorkUnit
 from connectors.base import ConnectorError
@@ -112,11 +113,18 @@ class Scan:
 
     def run(self) -> ScanResult:
         """Scan every target; the result's store holds findings for the reports."""
+        # One scan per state dir at a time: a second one would take the first's live run for a killed one.
+        with ScanLock(self.state):
+            return self._run()
+
+    def _run(self) -> ScanResult:
         scan_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
         run_dir = self.state / "runs" / scan_id
         interrupted = self.db.mark_interrupted(self.state / "runs")
-        (run_dir / "spool").mkdir(parents=True, mode=0o700)
-        store = RunStore(run_dir / "run.db")
+        run_dir.parent.mkdir(mode=0o700, exist_ok=True)
+        run_dir.mkdir(mode=0o700)
+        (run_dir / "spool").mkdir(mode=0o700)
+        store = RunStore(run_dir / "run.db", attach={"st": self.db.path})
         result = ScanResult(scan_id, self.config.digest(), self.config.checks_digest(), __version__, _now(),
                             store=store, run_dir=run_dir, host=socket.gethostname(),
                             operator=self.config.scan.operator or os.environ.get("USER", ""),
@@ -140,7 +148,9 @@ class Scan:
         result.ended = _now()
         store.commit()
         from reports.base import summary
-        result.lifecycle = self.db.record_scan(result, store.findings(), summary(result))
+        counts = summary(result)
+        with store.idle():
+            result.lifecycle = self.db.record_scan(result, counts)
         result.accepted = {fp: list(self.db.acceptance(fp)) for fp in self.db.accepted()}
         result.save()
         return result
@@ -162,7 +172,7 @@ class _TargetScan:
         self.checks_digest = self.config.checks_digest()
         self.scan_id = run_dir.name
         self.check_classes = {c.id: c.cls for c in self.config.checks}
-        self.to_cache: list[tuple] = []
+        self.cache = TargetCache(store, target.name, self.checks_digest, self.scan_id)
 
     def run(self) -> None:
         resource_checks = [(c.cls(c.options), self.ctx.with_options(c.options))
@@ -185,11 +195,10 @@ class _TargetScan:
                 for check, cctx in resource_checks:
                     for f in check.evaluate(item, cctx):
                         self._add(f)
-                if item.kind in CONTENT_KINDS and not self.scan.full:
-                    cached = self.scan.db.cached(self.target.name, item.uri, item.etag, self.checks_digest)
-                    if cached is not None:
-                        self._carry_over(cached)
-                        continue
+                if item.kind in CONTENT_KINDS and not self.scan.full and self.cache.unchanged(item.uri, item.etag):
+                    self.cov.resources_unchanged += 1
+                    self.findings += self.cache.carry(item.uri)
+                    continue
                 if item.kind in CONTENT_KINDS:
                     limit = self.config.limits.max_file_size
                     if item.size is not None and limit and item.size > limit:
@@ -221,6 +230,7 @@ class _TargetScan:
                 self._submit(batch)
             while self.pending:
                 self._collect(*self.pending.popleft())
+            self.findings += self.cache.flush()
             connector.close()
         for sel in self.config.checks:
             if sel.cls.kind == "correlation":
@@ -270,9 +280,6 @@ class _TargetScan:
             spool.unlink()
         for out in outcomes:
             self._ingest(out)
-        if self.to_cache:
-            self.scan.db.remember(self.to_cache)
-            self.to_cache = []
         self.store.commit()
         self.scan.on_progress(self.target.name, self.cov, self.findings)
 
@@ -312,21 +319,11 @@ class _TargetScan:
             self._add(f)
         if out.skipped is None and out.marker is not None:
             # Cache what this resource gave, so an unchanged resource is not read again next time.
-            rows = self.store.db.execute("SELECT * FROM occurrences WHERE resource=?", (out.uri,)).fetchall()
-            # Stored as ready-made rows: an unchanged resource costs two inserts next time, no re-encoding.
-            carried = []
+            rows = []
             for f in made:
                 f.details = {**f.details, "carried_over": True}
-                carried.append(finding_row(f))
-            outcome = {"findings": carried, "occurrences": rows, "bytes": out.bytes_read, "rows": out.rows_sampled}
-            self.to_cache.append((self.target.name, out.uri, out.marker, self.checks_digest, self.scan_id,
-                                  json.dumps(outcome, ensure_ascii=False)))
-
-    def _carry_over(self, cached: dict) -> None:
-        self.cov.resources_unchanged += 1
-        self.store.add_occurrences(tuple(r) for r in cached["occurrences"])
-        self.store.add_finding_rows(tuple(r) for r in cached["findings"])
-        self.findings += len(cached["findings"])
+                rows.append(finding_row(f))
+            self.cache.remember(out.uri, out.marker, rows)
 
 
 def _spool_rows(lines):

@@ -9,11 +9,11 @@ import os
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from agent.model import Finding
+from agent.model import Severity
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATIONS = {
     1: """
     CREATE TABLE IF NOT EXISTS scans (
@@ -28,7 +28,49 @@ _MIGRATIONS = {
         target TEXT, uri TEXT, marker TEXT, checks_digest TEXT, scan_id TEXT, outcome TEXT,
         PRIMARY KEY (target, uri));
     """,
+    # The cache keeps rows in the run store's own shape, so SQLite copies them without Python touching any.
+    2: """
+    DROP TABLE IF EXISTS cache;
+    CREATE TABLE cache (target TEXT, uri TEXT, marker TEXT, checks_digest TEXT, scan_id TEXT, PRIMARY KEY (target, uri));
+    CREATE TABLE cache_findings (
+        fingerprint TEXT, target TEXT, resource TEXT, check_id TEXT, severity INTEGER, category TEXT, verdict TEXT,
+        kind TEXT, distinct_count INTEGER, body TEXT);
+    CREATE INDEX cache_findings_resource ON cache_findings(target, resource);
+    CREATE TABLE cache_occurrences (
+        target TEXT, resource TEXT, part TEXT, check_id TEXT, kind TEXT, verdict TEXT, category TEXT,
+        value_hash TEXT, confidence REAL, evidence TEXT, location TEXT);
+    CREATE INDEX cache_occurrences_resource ON cache_occurrences(target, resource);
+    """,
 }
+
+
+class StateBusy(RuntimeError):
+    """Another scan holds the state dir."""
+
+
+class ScanLock:
+    """An exclusive lock on a state dir for the length of one scan (released by the OS if the process dies)."""
+
+    def __init__(self, state_dir: Path):
+        self.path = state_dir / "scan.lock"
+        self.fd = -1
+
+    def __enter__(self) -> "ScanLock":
+        import fcntl
+        self.fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self.fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(self.fd)
+            raise StateBusy(f"another scan (pid {holder}) is using the state dir {self.path.parent}; wait for it to "
+                            "finish or give this scan its own --state-dir") from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, str(os.getpid()).encode(), 0)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)  # closing drops the flock
 
 
 def _now() -> str:
@@ -57,59 +99,52 @@ class State:
         """Close the database."""
         self.db.close()
 
-    # -- cache --------------------------------------------------------------------------------
-    def cached(self, target: str, uri: str, marker: str | None, checks_digest: str) -> dict[str, Any] | None:
-        """The last outcome of a resource when its change marker and the checks are unchanged."""
-        if not marker:
-            return None
-        row = self.db.execute("SELECT outcome FROM cache WHERE target=? AND uri=? AND marker=? AND checks_digest=?",
-                              (target, uri, marker, checks_digest)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def remember(self, rows: list[tuple[str, str, str, str, str, str]]) -> None:
-        """Store (target, uri, marker, checks_digest, scan_id, outcome json) rows."""
-        self.db.execute("BEGIN IMMEDIATE")
-        self.db.executemany("INSERT OR REPLACE INTO cache VALUES (?,?,?,?,?,?)", rows)
-        self.db.execute("COMMIT")
-
     # -- lifecycle ----------------------------------------------------------------------------
-    def record_scan(self, result, findings: Iterator[Finding], summary: dict[str, Any]) -> dict[str, int]:
+    def record_scan(self, result, summary: dict[str, Any]) -> dict[str, int]:
         """Store a finished scan and move every finding along new -> persisting -> resolved."""
         scan_id, now = result.scan_id, result.ended or _now()
-        complete_targets = {c.target for c in result.coverage if c.complete}
-        scanned_targets = {c.target for c in result.coverage}
-        counts = {"new": 0, "persisting": 0, "resolved": 0, "accepted": 0}
-        self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute("INSERT OR REPLACE INTO scans VALUES (?,?,?,?,?,?,?,?)",
-                        (scan_id, result.started, result.ended, "complete" if result.complete else "incomplete",
-                         result.config_digest, result.checks_digest, json.dumps(summary),
-                         json.dumps([c.to_dict() for c in result.coverage])))
-        seen = set()
-        for f in findings:
-            seen.add(f.fingerprint)
-            self.db.execute("INSERT OR REPLACE INTO scan_findings VALUES (?,?,?)", (scan_id, f.fingerprint,
-                                                                                 f.severity.value))
-            row = self.db.execute("SELECT status FROM findings WHERE fingerprint=?", (f.fingerprint,)).fetchone()
-            if row is None or row[0] == "resolved":
-                status = "new"
-                self.db.execute("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                                (f.fingerprint, f.target, f.resource, f.check_id, f.kind, f.severity.value, f.title,
-                                 status, now, now, scan_id, scan_id, None, None, None,
-                                 json.dumps(f.to_dict(), ensure_ascii=False)))
-            else:
-                status = "accepted" if row[0] == "accepted" else "persisting"
-                self.db.execute("UPDATE findings SET status=?, last_seen=?, last_scan=?, severity=?, title=?, body=? "
-                                "WHERE fingerprint=?", (status, now, scan_id, f.severity.value, f.title,
-                                                        json.dumps(f.to_dict(), ensure_ascii=False), f.fingerprint))
-            counts[status] += 1
         # Gone from a target that was scanned in full: fixed. An incomplete target proves nothing.
-        for fp, target in self.db.execute(
-                "SELECT fingerprint, target FROM findings WHERE status IN ('new','persisting')").fetchall():
-            if fp not in seen and target in complete_targets and target in scanned_targets:
-                self.db.execute("UPDATE findings SET status='resolved', last_scan=? WHERE fingerprint=?",
-                                (scan_id, fp))
-                counts["resolved"] += 1
-        self.db.execute("COMMIT")
+        complete = json.dumps([c.target for c in result.coverage if c.complete])
+        sev = "CASE r.severity " + " ".join(f"WHEN {i} THEN '{s.value}'" for i, s in enumerate(Severity)) + " END"
+        title = "json_extract(r.body, '$.title')"
+        # Set-based, inside SQLite: a scan with a million findings costs no per-finding Python here. The
+        # finding bodies stay in each run's store; the lifecycle rows hold only what history and diff need.
+        self.db.execute("ATTACH DATABASE ? AS run", (str(result.store.path),))
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("INSERT OR REPLACE INTO scans VALUES (?,?,?,?,?,?,?,?)",
+                            (scan_id, result.started, result.ended, "complete" if result.complete else "incomplete",
+                             result.config_digest, result.checks_digest, json.dumps(summary),
+                             json.dumps([c.to_dict() for c in result.coverage])))
+            self.db.execute(f"INSERT OR REPLACE INTO scan_findings SELECT ?, r.fingerprint, {sev} FROM run.findings r",
+                            (scan_id,))
+            counts = {"new": 0, "persisting": 0, "resolved": 0, "accepted": 0}
+            for status, n in self.db.execute(
+                    "SELECT CASE WHEN f.status IS NULL OR f.status = 'resolved' THEN 'new' "
+                    "WHEN f.status = 'accepted' THEN 'accepted' ELSE 'persisting' END AS s, COUNT(*) "
+                    "FROM run.findings r LEFT JOIN findings f ON f.fingerprint = r.fingerprint GROUP BY s"):
+                counts[status] = n
+            self.db.execute(
+                f"UPDATE findings SET status = CASE WHEN findings.status = 'accepted' THEN 'accepted' "
+                f"ELSE 'persisting' END, last_seen=?, last_scan=?, severity={sev}, title={title} "
+                f"FROM run.findings r WHERE findings.fingerprint = r.fingerprint AND findings.status != 'resolved'",
+                (now, scan_id))
+            self.db.execute(
+                f"INSERT OR REPLACE INTO findings SELECT r.fingerprint, r.target, r.resource, r.check_id, r.kind, "
+                f"{sev}, {title}, 'new', ?, ?, ?, ?, NULL, NULL, NULL, NULL FROM run.findings r "
+                f"LEFT JOIN findings f ON f.fingerprint = r.fingerprint WHERE f.fingerprint IS NULL OR f.status = 'resolved'",
+                (now, now, scan_id, scan_id))
+            counts["resolved"] = self.db.execute(
+                "UPDATE findings SET status='resolved', last_scan=? WHERE status IN ('new','persisting') "
+                "AND target IN (SELECT value FROM json_each(?)) "
+                "AND fingerprint NOT IN (SELECT fingerprint FROM run.findings)", (scan_id, complete)).rowcount
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        finally:
+            self.db.execute("DETACH DATABASE run")
         return counts
 
     def mark_interrupted(self, runs: Path) -> list[str]:

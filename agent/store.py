@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -37,21 +38,36 @@ def finding_row(f: Finding) -> tuple:
 class RunStore:
     """Append-mostly SQLite store for one scan; written by the coordinating process only."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, attach: dict[str, Path] | None = None):
+        """Open (or create) the store; attach: other databases by schema name, such as the state db's cache."""
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
         fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
         os.close(fd)
         self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        # No WAL and no syncs: a run store is read only once its scan has finished (result.json beside
+        # it); a killed scan's store is never read again (the next run resumes from the state db's cache).
+        self.db.execute("PRAGMA journal_mode=MEMORY")
+        self.db.execute("PRAGMA synchronous=OFF")
         self.db.executescript(_SCHEMA)
+        self.attached = dict(attach or {})
+        for name, other in self.attached.items():  # before BEGIN: SQLite attaches outside transactions only
+            self.db.execute(f"ATTACH DATABASE ? AS {name}", (str(other),))
         self.db.execute("BEGIN")
 
     def commit(self) -> None:
         """Make what was written durable."""
         self.db.execute("COMMIT")
         self.db.execute("BEGIN")
+
+    @contextmanager
+    def idle(self) -> Iterator[None]:
+        """Commit and hold no transaction (no lock) for a while, so another connection may read this store."""
+        self.db.execute("COMMIT")
+        try:
+            yield
+        finally:
+            self.db.execute("BEGIN")
 
     def close(self) -> None:
         """Commit and close."""
@@ -62,10 +78,6 @@ class RunStore:
     def add_finding(self, f: Finding) -> None:
         """Store a finding (a later one with the same fingerprint replaces it)."""
         self.db.execute("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?)", finding_row(f))
-
-    def add_finding_rows(self, rows: Iterable[tuple]) -> None:
-        """Store findings already in row form (carried over from the incremental cache)."""
-        self.db.executemany("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
 
     def add_occurrences(self, rows: Iterable[tuple]) -> None:
         """Rows of (target, resource, part, check_id, kind, verdict, category, hash, confidence, evidence, location)."""

@@ -23,12 +23,12 @@ CONTEXT = {"se.personnummer": "personnummer", "dk.cpr": "CPR-nr", "no.fodselsnum
            "fi.hetu": "henkilötunnus", "is.kennitala": "kennitala", "card": "kortnummer"}
 
 
-def _line(rng: random.Random) -> str:
+def _line(rng: random.Random, id_share: float = 0.02, email_share: float = 0.01) -> str:
     shape = rng.random()
-    if shape < 0.02:  # a line with an identifier
+    if shape < id_share:  # a line with an identifier
         kind = rng.choice(KINDS)
         return f"{rng.choice(WORDS)} {CONTEXT[kind]}: {synth.real(kind, rng)} {rng.choice(WORDS)}"
-    if shape < 0.03:
+    if shape < id_share + email_share:
         return f"kontakt {rng.choice(WORDS)}.{rng.choice(WORDS)}@exempel.se"
     if shape < 0.3:
         return (f"{rng.randrange(10**5)};{rng.choice(WORDS)};{rng.choice(WORDS)};{rng.randrange(10**4)},"
@@ -39,12 +39,12 @@ def _line(rng: random.Random) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randrange(6, 18))).capitalize() + "."
 
 
-def generate_text(size: int, seed: int = 1) -> str:
-    """About `size` characters of corpus text."""
+def generate_text(size: int, seed: int = 1, id_share: float = 0.02, email_share: float = 0.01) -> str:
+    """About `size` characters of corpus text; id_share and email_share of its lines hold an id or an address."""
     rng = random.Random(seed)
     lines, total = [], 0
     while total < size:
-        line = _line(rng)
+        line = _line(rng, id_share, email_share)
         lines.append(line)
         total += len(line) + 1
     return "\n".join(lines) + "\n"

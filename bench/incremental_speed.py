@@ -1,6 +1,6 @@
 """First scan vs unchanged rescan of a local tree (the incremental cache), scan phase and reports apart.
 
-    python bench/incremental_speed.py [--files 10000] [--size-kb 100]
+    python bench/incremental_speed.py [--files 10000] [--size-kb 100] [--with-ids 1.0]
 """
 from __future__ import annotations
 
@@ -25,11 +25,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--size-kb", type=int, default=100, help="average file size")
+    ap.add_argument("--with-ids", type=float, default=1.0,
+                    help="share of files cut from text with ids (~2%% of lines); the rest hold none")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vendorscan-incr-"))
     try:
         tree = work / "tree"
         text = generate_text(16 * 2**20, seed=4)
+        clean = generate_text(16 * 2**20, seed=5, id_share=0, email_share=0)
         rng = random.Random(3)
         size = args.size_kb * 1024
         total = 0
@@ -37,11 +40,12 @@ def main() -> None:
             d = tree / f"d{i // 200:03d}"
             d.mkdir(parents=True, exist_ok=True)
             n = rng.randrange(size // 2, size * 3 // 2)
-            start = rng.randrange(len(text) - n)
-            (d / f"f{i:05d}.txt").write_text(text[start:start + n])
+            source = text if rng.random() < args.with_ids else clean
+            start = rng.randrange(len(source) - n)
+            (d / f"f{i:05d}.txt").write_text(source[start:start + n])
             total += n
         config = cfg.parse({"targets": [{"name": "tree", "type": "local", "paths": [str(tree)]}]})
-        print(f"{args.files} files, {total / 2**20:.0f} MiB")
+        print(f"{args.files} files, {total / 2**20:.0f} MiB, {args.with_ids:.0%} of them cut from text with ids")
         print("| run | read | unchanged | scan phase s | report.json s |")
         print("|---|---|---|---|---|")
         phases = []

@@ -91,3 +91,18 @@ def test_accepted_risk_is_reported_but_does_not_fail(open_dir, tmp_path):
     assert "Accepted risk" in html and "approved by the DPO" in html
     bad = run_cli("accept", "0" * 32, "--reason", "x", "--state-dir", tmp_path / "state")
     assert bad.returncode == 2 and "no finding" in bad.stderr
+
+
+def test_a_second_scan_on_the_same_state_dir_is_refused_while_the_first_runs(open_dir, tmp_path):
+    from agent.state import ScanLock
+    tree = open_dir / "t"
+    tree.mkdir()
+    (tree / "a.csv").write_text("personnummer 850412-1230\n")
+    state = tmp_path / "state"
+    state.mkdir()
+    with ScanLock(state):  # as a running scan holds it
+        proc = run_cli("scan", tree, "--state-dir", state, "--out", tmp_path / "o", "--quiet")
+    assert proc.returncode == 2
+    assert "another scan" in proc.stderr and "--state-dir" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (state / "runs").exists() or not any((state / "runs").iterdir())  # nothing started, nothing marked
+    assert run_cli("scan", tree, "--state-dir", state, "--out", tmp_path / "o", "--quiet").returncode == 1

@@ -1,0 +1,60 @@
+"""The incremental cache of one target: unchanged resources carried from state.db into the run store.
+
+The cache tables live in state.db (schema in agent.state); the run store's connection attaches it as
+`st`, so carrying a resource over copies its finding and occurrence rows inside SQLite, in batches,
+without one of them being decoded in Python.
+"""
+from __future__ import annotations
+
+from agent.store import RunStore
+
+BATCH = 2000  # resources carried over per INSERT ... SELECT
+
+
+class TargetCache:
+    """Look-ups, carry-over and updates of one target's cache entries."""
+
+    def __init__(self, store: RunStore, target: str, checks_digest: str, scan_id: str):
+        if "st" not in store.attached:
+            raise RuntimeError("the run store was opened without the state database attached")
+        self.db, self.target, self.checks_digest, self.scan_id = store.db, target, checks_digest, scan_id
+        self.waiting: list[tuple[str]] = []
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS carried (uri TEXT PRIMARY KEY)")
+
+    def unchanged(self, uri: str, marker: str | None) -> bool:
+        """True when the resource's change marker and the checks are those of its cached result."""
+        return bool(marker) and self.db.execute(
+            "SELECT 1 FROM st.cache WHERE target=? AND uri=? AND marker=? AND checks_digest=?",
+            (self.target, uri, marker, self.checks_digest)).fetchone() is not None
+
+    def carry(self, uri: str) -> int:
+        """Queue an unchanged resource's findings for the run store; returns findings written by a flush."""
+        self.waiting.append((uri,))
+        return self.flush() if len(self.waiting) >= BATCH else 0
+
+    def flush(self) -> int:
+        """Copy the queued resources' findings and occurrences into the run store; returns findings copied."""
+        if not self.waiting:
+            return 0
+        self.db.executemany("INSERT OR IGNORE INTO temp.carried VALUES (?)", self.waiting)
+        self.waiting = []
+        # CROSS JOIN: drive from the batch through the (target, resource) index, never scan the whole cache;
+        # index order keeps each resource's occurrences in document order.
+        self.db.execute("INSERT INTO main.occurrences SELECT o.* FROM temp.carried c CROSS JOIN st.cache_occurrences o "
+                        "ON o.target = ? AND o.resource = c.uri", (self.target,))
+        n = self.db.execute("INSERT OR REPLACE INTO main.findings SELECT f.* FROM temp.carried c "
+                            "CROSS JOIN st.cache_findings f ON f.target = ? AND f.resource = c.uri",
+                            (self.target,)).rowcount
+        self.db.execute("DELETE FROM temp.carried")
+        return n
+
+    def remember(self, uri: str, marker: str, finding_rows: list[tuple]) -> None:
+        """Replace a resource's cache entry by what this scan found in it (occurrences from the run store)."""
+        key = (self.target, uri)
+        self.db.execute("DELETE FROM st.cache_findings WHERE target=? AND resource=?", key)
+        self.db.execute("DELETE FROM st.cache_occurrences WHERE target=? AND resource=?", key)
+        self.db.execute("INSERT INTO st.cache_occurrences SELECT * FROM main.occurrences WHERE target=? AND resource=? "
+                        "ORDER BY rowid", key)
+        self.db.executemany("INSERT INTO st.cache_findings VALUES (?,?,?,?,?,?,?,?,?,?)", finding_rows)
+        self.db.execute("INSERT OR REPLACE INTO st.cache VALUES (?,?,?,?,?)",
+                        (self.target, uri, marker, self.checks_digest, self.scan_id))
