@@ -27,6 +27,7 @@ class ScanSettings:
     hash_key_file: str = ""
     operator: str = ""
     lang: Literal["en", "sv"] = "en"  # language of the HTML report
+    keep_runs: int = 30  # finished scans whose run store stays in the state dir (for bundles and re-rendering)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,21 @@ class Limits:
     time_budget: int = 0  # seconds for the whole scan; 0 = none
     resource_timeout: int = 600  # seconds per resource
     max_locations: int = 5  # locations kept on a finding; every occurrence stays in the JSON report
+
+
+@dataclass(frozen=True)
+class FormatSettings:
+    """[formats]: which containers are opened (documents, archives, images) and the bounds on unpacking them."""
+
+    documents: bool = True  # Office, OpenDocument, PDF, e-mail
+    archives: bool = True  # zip, tar, gzip/bzip2/xz
+    ocr: bool = True  # images and scanned PDF pages through Tesseract (the slow path)
+    ocr_languages: list[str] = field(default_factory=lambda: ["dan", "swe", "nor", "fin", "eng"])
+    ocr_timeout: int = 60  # seconds per image
+    max_depth: int = 3  # archives and attachments inside each other
+    max_members: int = 10_000  # members per archive
+    max_expanded_size: ByteSize = ByteSize(2**30)  # bytes unpacked from one resource, all members together
+    max_ratio: int = 100  # unpacked bytes per packed byte before a member counts as a bomb
 
 
 @dataclass(frozen=True)
@@ -95,6 +111,7 @@ class Config:
     raw: dict[str, Any]
     source: str = "<defaults>"
     agent: AgentSettings = AgentSettings()
+    formats: FormatSettings = FormatSettings()
 
     def digest(self) -> str:
         """SHA-256 of the canonical config; secrets are never in it (only *_env/*_file names)."""
@@ -103,10 +120,12 @@ class Config:
     def checks_digest(self) -> str:
         """SHA-256 of the checks and their options alone (a change invalidates cached results)."""
         sel = [(c.id, getattr(c.cls, "version", ""), asdict(c.options)) for c in self.checks]
+        sel.append(("formats", FORMATS_VERSION, asdict(self.formats)))  # what is opened changes what is found
         return hashlib.sha256(json.dumps(sel, sort_keys=True, default=str).encode()).hexdigest()
 
 
-_TOP = {"scan", "limits", "executor", "checks", "targets", "agent"}
+_TOP = {"scan", "limits", "executor", "checks", "targets", "agent", "formats"}
+FORMATS_VERSION = "1"  # raised when a format handler changes what it extracts
 
 
 
@@ -133,6 +152,8 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
             raise ConfigError(key, f"unknown section (allowed: {', '.join(sorted(_TOP))})")
     scan = build(ScanSettings, _table(raw, "scan"), "scan")
     limits = build(Limits, _table(raw, "limits"), "limits")
+    if scan.keep_runs < 1:
+        raise ConfigError("scan.keep_runs", "must be at least 1 (the scan just made)")
     if limits.chunk_size < 4096:
         raise ConfigError("limits.chunk_size", "must be at least 4KiB")
     executor = build(ExecutorSettings, _table(raw, "executor"), "executor")
@@ -152,7 +173,10 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
         raise ConfigError("agent.timezone", f"unknown time zone {agent.timezone!r} (e.g. Europe/Stockholm)") from None
     if agent.keep < 1 or agent.jitter < 0:
         raise ConfigError("agent", "keep must be >= 1 and jitter >= 0")
-    return Config(scan, limits, executor, targets, checks, raw, source, agent)
+    formats = build(FormatSettings, _table(raw, "formats"), "formats")
+    if formats.max_depth < 0 or formats.max_members < 1 or formats.max_ratio < 2 or formats.ocr_timeout < 1:
+        raise ConfigError("formats", "max_depth must be >= 0, max_members and ocr_timeout >= 1, max_ratio >= 2")
+    return Config(scan, limits, executor, targets, checks, raw, source, agent, formats)
 
 
 def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:

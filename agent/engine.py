@@ -153,7 +153,17 @@ class Scan:
             result.lifecycle = self.db.record_scan(result, counts)
         result.accepted = {fp: list(self.db.acceptance(fp)) for fp in self.db.accepted()}
         result.save()
+        _prune_runs(self.state / "runs", self.config.scan.keep_runs, keep=scan_id)
         return result
+
+
+def _prune_runs(runs: Path, keep_last: int, keep: str) -> None:
+    """Remove finished run stores beyond the newest keep_last: an agent running for months must not fill the disk."""
+    import shutil
+    finished = sorted(p for p in runs.iterdir() if (p / "result.json").exists() and p.name != keep)
+    for old in finished[:max(0, len(finished) - (keep_last - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+        log.info("removed the run store of scan %s (scan.keep_runs = %d)", old.name, keep_last)
 
 
 class _TargetScan:

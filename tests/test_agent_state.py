@@ -106,3 +106,18 @@ def test_a_second_scan_on_the_same_state_dir_is_refused_while_the_first_runs(ope
     assert "another scan" in proc.stderr and "--state-dir" in proc.stderr and "Traceback" not in proc.stderr
     assert not (state / "runs").exists() or not any((state / "runs").iterdir())  # nothing started, nothing marked
     assert run_cli("scan", tree, "--state-dir", state, "--out", tmp_path / "o", "--quiet").returncode == 1
+
+
+def test_run_stores_beyond_keep_runs_are_removed(open_dir, tmp_path):
+    tree = open_dir / "k"
+    tree.mkdir()
+    (tree / "a.csv").write_text("personnummer 850412-1230\n")
+    cfg = tmp_path / "k.toml"
+    cfg.write_text(f'[scan]\nkeep_runs = 2\n[[targets]]\nname = "k"\ntype = "local"\npaths = ["{tree}"]\n')
+    for i in range(4):
+        assert run_cli("scan", "--config", cfg, "--state-dir", tmp_path / "s", "--out", tmp_path / f"o{i}",
+                       "--quiet").returncode == 1
+    runs = sorted(p.name for p in (tmp_path / "s" / "runs").iterdir())
+    assert len(runs) == 2
+    history = sqlite3.connect(tmp_path / "s" / "state.db").execute("SELECT COUNT(*) FROM scans").fetchone()[0]
+    assert history == 4  # the history keeps every scan; only the bulky run stores go
