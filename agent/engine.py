@@ -30,7 +30,8 @@ log = logging.getLogger("vendorscan")
 
 # Skips that mean the scan could not do what it was asked: they make the scan incomplete (exit 2).
 FAILURE_REASONS = frozenset({"permission-denied", "read-error", "timeout", "worker-crashed", "internal-error",
-                             "not-found", "connection-lost", "connector-error", "time-budget"})
+                             "not-found", "connection-lost", "connector-error", "time-budget",
+                             "ocr-unavailable"})
 CONTENT_KINDS = frozenset({"file", "object", "table"})
 
 
@@ -298,6 +299,8 @@ class _TargetScan:
                   extra={"target": self.target.name})
         if out.skipped is not None:
             self._skip(out.skipped)
+        for part in out.problems:
+            self._skip(part)
         if out.skipped is None or out.partial:
             self.cov.resources_read += 1
         self.cov.bytes_read += out.bytes_read

@@ -170,6 +170,8 @@ class Location:
     sheet: str | None = None
     cell: str | None = None
     member: str | None = None
+    section: str | None = None  # part of a document: body, header, comments, slide 3, notes 3
+    paragraph: int | None = None
     table: str | None = None
     column_name: str | None = None
     row_key: str | None = None
@@ -184,8 +186,12 @@ class Location:
         parts = []
         if self.member:
             parts.append(self.member)
+        if self.section:
+            parts.append(self.section)
         if self.page is not None:
             parts.append(f"page {self.page}")
+        if self.paragraph is not None:
+            parts.append(f"paragraph {self.paragraph}")
         if self.sheet:
             parts.append(f"sheet {self.sheet}")
         if self.cell:
@@ -200,6 +206,8 @@ class Location:
             parts.append(f"line {self.line}")
         if self.column is not None:
             parts.append(f"col {self.column}")
+        if self.region is not None:
+            parts.append("region x={} y={} w={} h={}".format(*self.region))
         return ", ".join(parts) or "whole resource"
 
 

@@ -14,8 +14,11 @@ from typing import Any
 
 from agent.config import Config
 from agent.context import ScanContext, ValueHasher
-from agent.formats.sniff import HEAD_SIZE, sniff
-from agent.formats.text import LineLocator, iter_chunks
+from agent.formats.cells import cell_text
+from agent.formats.base import Budget, Problem, TextStream
+from agent.formats.extract import Extractor
+from agent.formats.sniff import HEAD_SIZE
+from agent.formats.text import LineLocator, iter_chunks, text_chunks
 from agent.model import Chunk, Location, Resource, Skipped
 from connectors.base import ConnectorError, ResourceError
 
@@ -60,6 +63,7 @@ class Outcome:
     rows_sampled: int = 0
     rows_total: int | None = None
     marker: str | None = None  # the resource's change marker when it was read (for the incremental cache)
+    problems: list[Skipped] = field(default_factory=list)  # parts not read: archive members, pages, a claim
 
 
 class Worker:
@@ -121,28 +125,50 @@ class Worker:
         return out
 
     def _read_stream(self, connector, resource: Resource, contexts, rec: "_Recorder", out: Outcome) -> None:
-        limits = self.config.limits
+        limits, formats = self.config.limits, self.config.formats
         deadline = time.monotonic() + limits.resource_timeout if limits.resource_timeout else None
+        extractor = Extractor(formats, Budget(formats.max_expanded_size, formats.max_ratio))
+        problems: list[Problem] = []
+        found_text = False
         with connector.open(resource) as stream:
-            head = stream.read(HEAD_SIZE)
-            kind, detail = sniff(head)
-            if kind != "text":
-                out.skipped = Skipped(resource.uri, "unsupported-format",
-                                      f"binary content ({detail}); no format handler", resource.target)
-                out.bytes_read = len(head)
-                return
-            counting = _CountingReader(stream, len(head))
-            for chunk in iter_chunks(counting, detail, limits.chunk_size, head=head):
-                container = chunk.location.to_dict() if chunk.location is not None else {}
-                for cid, hit, line, col in _scan_chunk(chunk, resource, contexts):
-                    rec.add(cid, hit, {"line": line, "column": col, "offset": hit.start, **container})
-                if deadline is not None and time.monotonic() > deadline:
-                    out.partial = True
-                    out.skipped = Skipped(resource.uri, "timeout",
-                                          f"stopped after {limits.resource_timeout}s at byte {counting.count}",
-                                          resource.target)
-                    break
+            counting = _CountingReader(stream, 0)
+            head = counting.read(HEAD_SIZE)
+            name = resource.uri.rsplit("/", 1)[-1]
+            for item in extractor.extract(counting, head, name):
+                if isinstance(item, Problem):
+                    problems.append(item)
+                    continue
+                found_text = True
+                container = item.location.to_dict()
+                if isinstance(item, TextStream):
+                    chunks, place = iter_chunks(item.stream, item.encoding, limits.chunk_size, head=item.head), None
+                else:
+                    chunks, place = text_chunks(item.text, limits.chunk_size), item.place
+                for chunk in chunks:
+                    chunk.location = item.location
+                    for cid, hit, line, col in _scan_chunk(chunk, resource, contexts):
+                        if place is None:
+                            loc = {"line": line, "column": col, "offset": hit.start, **container}
+                        else:
+                            loc = {**container, **place(line, col, hit.end - hit.start)}
+                        rec.add(cid, hit, loc)
+                    if deadline is not None and time.monotonic() > deadline:
+                        out.partial = True
+                        out.skipped = Skipped(resource.uri, "timeout",
+                                              f"stopped after {limits.resource_timeout}s at byte {counting.count}",
+                                              resource.target)
+                        out.bytes_read = counting.count
+                        return
             out.bytes_read = counting.count
+        for p in problems:
+            uri = f"{resource.uri}!/{p.member}" if p.member else resource.uri
+            skip = Skipped(uri, p.reason, p.detail, resource.target)
+            if not p.member and out.skipped is None and not found_text:
+                out.skipped = skip  # nothing of the resource could be read: it counts as skipped
+            else:
+                out.problems.append(skip)
+        if out.skipped is not None and found_text:
+            out.partial = True
 
     def _read_table(self, connector, resource: Resource, contexts, rec: "_Recorder", out: Outcome) -> None:
         # Each column of a batch of sampled rows becomes one chunk, a cell a line: one scan per
@@ -153,7 +179,7 @@ class Worker:
         for keys, rows in sample.batches:
             out.rows_sampled += len(rows)
             for ci, column in enumerate(sample.columns):
-                text = "\n".join(_cell(row[ci]) for row in rows)
+                text = "\n".join(cell_text(row[ci]) for row in rows)
                 out.bytes_read += len(text)
                 chunk = Chunk(text, 0, 0, len(text), 1, 1, Location(table=table, column_name=column))
                 for cid, hit, line, _ in _scan_chunk(chunk, resource, contexts):
@@ -170,21 +196,6 @@ def _scan_chunk(chunk: Chunk, resource: Resource, contexts):
                 locator = LineLocator(chunk)
             line, col = locator.locate(hit.start)
             yield cid, hit, line, col
-
-
-def _cell(value) -> str:
-    """A cell as one line of text; integers also with the leading zero a numeric column lost."""
-    if value is None or isinstance(value, (bytes, bytearray, memoryview)):
-        return ""
-    if isinstance(value, int) and not isinstance(value, bool):
-        digits = str(value)
-        # A CPR/personnummer/kennitala stored as BIGINT loses its leading 0 (9 digits left), a
-        # fødselsnummer too (10 left): offer the padded form beside the number itself.
-        if len(digits) in (9, 10):
-            return f"{digits} | 0{digits}" if len(digits) == 10 else f"0{digits}"
-        return digits
-    text = str(value)
-    return text.replace("\r", " ").replace("\n", " ") if ("\n" in text or "\r" in text) else text
 
 
 class _Recorder:
@@ -231,7 +242,7 @@ class _LockedWriter:
 
 
 class _CountingReader:
-    """Counts bytes as they stream by (coverage), without buffering them."""
+    """Counts bytes as they stream by (coverage), without buffering them; seeks when the stream can."""
 
     __slots__ = ("_f", "count")
 
@@ -243,6 +254,16 @@ class _CountingReader:
         data = self._f.read(n)
         self.count += len(data)
         return data
+
+    def seekable(self) -> bool:
+        seekable = getattr(self._f, "seekable", None)
+        return bool(seekable and seekable())
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self._f.seek(pos, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
 
 
 _PROCESS_WORKER: Worker | None = None

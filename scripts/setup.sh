@@ -15,6 +15,8 @@ PACKAGES=(
   samba-vfs-modules                       # acl_xattr: the SMB tests keep NT ACLs as Windows servers do
   ripgrep                                 # bench/ compares against it
   chromium                                # the HTML report is tested in a real headless browser
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan tesseract-ocr-swe tesseract-ocr-nor tesseract-ocr-fin  # OCR of screenshots
+  fonts-dejavu-core                       # the OCR tests draw their screenshots in DejaVu Sans
 )
 
 missing=()

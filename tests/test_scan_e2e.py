@@ -121,9 +121,11 @@ def test_fail_on_threshold(planted_tree, tmp_path):
 def test_binary_file_is_listed_as_skipped(tmp_path):
     tree = tmp_path / "t"
     tree.mkdir()
-    (tree / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(100))
+    (tree / "tool.bin").write_bytes(b"\x7fELF" + os.urandom(100))
+    (tree / "pic.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(100))  # says PNG, isn't one
     proc = run_cli("scan", tree, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet")
     report = load_json(tmp_path / "o" / "report.json")
-    assert [s["reason"] for s in report["skipped"]] == ["unsupported-format"]
-    assert proc.returncode == 0  # a format we do not read yet is coverage information, not a failure
+    assert sorted((s["uri"].rsplit("/", 1)[1], s["reason"]) for s in report["skipped"]) == [
+        ("pic.png", "malformed"), ("tool.bin", "unsupported-format")]
+    assert proc.returncode == 0  # a format we do not read is coverage information, not a failure
     assert "unsupported-format 1" in proc.stdout

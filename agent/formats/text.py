@@ -41,6 +41,20 @@ def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
         yield Chunk(buf, buf_start, own, end, line, col)
 
 
+def text_chunks(text: str, chunk_chars: int = 64 * 1024, overlap: int = OVERLAP) -> Iterator[Chunk]:
+    """The chunks of a text already in memory (an extracted page, sheet column or OCR result)."""
+    if len(text) <= chunk_chars:
+        yield Chunk(text, 0, 0, len(text), 1, 1)
+        return
+    line, col, at = 1, 1, 0  # position of text[at]
+    for own in range(0, len(text), chunk_chars):
+        start = max(0, own - overlap)
+        newlines = text.count("\n", at, start)
+        line, col = (line + newlines, start - text.rfind("\n", at, start)) if newlines else (line, col + start - at)
+        at = start
+        yield Chunk(text[start:own + chunk_chars + overlap], start, own, min(own + chunk_chars, len(text)), line, col)
+
+
 def _advance(text: str, cut: int, line: int, col: int) -> tuple[int, int]:
     newlines = text.count("\n", 0, cut)
     if newlines:

@@ -1,0 +1,101 @@
+"""Archives: zip, tar (plain or compressed) and single compressed files, member by member, never to disk."""
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import tarfile
+import zipfile
+from typing import IO, Iterator
+
+from agent.formats.base import Budget, Item, Nested, Problem
+
+
+def _declared(settings, budget: Budget, name: str, size: int, packed: int) -> Problem | None:
+    """A member whose declared sizes already break the bounds is reported, never expanded."""
+    if size > budget.left:
+        return Problem("archive-bomb", f"declares {size} bytes unpacked, more than is left of the "
+                                       f"{settings.max_expanded_size}-byte limit for one resource", name)
+    if size > 2**20 and size > packed * settings.max_ratio:
+        return Problem("archive-bomb", f"declares {size} bytes from {packed} packed "
+                                       f"(over {settings.max_ratio}x, [formats] max_ratio)", name)
+    return None
+
+
+def read_zip(f: IO[bytes], *, settings, budget: Budget, **_) -> Iterator[Item]:
+    """Every file member of a zip archive."""
+    with zipfile.ZipFile(f) as z:
+        infos = [i for i in z.infolist() if not i.is_dir()]
+        if len(infos) > settings.max_members:
+            yield Problem("too-many-members", f"{len(infos)} members; the first {settings.max_members} are read "
+                                              "([formats] max_members)")
+            infos = infos[:settings.max_members]
+        for info in infos:
+            name = _safe_name(info.filename)
+            if info.flag_bits & 0x1:
+                yield Problem("encrypted", "password-protected archive member: encrypted, not scanned", name)
+                continue
+            bomb = _declared(settings, budget, name, info.file_size, info.compress_size)
+            if bomb is not None:
+                yield bomb
+                continue
+            yield Nested(name, lambda info=info: z.open(info), info.file_size, info.compress_size)
+
+
+def read_tar(f: IO[bytes], *, settings, budget: Budget, **_) -> Iterator[Item]:
+    """Every regular file of a tar stream (read forward only; links and devices are listed, not followed)."""
+    count = 0
+    with tarfile.open(fileobj=f, mode="r|*") as tar:
+        for info in tar:
+            name = _safe_name(info.name)
+            if info.isdir():
+                continue
+            count += 1
+            if count > settings.max_members:
+                yield Problem("too-many-members", f"more than {settings.max_members} members; the rest not read "
+                                                  "([formats] max_members)")
+                return
+            if not info.isfile():
+                yield Problem("not-a-file", "link or device entry in the archive: not followed", name)
+                continue
+            bomb = _declared(settings, budget, name, info.size, 0) if info.size > budget.left else None
+            if bomb is not None:
+                yield bomb
+                return
+            member = tar.extractfile(info)
+            if member is not None:
+                yield Nested(name, lambda m=member: m, info.size, None)
+
+
+def _single(opener, suffixes: tuple[str, ...]):
+    def read(f: IO[bytes], *, name: str = "", settings=None, budget: Budget, **_) -> Iterator[Item]:
+        inner = name
+        for suffix in suffixes:
+            if inner.lower().endswith(suffix):
+                inner = inner[: -len(suffix)] + (".tar" if suffix == ".tgz" else "")
+                break
+        else:
+            inner = (inner or "content") + ".unpacked"
+        yield Nested(inner.rsplit("/", 1)[-1], lambda: opener(f), None, _size(f))
+    return read
+
+
+def _size(f: IO[bytes]) -> int | None:
+    try:
+        pos = f.tell()
+        end = f.seek(0, 2)
+        f.seek(pos)
+        return end
+    except (AttributeError, OSError):
+        return None
+
+
+read_gzip = _single(lambda f: gzip.GzipFile(fileobj=f, mode="rb"), (".gz", ".tgz", ".gzip"))
+read_bzip2 = _single(lambda f: bz2.BZ2File(f, mode="rb"), (".bz2", ".tbz2"))
+read_xz = _single(lambda f: lzma.LZMAFile(f, mode="rb"), (".xz", ".txz"))
+
+
+def _safe_name(name: str) -> str:
+    """A member name as shown in reports: never absolute, no '..' steps (it is a label, never a path we open)."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts) or "(unnamed)"

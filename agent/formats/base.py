@@ -1,0 +1,118 @@
+"""What a format handler yields: text with its place in the document, nested files, and parts it could not read."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import IO, Callable, Iterator, Union
+
+from agent.model import Location
+
+# place(line, column, length) -> extra location fields (cell, paragraph, region) for a hit in a segment.
+Place = Callable[[int, int, int], dict]
+
+
+@dataclass(slots=True)
+class Segment:
+    """A piece of extracted text and where in the document it came from (column_name: a header, as context)."""
+
+    text: str
+    location: Location
+    place: Place | None = None
+
+
+@dataclass(slots=True)
+class TextStream:
+    """A text member too big to hold: decoded and chunked as it streams."""
+
+    stream: IO[bytes]
+    encoding: str
+    head: bytes
+    location: Location
+
+
+@dataclass(slots=True)
+class Nested:
+    """A file inside the file (archive member, attachment, embedded image), read in turn by its own handler."""
+
+    name: str
+    open: Callable[[], IO[bytes]]
+    size: int | None = None
+    packed: int | None = None  # compressed size, for the expansion-ratio bound
+
+
+@dataclass(slots=True)
+class Problem:
+    """A part that was not read, with why: it becomes a skip record of `resource!/member`."""
+
+    reason: str  # encrypted, archive-bomb, malformed, nesting-too-deep, too-many-members, ocr-failed, …
+    detail: str
+    member: str = ""
+
+
+Item = Union[Segment, TextStream, Nested, Problem]
+Handler = Callable[..., Iterator[Item]]
+
+
+class FormatError(Exception):
+    """The content is not what its type promised (truncated, broken structure)."""
+
+
+class Budget:
+    """Bytes unpacked from one resource, across every member and level, against the configured bounds."""
+
+    __slots__ = ("left", "max_ratio")
+
+    def __init__(self, total: int, max_ratio: int):
+        self.left, self.max_ratio = total, max_ratio
+
+    def reader(self, f: IO[bytes], name: str, packed: int | None) -> "BoundedReader":
+        """Wrap a decompressing stream so that it stops at the budget or the expansion ratio."""
+        return BoundedReader(f, self, name, packed)
+
+
+class BombError(Exception):
+    """A member unpacked to more than the bounds allow."""
+
+
+class BoundedReader:
+    """Counts what a decompressing stream gives and raises BombError past the budget or the ratio."""
+
+    __slots__ = ("_f", "_budget", "_name", "_limit", "count")
+
+    def __init__(self, f: IO[bytes], budget: Budget, name: str, packed: int | None):
+        self._f, self._budget, self._name, self.count = f, budget, name, 0
+        # Small members may expand a lot legitimately (a 1 KB zip of zeros); the ratio binds above 1 MiB.
+        self._limit = max(packed * budget.max_ratio, 2**20) if packed else None
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            return read_all(self)
+        data = self._f.read(n)
+        self.count += len(data)
+        self._budget.left -= len(data)
+        if self._budget.left < 0:
+            raise BombError(f"{self._name}: unpacked size went over the limit for one resource")
+        if self._limit is not None and self.count > self._limit:
+            raise BombError(f"{self._name}: expands more than {self._budget.max_ratio}x its packed size")
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> "BoundedReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_all(f: IO[bytes]) -> bytes:
+    """The whole of a (bounded) stream, for handlers whose library needs bytes."""
+    parts = []
+    while True:
+        block = f.read(2**20)
+        if not block:
+            return b"".join(parts)
+        parts.append(block)

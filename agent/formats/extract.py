@@ -1,0 +1,233 @@
+"""Text out of a binary file: type it by content, hand it to its handler, follow nested files within bounds.
+
+Everything a handler yields comes out as a Segment or TextStream (with the member path filled in) or a
+Problem; an exception inside a handler becomes a Problem for that part, so one bad file or member never
+ends the scan and never hides the rest of the resource.
+"""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import tempfile
+import zipfile
+from typing import IO, Iterator
+
+from agent.formats.base import BombError, Budget, FormatError, Nested, Problem, Segment, TextStream
+from agent.formats.sniff import HEAD_SIZE, sniff
+
+IMAGES = frozenset({"png", "jpeg", "gif", "tiff", "bmp"})
+DOCUMENTS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp", "pdf", "eml", "msg"})
+ARCHIVES = frozenset({"zip", "tar", "gzip", "bzip2", "xz"})
+# Kinds whose library needs to seek: read from a real file (the resource itself, or a private temp copy).
+_SEEKING = frozenset({"zip", "docx", "xlsx", "pptx", "odt", "ods", "odp", "pdf", "msg", "ole2"})
+# What a file name promises, to report a file that is not what it says.
+CLAIMS = {".docx": "docx", ".xlsx": "xlsx", ".pptx": "pptx", ".odt": "odt", ".ods": "ods", ".pdf": "pdf",
+          ".zip": "zip", ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif", ".tif": "tiff",
+          ".tiff": "tiff", ".bmp": "bmp", ".msg": "msg", ".gz": "gzip", ".tgz": "gzip", ".xz": "xz",
+          ".bz2": "bzip2", ".tar": "tar"}
+_OOXML = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"), ("ppt/presentation.xml", "pptx"))
+_ODF = {"application/vnd.oasis.opendocument.text": "odt",
+        "application/vnd.oasis.opendocument.spreadsheet": "ods",
+        "application/vnd.oasis.opendocument.presentation": "odp"}
+_MAIL_HEADERS = (b"received:", b"return-path:", b"mime-version:", b"delivered-to:", b"message-id:",
+                 b"from:", b"date:", b"subject:", b"to:", b"x-")
+
+
+def kind_of(head: bytes, name: str) -> tuple[str, str]:
+    """(kind, detail) from content: ('text', encoding), ('eml', encoding), a format name, or ('unknown', what)."""
+    family, detail = sniff(head)
+    if family == "text":
+        if _looks_like_mail(head, name):
+            return "eml", detail
+        return "text", detail
+    if detail == "unknown" and len(head) > 262 and head[257:262] == b"ustar":
+        return "tar", ""
+    return detail, ""
+
+
+def claimed(name: str) -> str | None:
+    """The format a file's name promises (.docx → docx), if any."""
+    dot = name.rfind(".")
+    return CLAIMS.get(name[dot:].lower()) if dot >= 0 else None
+
+
+def _looks_like_mail(head: bytes, name: str) -> bool:
+    if name.lower().endswith((".eml", ".mht", ".mhtml")):
+        return True
+    block = head[:4096].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0].lower()
+    lines = [ln for ln in block.splitlines() if ln and not ln[:1].isspace()]
+    # A header block: every line a header, and the ones mail always has.
+    return (len(lines) >= 3 and all(ln.split(b":", 1)[0].replace(b"-", b"").isalnum() and b":" in ln for ln in lines)
+            and any(ln.startswith((b"received:", b"return-path:", b"mime-version:", b"message-id:")) for ln in lines)
+            and any(ln.startswith((b"from:", b"subject:")) for ln in lines))
+
+
+class Extractor:
+    """Runs the handlers of one resource with the [formats] settings and one unpacking budget."""
+
+    def __init__(self, settings, budget: Budget):
+        self.settings, self.budget = settings, budget
+
+    def extract(self, stream: IO[bytes], head: bytes, name: str, member: str = "",
+                depth: int = 0) -> Iterator[Segment | TextStream | Problem]:
+        """Every piece of text in the file (and the files inside it), or why a part could not be read."""
+        kind, detail = kind_of(head, name)
+        if kind == "text":
+            yield TextStream(stream, detail, head, _loc(member))
+            return
+        gate = self._gate(kind, detail)
+        if gate is not None:
+            yield dataclasses.replace(gate, member=member)
+            return
+        with self._seekable(stream, head, kind) as f:
+            if kind == "zip":
+                kind = _zip_kind(f)
+            elif kind == "ole2":
+                from agent.formats.ole import ole_kind
+                kind = ole_kind(f)
+                gate = self._gate(kind if kind != "ole2" else "other", "OLE2 compound file")
+                if gate is not None:
+                    yield dataclasses.replace(gate, member=member)
+                    return
+            try:
+                for item in self._handler(kind)(f, name=name, settings=self.settings, budget=self.budget):
+                    if isinstance(item, Nested):
+                        yield from self._nested(item, member, depth)
+                    else:
+                        yield _within(item, member)
+            except BombError as exc:
+                yield Problem("archive-bomb", f"{exc}; not unpacked further", member)
+            except (FormatError, zipfile.BadZipFile, EOFError) as exc:
+                yield Problem("malformed", f"{kind}: {exc or type(exc).__name__}", member)
+            except Exception as exc:  # noqa: BLE001 - a library choking on hostile input skips the part
+                # Only the type: a library's message could quote the content.
+                yield Problem("malformed", f"{kind}: the {kind} reader failed ({type(exc).__name__})", member)
+
+    def _gate(self, kind: str, detail: str) -> Problem | None:
+        s = self.settings
+        if kind in IMAGES and not s.ocr:
+            return Problem("ocr-disabled", f"{kind} image; OCR is turned off ([formats] ocr = false)")
+        if kind in DOCUMENTS and not s.documents:
+            return Problem("format-disabled", f"{kind} document; documents are turned off ([formats] documents)")
+        if kind in ARCHIVES and not s.archives:
+            return Problem("format-disabled", f"{kind} archive; archives are turned off ([formats] archives)")
+        if kind in ("doc", "xls", "ppt"):
+            return Problem("unsupported-format", f"legacy binary Office file (.{kind}): no maintained pure-Python "
+                                                 "reader; convert it to the Open XML format to have it scanned")
+        if kind == "encrypted":
+            return Problem("encrypted", "password-protected Office document: encrypted, not scanned")
+        if kind not in IMAGES | DOCUMENTS | ARCHIVES | {"ole2"}:
+            what = detail or kind
+            return Problem("unsupported-format", f"binary content ({what}); no format handler")
+        return None
+
+    def _handler(self, kind: str):
+        if kind in IMAGES:
+            from agent.formats.images import read_image
+            return read_image
+        if kind in ("docx", "pptx", "xlsx", "odt", "ods", "odp"):
+            from agent.formats import office
+            return getattr(office, f"read_{kind}")
+        if kind == "pdf":
+            from agent.formats.pdf import read_pdf
+            return read_pdf
+        if kind in ("eml", "msg"):
+            from agent.formats import mail
+            return getattr(mail, f"read_{kind}")
+        from agent.formats import archives
+        return getattr(archives, f"read_{kind}")
+
+    def _nested(self, item: Nested, member: str, depth: int) -> Iterator[Segment | TextStream | Problem]:
+        path = f"{member}/{item.name}" if member else item.name
+        if depth >= self.settings.max_depth:
+            yield Problem("nesting-too-deep", f"more than {self.settings.max_depth} levels of archives or "
+                                              "attachments; not opened ([formats] max_depth)", path)
+            return
+        with item.open() as raw:
+            f = self.budget.reader(raw, path, item.packed)
+            head = f.read(HEAD_SIZE)
+            yield from self.extract(f, head, item.name, path, depth + 1)
+
+    def _seekable(self, stream: IO[bytes], head: bytes, kind: str):
+        if kind not in _SEEKING:
+            return _Prepended(stream, head)
+        try:
+            if stream.seekable():
+                stream.seek(0)
+                return _Keep(stream)
+        except (AttributeError, OSError):
+            pass
+        # A network stream or an archive member: a private temp copy (0600, deleted on close) to seek in.
+        tmp = tempfile.TemporaryFile(prefix="vendorscan-")
+        tmp.write(head)
+        shutil.copyfileobj(stream, tmp, 2**20)
+        tmp.seek(0)
+        return tmp
+
+
+def _zip_kind(f: IO[bytes]) -> str:
+    with zipfile.ZipFile(f) as z:
+        names = set(z.namelist())
+        for part, kind in _OOXML:
+            if part in names:
+                return kind
+        if "mimetype" in names:
+            mime = z.read("mimetype")[:100].decode("ascii", "replace").strip()
+            if mime in _ODF:
+                return _ODF[mime]
+    f.seek(0)
+    return "zip"
+
+
+def _loc(member: str):
+    from agent.model import Location
+    return Location(member=member or None)
+
+
+def _within(item, member: str):
+    """A handler's item with the member path of the file it came from put in front."""
+    if not member:
+        return item
+    if isinstance(item, Problem):
+        return dataclasses.replace(item, member=f"{member}/{item.member}" if item.member else member)
+    loc = item.location
+    return dataclasses.replace(item, location=dataclasses.replace(
+        loc, member=f"{member}/{loc.member}" if loc.member else member))
+
+
+class _Keep:
+    """The stream itself as a context manager that does not close it (its owner does)."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __enter__(self):
+        return self.f
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _Prepended:
+    """A forward-only stream with its already-read head put back in front."""
+
+    def __init__(self, f, head: bytes):
+        self._f, self._head = f, head
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            if n is None or n < 0:
+                data, self._head = self._head + self._f.read(), b""
+                return data
+            data, self._head = self._head[:n], self._head[n:]
+            return data
+        return self._f.read(n)
+
+    def readable(self) -> bool:
+        return True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

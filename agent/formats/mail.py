@@ -1,0 +1,103 @@
+"""Saved e-mail: .eml (MIME) and Outlook .msg — headers, bodies, and attachments read as files of their own."""
+from __future__ import annotations
+
+import email
+import io
+from email import policy
+from html.parser import HTMLParser
+from typing import IO, Iterator
+
+from agent.formats.base import Item, Nested, Segment
+from agent.model import Location
+
+_HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date")
+
+
+def read_eml(f: IO[bytes], **_) -> Iterator[Item]:
+    """Address and subject headers, every text part, every attachment (nested .eml included)."""
+    msg = email.message_from_binary_file(f, policy=policy.default)
+    yield from _message(msg)
+
+
+def _message(msg) -> Iterator[Item]:
+    headers = [f"{h}: {v}" for h in _HEADERS for v in (msg.get_all(h) or [])]
+    if headers:
+        yield Segment("\n".join(headers), Location(section="headers"))
+    n_attachment = 0
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        filename = part.get_filename()
+        if filename is None and ctype in ("text/plain", "text/html"):
+            text = _text(part)
+            if text.strip():
+                yield Segment(_strip_html(text) if ctype == "text/html" else text,
+                              Location(section="body" if ctype == "text/plain" else "body (html)"))
+            continue
+        n_attachment += 1
+        data = part.get_payload(decode=True) or b""
+        name = filename or f"attachment-{n_attachment}"
+        yield Nested(name, lambda data=data: io.BytesIO(data), len(data), None)
+
+
+def _text(part) -> str:
+    try:
+        return part.get_content()
+    except (LookupError, UnicodeError):  # an unknown or lying charset
+        return (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+
+
+class _TextOnly(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self._skip += 1
+        elif tag in ("br", "p", "div", "tr", "li", "td", "th", "h1", "h2", "h3"):
+            self.parts.append("\n" if tag != "td" and tag != "th" else "\t")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _strip_html(html: str) -> str:
+    parser = _TextOnly()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def read_msg(f: IO[bytes], **_) -> Iterator[Item]:
+    """Outlook .msg: sender, recipients, subject, body and attachments."""
+    import extract_msg
+    import logging
+    logging.getLogger("extract_msg").setLevel(logging.ERROR)  # its warnings can quote the message
+    msg = extract_msg.openMsg(f.read())
+    try:
+        headers = [f"{label}: {value}" for label, value in (("From", msg.sender), ("To", msg.to), ("Cc", msg.cc),
+                                                            ("Subject", msg.subject)) if value]
+        if headers:
+            yield Segment("\n".join(headers), Location(section="headers"))
+        body = msg.body or ""
+        if not body.strip() and getattr(msg, "htmlBody", None):
+            body = _strip_html(msg.htmlBody.decode("utf-8", "replace"))
+        if body.strip():
+            yield Segment(body, Location(section="body"))
+        for n, att in enumerate(msg.attachments, 1):
+            data = getattr(att, "data", None)
+            name = getattr(att, "longFilename", None) or getattr(att, "shortFilename", None) or f"attachment-{n}"
+            if isinstance(data, bytes):
+                yield Nested(name, lambda data=data: io.BytesIO(data), len(data), None)
+            elif data is not None and hasattr(data, "exportBytes"):  # an embedded .msg
+                yield Nested(f"{name}.msg", lambda d=data: io.BytesIO(d.exportBytes()), None, None)
+    finally:
+        msg.close()
