@@ -133,6 +133,9 @@ class Worker:
         with connector.open(resource) as stream:
             counting = _CountingReader(stream, 0)
             head = counting.read(HEAD_SIZE)
+            if not head:
+                out.skipped = Skipped(resource.uri, "empty", "0 bytes: nothing to scan", resource.target)
+                return
             name = resource.uri.rsplit("/", 1)[-1]
             for item in extractor.extract(counting, head, name):
                 if isinstance(item, Problem):
@@ -264,6 +267,9 @@ class _CountingReader:
 
     def tell(self) -> int:
         return self._f.tell()
+
+    def __getattr__(self, name: str):
+        return getattr(self._f, name)  # closed, name, …: what document libraries ask of a file
 
 
 _PROCESS_WORKER: Worker | None = None

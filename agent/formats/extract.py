@@ -72,23 +72,33 @@ class Extractor:
                 depth: int = 0) -> Iterator[Segment | TextStream | Problem]:
         """Every piece of text in the file (and the files inside it), or why a part could not be read."""
         kind, detail = kind_of(head, name)
+        claim = claimed(name)
         if kind == "text":
+            if claim is not None:
+                yield Problem("malformed", f"named as {claim} but the content is text; scanned as text", member)
             yield TextStream(stream, detail, head, _loc(member))
             return
         gate = self._gate(kind, detail)
         if gate is not None:
-            yield dataclasses.replace(gate, member=member)
+            yield self._claimed(gate, claim, kind, member)
             return
         with self._seekable(stream, head, kind) as f:
-            if kind == "zip":
-                kind = _zip_kind(f)
-            elif kind == "ole2":
-                from agent.formats.ole import ole_kind
-                kind = ole_kind(f)
-                gate = self._gate(kind if kind != "ole2" else "other", "OLE2 compound file")
-                if gate is not None:
-                    yield dataclasses.replace(gate, member=member)
-                    return
+            try:
+                if kind == "zip":
+                    kind = _zip_kind(f)
+                elif kind == "ole2":
+                    from agent.formats.ole import ole_kind
+                    kind = ole_kind(f)
+                    gate = self._gate(kind if kind != "ole2" else "other", "OLE2 compound file")
+                    if gate is not None:
+                        yield self._claimed(gate, claim, kind, member)
+                        return
+            except Exception as exc:  # noqa: BLE001 - a broken container is reported, never fatal
+                yield Problem("malformed", f"{claim or kind}: the container could not be opened "
+                                           f"({type(exc).__name__})", member)
+                return
+            if claim is not None and not _fits(claim, kind):
+                yield Problem("malformed", f"named as {claim} but the content is {kind}; read as {kind}", member)
             try:
                 for item in self._handler(kind)(f, name=name, settings=self.settings, budget=self.budget):
                     if isinstance(item, Nested):
@@ -102,6 +112,13 @@ class Extractor:
             except Exception as exc:  # noqa: BLE001 - a library choking on hostile input skips the part
                 # Only the type: a library's message could quote the content.
                 yield Problem("malformed", f"{kind}: the {kind} reader failed ({type(exc).__name__})", member)
+
+    @staticmethod
+    def _claimed(gate: Problem, claim: str | None, kind: str, member: str) -> Problem:
+        """A skip that also says when the file is not what its name claims."""
+        if claim is not None and not _fits(claim, kind) and gate.reason == "unsupported-format":
+            return Problem("malformed", f"named as {claim} but the content is {gate.detail}", member)
+        return dataclasses.replace(gate, member=member)
 
     def _gate(self, kind: str, detail: str) -> Problem | None:
         s = self.settings
@@ -163,6 +180,12 @@ class Extractor:
         shutil.copyfileobj(stream, tmp, 2**20)
         tmp.seek(0)
         return tmp
+
+
+def _fits(claim: str, kind: str) -> bool:
+    if claim == kind or (claim in IMAGES and kind in IMAGES):
+        return True
+    return claim == "zip" and kind in ("docx", "xlsx", "pptx", "odt", "ods", "odp")
 
 
 def _zip_kind(f: IO[bytes]) -> str:

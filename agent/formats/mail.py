@@ -7,7 +7,7 @@ from email import policy
 from html.parser import HTMLParser
 from typing import IO, Iterator
 
-from agent.formats.base import Item, Nested, Segment
+from agent.formats.base import Item, Nested, Segment, read_all
 from agent.model import Location
 
 _HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date")
@@ -15,7 +15,7 @@ _HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date")
 
 def read_eml(f: IO[bytes], **_) -> Iterator[Item]:
     """Address and subject headers, every text part, every attachment (nested .eml included)."""
-    msg = email.message_from_binary_file(f, policy=policy.default)
+    msg = email.message_from_bytes(read_all(f), policy=policy.default)  # the parser holds the whole mail anyway
     yield from _message(msg)
 
 
@@ -81,7 +81,7 @@ def read_msg(f: IO[bytes], **_) -> Iterator[Item]:
     import extract_msg
     import logging
     logging.getLogger("extract_msg").setLevel(logging.ERROR)  # its warnings can quote the message
-    msg = extract_msg.openMsg(f.read())
+    msg = extract_msg.openMsg(read_all(f))
     try:
         headers = [f"{label}: {value}" for label, value in (("From", msg.sender), ("To", msg.to), ("Cc", msg.cc),
                                                             ("Subject", msg.subject)) if value]

@@ -12,8 +12,7 @@ MAX_IMAGES_PER_PAGE = 20
 
 def read_pdf(f: IO[bytes], *, settings, **_) -> Iterator[Item]:
     """Text per page (lines as the PDF lays them out); scanned pages through OCR."""
-    from pypdf import PdfReader
-    from pypdf.constants import PasswordType
+    from pypdf import PasswordType, PdfReader
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings can quote the document
     reader = PdfReader(f, strict=False)
     if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:

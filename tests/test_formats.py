@@ -1,0 +1,226 @@
+"""Documents, archives, mail and screenshots: ids found inside them with a location a person can follow."""
+import os
+import zipfile
+
+import pytest
+
+import documents as docs
+from conftest import every_form, files_under, load_json, run_cli
+from documents import DK, NO, SE
+
+from checks import synth
+
+
+def _scan(tmp_path, tree, *extra, config: str = ""):
+    args = ["scan", tree, "--out", tmp_path / "out", "--state-dir", tmp_path / "state", "--quiet", "--workers", "1"]
+    if config:
+        cfg = tmp_path / "formats.toml"
+        cfg.write_text(config + f'\n[[targets]]\nname = "t"\ntype = "local"\npaths = ["{tree}"]\n')
+        args = ["scan", "--config", cfg] + args[2:]
+    proc = run_cli(*args, *extra)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc, load_json(tmp_path / "out" / "report.json")
+
+
+def _occurrences(report, name: str, kind: str | None = None):
+    """Every occurrence (location dicts) of real ids in resources whose path ends with name."""
+    out = []
+    for f in report["findings"]:
+        if f["resource"].endswith(name) and f["verdict"] == "real" and (kind is None or f["kind"] == kind):
+            out += [dict(o["location"], kind=f["kind"]) for o in f["occurrences"]]
+    return out
+
+
+def _skips(report):
+    return {(s["uri"].rsplit("/", 1)[1] if "!/" not in s["uri"] else s["uri"].split("!/", 1)[1], s["reason"])
+            for s in report["skipped"]}
+
+
+@pytest.fixture
+def tree(tmp_path):
+    d = tmp_path / "tree"
+    d.mkdir()
+    return d
+
+
+def test_docx_body_table_header_and_comment(tmp_path, tree):
+    docs.docx(tree / "personal.docx")
+    _, report = _scan(tmp_path, tree)
+    occ = _occurrences(report, "personal.docx")
+    where = {(o["kind"], o.get("section")) for o in occ}
+    assert ("se.personnummer", "body") in where and ("dk.cpr", "body") in where  # paragraph and table cell
+    assert ("no.fodselsnummer", "header header1") in where
+    assert ("se.personnummer", "comments") in where
+    body_se = next(o for o in occ if o["kind"] == "se.personnummer" and o.get("section") == "body")
+    assert body_se["paragraph"] == 2  # after the heading
+
+
+def test_xlsx_every_sheet_and_numbers_that_lost_their_leading_zero(tmp_path, tree):
+    docs.xlsx(tree / "export.xlsx")
+    _, report = _scan(tmp_path, tree)
+    occ = _occurrences(report, "export.xlsx")
+    cells = {(o["kind"], o["sheet"], o["cell"]) for o in occ}
+    assert ("se.personnummer", "Personal", "B2") in cells
+    assert ("dk.cpr", "CPR", "B2") in cells  # 1204851006 stored as a number
+    assert ("dk.cpr", "CPR", "B3") in cells  # 0104851002 stored as 104851002
+    assert all(o.get("column_name") in ("Personnummer", "CPR") for o in occ)
+
+
+def test_pptx_slides_and_notes(tmp_path, tree):
+    docs.pptx(tree / "deck.pptx")
+    _, report = _scan(tmp_path, tree)
+    where = {(o["kind"], o["section"]) for o in _occurrences(report, "deck.pptx")}
+    assert where == {("se.personnummer", "slide 1"), ("dk.cpr", "notes 1")}
+
+
+def _odf(path, mime: str, body: str):
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"')
+    content = f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns}><office:body>{body}' \
+              '</office:body></office:document-content>'
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), mime)
+        z.writestr("content.xml", content)
+    return path
+
+
+def test_opendocument_text_and_sheet(tmp_path, tree):
+    _odf(tree / "note.odt", "application/vnd.oasis.opendocument.text",
+         f"<office:text><text:h>Rubrik</text:h><text:p>Personnummer <text:span>{SE}</text:span></text:p>"
+         "</office:text>")
+    _odf(tree / "list.ods", "application/vnd.oasis.opendocument.spreadsheet",
+         '<office:spreadsheet><table:table table:name="Blad1">'
+         '<table:table-row><table:table-cell office:value-type="string"><text:p>Navn</text:p></table:table-cell>'
+         '<table:table-cell office:value-type="string"><text:p>CPR</text:p></table:table-cell></table:table-row>'
+         '<table:table-row table:number-rows-repeated="1048000"><table:table-cell table:number-columns-repeated="2"/>'
+         '</table:table-row>'
+         '<table:table-row><table:table-cell office:value-type="string"><text:p>Mads</text:p></table:table-cell>'
+         '<table:table-cell office:value-type="float" office:value="1204851006"><text:p>1,2E+09</text:p>'
+         '</table:table-cell></table:table-row></table:table></office:spreadsheet>')
+    _, report = _scan(tmp_path, tree)
+    assert {(o["kind"], o["paragraph"]) for o in _occurrences(report, "note.odt")} == {("se.personnummer", 2)}
+    cells = {(o["sheet"], o["cell"]) for o in _occurrences(report, "list.ods", "dk.cpr")}
+    assert cells == {("Blad1", "B3")}  # a million formatted empty rows are not expanded
+
+
+def test_pdf_text_per_page_and_scanned_page_through_ocr(tmp_path, tree):
+    docs.pdf(tree / "beslut.pdf", ["Beslut", f"Sökande\npersonnummer {SE}"])
+    docs.case_screenshot(tmp_path / "scan.png", [DK], [])
+    docs.scanned_pdf(tree / "scan.pdf", tmp_path / "scan.png")
+    _, report = _scan(tmp_path, tree)
+    assert {(o["kind"], o["page"]) for o in _occurrences(report, "beslut.pdf")} == {("se.personnummer", 2)}
+    scanned = _occurrences(report, "scan.pdf")
+    assert [(o["kind"], o["page"]) for o in scanned] == [("dk.cpr", 1)] and len(scanned[0]["region"]) == 4
+
+
+def test_screenshot_ocr_finds_ids_in_a_case_table_with_their_regions(tmp_path, tree):
+    import random
+    rng = random.Random(11)
+    cpr = [synth.real("dk.cpr", rng) for _ in range(5)]
+    pnr = [synth.real("se.personnummer", rng) for _ in range(5)]
+    cells = docs.case_screenshot(tree / "case-view.png", cpr, pnr)
+    _, report = _scan(tmp_path, tree)
+    dk = _occurrences(report, "case-view.png", "dk.cpr")
+    se = _occurrences(report, "case-view.png", "se.personnummer")
+    assert len(dk) >= 4 and len(se) >= 4, (dk, se)
+    expected = [row[1] for row in cells]  # where the id column was drawn, row by row
+    for o in dk + se:
+        x, y, w, h = o["region"]
+        assert any(abs(x - ex) <= 6 and abs(y - ey) <= 8 for ex, ey in expected), o
+        assert 60 <= w <= 140 and 6 <= h <= 24
+
+
+def test_mail_headers_bodies_and_attached_document(tmp_path, tree):
+    attachment = docs.bytes_of(docs.xlsx, "bilaga.xlsx", tmp_path)
+    docs.eml(tree / "arende.eml", ("bilaga.xlsx", attachment))
+    _, report = _scan(tmp_path, tree)
+    occ = _occurrences(report, "arende.eml")
+    where = {(o["kind"], o.get("section"), o.get("member"), o.get("cell")) for o in occ}
+    assert ("se.personnummer", "headers", None, None) in where  # the subject
+    assert ("dk.cpr", "body", None, None) in where
+    assert ("no.fodselsnummer", "body (html)", None, None) in where
+    assert ("dk.cpr", None, "bilaga.xlsx", "B3") in where
+
+
+def test_zipped_export_and_tarball_members_are_read_and_named_safely(tmp_path, tree):
+    docs.zip_of(tree / "export.zip", {"hr/personal.docx": docs.bytes_of(docs.docx, "p.docx", tmp_path),
+                                      "hr/lista.xlsx": docs.bytes_of(docs.xlsx, "l.xlsx", tmp_path)})
+    docs.tar_gz_of(tree / "backup.tar.gz", {"../../etc/notes.txt": f"personnummer {SE}\n".encode()})
+    _, report = _scan(tmp_path, tree)
+    members = {(o["kind"], o["member"]) for o in _occurrences(report, "export.zip")}
+    assert {("se.personnummer", "hr/personal.docx"), ("dk.cpr", "hr/lista.xlsx")} <= members
+    assert {o["member"] for o in _occurrences(report, "backup.tar.gz")} == {"backup.tar/etc/notes.txt"}
+
+
+def test_hostile_and_broken_files_are_reported_and_the_scan_goes_on(tmp_path, tree):
+    docs.zip_bomb(tree / "bomb.zip")
+    docs.nested_zip(tree / "deep.zip", levels=6)
+    whole = docs.docx(tmp_path / "whole.docx").read_bytes()
+    (tree / "truncated.docx").write_bytes(whole[: len(whole) // 2])
+    pdf = docs.pdf(tmp_path / "x.pdf", [f"personnummer {SE}"]).read_bytes()
+    (tree / "broken-xref.pdf").write_bytes(pdf.replace(b"startxref", b"startxref\n999999\n%", 1))
+    (tree / "empty.txt").write_bytes(b"")
+    with open(tree / "huge.log", "wb") as f:  # 2 GB sparse: over the size limit, never read
+        f.truncate(2 * 2**30)
+    (tree / "ok.txt").write_text(f"CPR-nr {DK}\n")
+    proc, report = _scan(tmp_path, tree)
+    skips = _skips(report)
+    assert ("zeros.txt", "archive-bomb") in skips
+    assert any(reason == "nesting-too-deep" for _, reason in skips)
+    assert ("truncated.docx", "malformed") in skips
+    assert ("empty.txt", "empty") in skips and ("huge.log", "too-large") in skips
+    assert _occurrences(report, "ok.txt", "dk.cpr")  # the scan went on
+    assert _occurrences(report, "broken-xref.pdf", "se.personnummer")  # pypdf rebuilt the xref
+    assert proc.returncode != 2  # none of these makes the scan incomplete
+
+
+def test_encrypted_archives_and_documents_are_reported_as_encrypted(tmp_path, tree):
+    import io
+
+    import msoffcrypto
+    from pypdf import PdfReader, PdfWriter
+    docs.encrypted_zip(tree / "locked.zip")
+    writer = PdfWriter(clone_from=PdfReader(docs.pdf(tmp_path / "p.pdf", [f"personnummer {SE}"])))
+    writer.encrypt("hemligt", algorithm="AES-256")
+    writer.write(tree / "locked.pdf")
+    plain = docs.xlsx(tmp_path / "plain.xlsx")
+    out = io.BytesIO()
+    from msoffcrypto.format.ooxml import OOXMLFile
+    office = OOXMLFile(open(plain, "rb"))
+    office.encrypt("hemligt", out)
+    (tree / "locked.xlsx").write_bytes(out.getvalue())
+    _, report = _scan(tmp_path, tree)
+    assert {("secret.txt", "encrypted"), ("locked.pdf", "encrypted"), ("locked.xlsx", "encrypted")} <= _skips(report)
+    assert not report["findings"] or all(f["category"] != "national_id" for f in report["findings"])
+
+
+def test_content_decides_the_format_not_the_name(tmp_path, tree):
+    (tree / "notes.docx").write_text(f"personnummer {SE}\n")  # a text file calling itself a Word document
+    docs.docx(tree / "renamed.bin")  # a Word document without its extension
+    _, report = _scan(tmp_path, tree)
+    assert ("notes.docx", "malformed") in _skips(report) and _occurrences(report, "notes.docx")
+    assert {o["section"] for o in _occurrences(report, "renamed.bin")} >= {"body"}
+
+
+def test_formats_can_be_turned_off(tmp_path, tree):
+    docs.case_screenshot(tree / "view.png", [DK], [SE])
+    docs.zip_of(tree / "a.zip", {"a.txt": f"personnummer {SE}\n".encode()})
+    _, report = _scan(tmp_path, tree, config="[formats]\nocr = false\narchives = false\n")
+    assert {("view.png", "ocr-disabled"), ("a.zip", "format-disabled")} <= _skips(report)
+    assert not report["findings"] or not any(f["verdict"] == "real" and f["category"] == "national_id"
+                                             for f in report["findings"])
+
+
+def test_nothing_planted_in_documents_leaks_into_any_output(tmp_path, tree):
+    docs.docx(tree / "a.docx")
+    docs.xlsx(tree / "b.xlsx")
+    docs.eml(tree / "c.eml")
+    docs.case_screenshot(tree / "d.png", [DK], [SE])
+    _scan(tmp_path, tree)
+    forms = set().union(*(every_form(v) for v in (SE, DK, NO, "1204851006", "0104851002")))
+    for path in files_under(tmp_path / "out", tmp_path / "state"):
+        data = path.read_bytes()
+        for form in forms:
+            assert form.encode() not in data, (path, form)
+    assert os.stat(tmp_path / "out" / "report.json").st_mode & 0o077 == 0
