@@ -1,8 +1,9 @@
 """The bundled demo supplier estate: generated (never hand typed), with known truth.
 
     hr-export/         world-readable HR export with real-looking ids and sick-leave notes
-    case-screenshots/  screenshots of case views (PNG; text extraction comes with the formats layer)
-                       and case notes with ids and ethnicity, open to every local account
+    case-screenshots/  screenshots of case views (PNG, read through OCR) and case notes with ids and
+                       ethnicity, open to every local account
+    supplier-exports/  a zipped export with a Word memo and an Excel staff list (ids stored as numbers)
     masked-export/     a properly masked export (evidence that redaction works)
     testdata/          official test numbers only (Skatteverket's list, Finnish 900-999, Tenor)
     private/           real ids in a folder only its owner can open (data finding, no exposure)
@@ -13,10 +14,9 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
-import struct
-import zlib
 from pathlib import Path
 
+from agent import demo_documents
 from checks import synth
 
 FIRST = ["Anna", "Erik", "Maria", "Lars", "Karin", "Johan", "Sofia", "Mikael", "Ingrid", "Ola", "Freja",
@@ -35,6 +35,7 @@ def build(root: Path, seed: int = 2026) -> Path:
     os.chmod(root, 0o755)
     _hr_export(root / "hr-export", rng)
     _screenshots(root / "case-screenshots", rng)
+    _exports(root / "supplier-exports", rng)
     _masked(root / "masked-export", rng)
     _testdata(root / "testdata", rng)
     _private(root / "private", rng)
@@ -105,8 +106,16 @@ def _hr_export(d: Path, rng: random.Random) -> None:
 def _screenshots(d: Path, rng: random.Random) -> None:
     _dir(d, 0o777)
     for i in range(3):
-        (d / f"arende-{4711 + i}.png").write_bytes(_png(320, 200))
-        os.chmod(d / f"arende-{4711 + i}.png", 0o644)
+        rows = []
+        for _ in range(6):
+            kind = rng.choice(("dk.cpr", "se.personnummer"))
+            rows.append([_name(rng), synth.real(kind, rng), rng.choice(ETHNICITY).split(": ")[1],
+                         f"UM-2024-{rng.randrange(1000, 9999)}"])
+        path = d / f"arende-{4711 + i}.png"
+        demo_documents.screenshot(path, f"Ärendehantering — Migrationsärenden (vy {i + 1})",
+                                  ["Sökande", "CPR-nr / personnummer", "Etniskt ursprung", "Ärende"], rows,
+                                  [230, 230, 190, 180])
+        os.chmod(path, 0o644)
     notes = ["Ärendeanteckningar, migrationsärenden (kopierade från skärmbilderna)", ""]
     for _ in range(12):
         notes.append(f"Sökande {_name(rng)}, CPR-nr {synth.real('dk.cpr', rng)}, {rng.choice(ETHNICITY)}, "
@@ -116,6 +125,27 @@ def _screenshots(d: Path, rng: random.Random) -> None:
     for _ in range(6):
         notes.append(f"Søker {_name(rng)}, fødselsnummer {synth.real('no.fodselsnummer', rng)}, asylsøker")
     _write(d / "arendeanteckningar.txt", "\n".join(notes) + "\n", 0o666)
+
+
+def _exports(d: Path, rng: random.Random) -> None:
+    import tempfile
+    import zipfile
+    _dir(d, 0o755)
+    with tempfile.TemporaryDirectory() as tmp:
+        memo, sheet = Path(tmp) / "overlamning.docx", Path(tmp) / "personal.xlsx"
+        people = [(_name(rng), synth.real("se.personnummer", rng)) for _ in range(8)]
+        demo_documents.word(memo, "Överlämning av personaldata till leverantören",
+                            ["Bifogat finns personalregistret för migreringen till det nya lönesystemet.",
+                             f"Kontaktperson: {people[0][0]}, personnummer {people[0][1]}."],
+                            table=[["Namn", "Personnummer"]] + [list(p) for p in people[1:]],
+                            header="Kommunens HR-avdelning — internt", comment="Ska raderas efter migreringen")
+        demo_documents.excel(sheet, {"Personal": [["Namn", "Personnummer", "Avdelning"]] + [
+            [_name(rng), int(synth.real("se.personnummer", rng, separator=False)), rng.choice(DEPARTMENTS)]
+            for _ in range(25)]})
+        with zipfile.ZipFile(d / "hr_export_2024.zip", "w", zipfile.ZIP_DEFLATED) as z:
+            z.write(memo, "export/overlamning.docx")
+            z.write(sheet, "export/personal.xlsx")
+    os.chmod(d / "hr_export_2024.zip", 0o644)
 
 
 def _masked(d: Path, rng: random.Random) -> None:
@@ -163,18 +193,3 @@ def _allow_traversal(root: Path) -> None:
     parent = root.parent
     if parent.stat().st_uid == os.getuid():
         os.chmod(parent, parent.stat().st_mode | 0o011)
-
-
-def _png(width: int, height: int) -> bytes:
-    # A plain grey "screenshot" with bars; real case-view screenshots come with the OCR issue.
-    rows = []
-    for y in range(height):
-        shade = 230 if (y // 20) % 2 else 245
-        rows.append(b"\x00" + bytes([shade, shade, shade]) * width)
-    raw = zlib.compress(b"".join(rows))
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))

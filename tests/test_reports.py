@@ -173,3 +173,20 @@ def test_pdf_format(planted_tree, tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     pdf = (tmp_path / "o" / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+
+
+def test_demo_report_shows_ids_in_case_screenshots_and_the_zipped_office_export(demo):
+    report = load_json(demo / "report.json")
+    found: dict[str, set] = {}
+    for f in report["findings"]:
+        if f["category"] == "national_id" and f["verdict"] == "real":
+            for o in f["occurrences"]:
+                found.setdefault(f["resource"].rsplit("/", 1)[1], set()).add(
+                    (o["location"].get("member"), "region" in o["location"], "cell" in o["location"],
+                     "paragraph" in o["location"]))
+    for shot in ("arende-4711.png", "arende-4712.png", "arende-4713.png"):
+        assert (None, True, False, False) in found[shot]  # read through OCR, located by region
+    assert ("export/overlamning.docx", False, False, True) in found["hr_export_2024.zip"]
+    assert ("export/personal.xlsx", False, True, False) in found["hr_export_2024.zip"]
+    exposure = [f for f in report["findings"] if f["check_id"] == "exposure" and "case-screenshots" in f["resource"]]
+    assert exposure and exposure[0]["severity"] == "critical"  # ids and ethnicity open to everyone
