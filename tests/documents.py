@@ -97,6 +97,50 @@ def eml(path: Path, attachment: tuple[str, bytes] | None = None) -> Path:
     return path
 
 
+def msg(path: Path, attachment: tuple[str, bytes] | None = None) -> Path:
+    """An Outlook .msg (MS-OXMSG in a compound file written by pycfb): ids in subject, body and attachment."""
+    import struct
+    import uuid
+
+    from pycfb import CFBWriter
+
+    def string(prop: int, text: str):
+        data = text.encode("utf-16-le")
+        return f"__substg1.0_{prop:04X}001F", data, struct.pack("<IIII", prop << 16 | 0x1F, 6, len(data) + 2, 0)
+
+    def binary(prop: int, data: bytes):
+        return f"__substg1.0_{prop:04X}0102", data, struct.pack("<IIII", prop << 16 | 0x102, 6, len(data), 0)
+
+    def long(prop: int, value: int) -> bytes:
+        return struct.pack("<IIiI", prop << 16 | 0x3, 6, value, 0)
+
+    streams: dict[str, bytes | None] = {}
+
+    def storage(prefix: str, header: bytes, props: list, fixed: bytes = b"") -> None:
+        for name, data, _ in props:
+            streams[prefix + name] = data
+        streams[prefix + "__properties_version1.0"] = header + b"".join(e for _, _, e in props) + fixed
+
+    attachments = [attachment] if attachment else []
+    storage("", struct.pack("<8sIIII8s", b"\0" * 8, 1, len(attachments), 1, len(attachments), b"\0" * 8),
+            [string(0x001A, "IPM.Note"), string(0x0037, f"Ärende {SE}"), string(0x1000, f"Hej,\nCPR-nr: {DK}\n"),
+             string(0x0C1A, "Handläggare"), string(0x0E04, "leverantor@example.com")])
+    storage("__recip_version1.0_#00000000/", b"\0" * 8,
+            [string(0x3001, "leverantor@example.com"), string(0x39FE, "leverantor@example.com")], long(0x0C15, 1))
+    for i, (name, data) in enumerate(attachments):
+        storage(f"__attach_version1.0_#{i:08X}/", b"\0" * 8, [binary(0x3701, data), string(0x3707, name)],
+                long(0x3705, 1))
+    # The named-property map; compound-file readers reject empty streams, so it holds one numeric name.
+    streams["__nameid_version1.0/__substg1.0_00020102"] = uuid.UUID("00020329-0000-0000-C000-000000000046").bytes_le
+    streams["__nameid_version1.0/__substg1.0_00030102"] = struct.pack("<IHH", 0x8501, 3 << 1, 0)
+    streams["__nameid_version1.0/__substg1.0_00040102"] = b"\0" * 8
+    paths = sorted({p.split("/")[0] for p in streams if "/" in p}) + list(streams)
+    data = [None if "/" not in p and p not in streams else streams[p] for p in paths]
+    writer = CFBWriter(paths, data, uuid.UUID("00020D0B-0000-0000-C000-000000000046"))
+    path.write_bytes(bytes(writer.data))
+    return path
+
+
 def zip_of(path: Path, members: dict[str, bytes]) -> Path:
     """A zip with the given members (deflated)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:

@@ -143,6 +143,15 @@ def test_mail_headers_bodies_and_attached_document(tmp_path, tree):
     assert ("dk.cpr", None, "bilaga.xlsx", "B3") in where
 
 
+def test_outlook_msg_headers_body_and_attachment(tmp_path, tree):
+    docs.msg(tree / "arende.msg", ("bilaga.txt", f"fødselsnummer {NO}\n".encode()))
+    _, report = _scan(tmp_path, tree)
+    where = {(o["kind"], o.get("section"), o.get("member")) for o in _occurrences(report, "arende.msg")
+             if o["kind"] != "email"}
+    assert where == {("se.personnummer", "headers", None), ("dk.cpr", "body", None),
+                     ("no.fodselsnummer", None, "bilaga.txt")}
+
+
 def test_zipped_export_and_tarball_members_are_read_and_named_safely(tmp_path, tree):
     docs.zip_of(tree / "export.zip", {"hr/personal.docx": docs.bytes_of(docs.docx, "p.docx", tmp_path),
                                       "hr/lista.xlsx": docs.bytes_of(docs.xlsx, "l.xlsx", tmp_path)})
