@@ -233,3 +233,35 @@ def test_nothing_planted_in_documents_leaks_into_any_output(tmp_path, tree):
         for form in forms:
             assert form.encode() not in data, (path, form)
     assert os.stat(tmp_path / "out" / "report.json").st_mode & 0o077 == 0
+
+
+def test_ocr_time_limit_per_image_and_missing_language_data(tmp_path, tree):
+    from PIL import Image, ImageDraw
+    from agent.demo_documents import _font
+    page = Image.new("L", (1700, 2400), 255)
+    d = ImageDraw.Draw(page)
+    for i in range(130):  # a dense page, enlarged: minutes of Tesseract work
+        d.text((20, 10 + i * 18), f"Ärende UM-2024-{i:04d} sökande status under behandling " * 3, font=_font(14), fill=0)
+    page.resize((3400, 4800)).save(tree / "dense.png")
+    (tree / "ok.txt").write_text(f"CPR-nr {DK}\n")
+    proc, report = _scan(tmp_path, tree, config="[formats]\nocr_timeout = 1\n")
+    assert ("dense.png", "ocr-timeout") in _skips(report) and _occurrences(report, "ok.txt")
+    assert proc.returncode != 2  # a slow image is listed, the scan is still complete
+    (tree / "dense.png").unlink()
+    docs.case_screenshot(tree / "view.png", [DK], [SE])
+    proc, report = _scan(tmp_path, tree, "--full", config='[formats]\nocr_languages = ["tlh"]\n')
+    skip = next(s for s in report["skipped"] if s["uri"].endswith("view.png"))
+    assert skip["reason"] == "ocr-unavailable" and "tesseract-ocr-" in skip["detail"]
+    assert proc.returncode == 2  # OCR was asked for and could not run: the scan is incomplete
+
+
+def test_legacy_binary_office_files_are_skipped_with_a_reason(tmp_path, tree):
+    import uuid
+
+    from pycfb import CFBWriter
+    data = CFBWriter(["WordDocument"], [f"personnummer {SE} ".encode() * 300],
+                     uuid.UUID("00020906-0000-0000-C000-000000000046")).data
+    (tree / "old.doc").write_bytes(bytes(data))
+    _, report = _scan(tmp_path, tree)
+    skip = next(s for s in report["skipped"] if s["uri"].endswith("old.doc"))
+    assert skip["reason"] == "unsupported-format" and "legacy" in skip["detail"]
