@@ -265,3 +265,23 @@ def test_legacy_binary_office_files_are_skipped_with_a_reason(tmp_path, tree):
     _, report = _scan(tmp_path, tree)
     skip = next(s for s in report["skipped"] if s["uri"].endswith("old.doc"))
     assert skip["reason"] == "unsupported-format" and "legacy" in skip["detail"]
+
+
+def test_jpeg_and_multipage_tiff_screenshots(tmp_path, tree):
+    from PIL import Image
+    docs.case_screenshot(tmp_path / "a.png", [DK], [])
+    docs.case_screenshot(tmp_path / "b.png", [], [SE])
+    a, b = Image.open(tmp_path / "a.png").convert("RGB"), Image.open(tmp_path / "b.png").convert("RGB")
+    a.save(tree / "view.jpg", quality=92)
+    a.save(tree / "scan.tiff", save_all=True, append_images=[b])
+    _, report = _scan(tmp_path, tree)
+    assert [o["kind"] for o in _occurrences(report, "view.jpg")] == ["dk.cpr"]
+    assert {(o["kind"], o["page"]) for o in _occurrences(report, "scan.tiff")} == {("dk.cpr", 1),
+                                                                                   ("se.personnummer", 2)}
+
+
+def test_member_count_bound(tmp_path, tree):
+    docs.zip_of(tree / "many.zip", {f"m{i}.txt": f"personnummer {SE}\n".encode() for i in range(5)})
+    _, report = _scan(tmp_path, tree, config="[formats]\nmax_members = 2\n")
+    assert ("many.zip", "too-many-members") in _skips(report)
+    assert {o["member"] for o in _occurrences(report, "many.zip")} == {"m0.txt", "m1.txt"}
