@@ -14,17 +14,19 @@ class ValueHasher:
     keyspace), so the key never leaves the state dir and is never written into a report.
     """
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "_keyed")
 
     def __init__(self, key: bytes):
         if len(key) < 16:
             raise ValueError("hash key must be at least 16 bytes")
         self._key = key
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)  # key pads computed once, copied per value
 
     def __call__(self, kind: str, normalised: str) -> str:
         """Hex digest (128 bits) of `kind:normalised` under the scan's key."""
-        msg = f"{kind}:{normalised}".encode()
-        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:32]
+        h = self._keyed.copy()
+        h.update(f"{kind}:{normalised}".encode())
+        return h.hexdigest()[:32]
 
     def __repr__(self) -> str:  # never show the key
         return "ValueHasher(<key hidden>)"

@@ -47,6 +47,10 @@ _CARD_CONTEXT = context_words("card")
 _IBAN_CONTEXT = context_words("iban")
 ALL_KINDS = tuple(s.kind for s in SPECS)
 _GLUE = "-_/#"
+_BARE_HEAD = {10: 6, 11: 6, 12: 8}  # digits of a bare run -> length of its date part
+_VERDICTS = {v.value: v for v in Verdict}
+HOME_VOTES, HOME_SHARE, HOME_BONUS = 3, 0.6, 0.35  # when a text's unambiguous ids make it one country's
+_ANY = ("se", "dk", "no")  # countries whose word for the id is shared ("personnummer")
 
 
 def _card_brand(digits: str) -> str | None:
@@ -133,10 +137,15 @@ class IdentifierCheck(ContentCheck):
         return frozenset(found)
 
     def _candidates(self, text, lo, hi, base, hasher, today, column_context=frozenset()) -> Iterator[Hit]:
+        # National ids are decided after the chunk's other candidates are seen: a value that several
+        # countries' rules accept goes to the country whose unambiguous ids fill the text (an export
+        # belongs to one country), so they are held back until the end of the chunk.
+        pending = []
+        votes: dict[str, int] = {}
         for m in self._matches(text, lo):
             s, e = m.span()
             if s >= hi:
-                return
+                break
             which = m.lastindex
             if which == IBAN:
                 if "iban" in self._types:
@@ -146,25 +155,43 @@ class IdentifierCheck(ContentCheck):
                 continue
             if not _bounded(text, s, e):
                 continue
+            if which == NATIONAL:
+                if s and text[s - 1] == "+":
+                    continue  # +4703085953: a phone number with its country code
+                found = self._national(text, s, e, today, column_context)
+                if found is not None:
+                    pending.append((s, e, found))
+                    countries = {BY_KIND[r[0]].country for r in found[1]}
+                    if len(countries) == 1:
+                        (country,) = countries
+                        votes[country] = votes.get(country, 0) + 1
+                continue
             if which == CARD:
                 hit = self._card(text, s, e, base, hasher)
-            elif which == NATIONAL:
-                hit = self._national(text, s, e, base, hasher, today, column_context)
             else:
                 hit = Hit(self._masked_kind(text, s, e), "national_id", Verdict.MASKED, 0.9, base + s, base + e,
                           text[s:e], None)
             if hit is not None:
                 yield hit
+        home = max(votes, key=votes.get) if votes else None
+        if home is not None and (votes[home] < HOME_VOTES or votes[home] < HOME_SHARE * sum(votes.values())):
+            home = None
+        for s, e, found in pending:
+            hit = self._decide(text, s, e, base, hasher, found, home)
+            if hit is not None:
+                yield hit
 
-    def _national(self, text, s, e, base, hasher, today, column_context=frozenset()) -> Hit | None:
+    def _national(self, text, s, e, today, column_context=frozenset()):
+        """(value parts, validator results, context) of a national-id candidate, or None."""
         value = text[s:e]
-        k = next((i for i, ch in enumerate(value) if not ch.isdigit()), len(value))
-        if k == len(value):
-            head_len = {10: 6, 11: 6, 12: 8}.get(k)
+        if value.isdigit():
+            head_len = _BARE_HEAD.get(len(value))
             if head_len is None:
                 return None
             head, sep, tail = value[:head_len], "", value[head_len:]
         else:
+            # The pattern puts a separator after 6 (YYMMDD) or 8 (YYYYMMDD) digits.
+            k = 6 if not value[6].isdigit() else 8
             head, sep, tail = value[:k], value[k], value[k + 1:]
         results = []
         if len(head) == 8:
@@ -178,27 +205,50 @@ class IdentifierCheck(ContentCheck):
         if not results:
             return None
         near = self._context(text, s, e) | column_context
+        named = near - {"any"}
+        if named and not any(BY_KIND[r[0]].country in named or ("any" in near and BY_KIND[r[0]].country in _ANY)
+                             for r in results):
+            # The words around it name an id this value is not (a broken checksum, a date that does not
+            # exist): a near miss of that id, not by chance another country's.
+            return None
+        return (head, sep, tail), results, near
+
+    def _decide(self, text, s, e, base, hasher, found, home) -> Hit | None:
+        (head, sep, tail), results, near = found
+        named = near - {"any"}
+        length = e - s
+        if any(r[1] == "test" for r in results):
+            # On an official test list in one country's reading: test data, never an exposure.
+            results = [r for r in results if r[1] == "test"]
         best, best_conf = None, -1.0
         for kind, verdict, normalised, strength, note in results:
-            conf = strength
-            if not sep and len(value) == 10:
-                conf *= 0.45  # bare 10-digit runs are everywhere: order, customer and phone numbers
-            elif not sep and len(value) == 12:
-                conf *= 0.85
             country = BY_KIND[kind].country
-            if country in near or ("any" in near and country in ("se", "dk", "no")):
+            if strength < 0.5 and country != home and country not in near:
+                continue  # a reading without a check digit needs its country named or the text to be its country's
+            if home is not None and country != home and not near and not sep and length == 10:
+                continue  # in one country's text, a bare 10-digit run is a phone or customer number
+            conf = strength
+            if not sep and length == 10:
+                conf *= 0.45  # bare 10-digit runs are everywhere: order, customer and phone numbers
+            elif not sep and length == 12:
+                conf *= 0.85
+            if country in near or ("any" in near and country in _ANY):
                 conf = min(0.99, max(conf + 0.45, 0.8)) + 0.001  # the named country wins a tie
             elif near:
                 conf = min(0.99, conf + 0.25)
+            if country == home and not named:
+                conf += HOME_BONUS  # the text's own country, unless the words around the value name one
             if note.startswith("possible test number"):
                 conf = min(conf, 0.6)
             if s >= 2 and text[s - 1] in _GLUE and text[s - 2].isalnum():
-                conf *= 0.4  # glued to a prefix such as ORD-: an order or case number
+                conf *= 0.25  # glued to a prefix such as ORD-: an order or case number
             if conf > best_conf:
                 best, best_conf = (kind, verdict, normalised, note), conf
+        if best is None:
+            return None
         kind, verdict, normalised, note = best
         evidence = masking.norwegian(head + tail) if len(tail) == 5 else masking.national_id(head, sep)
-        return Hit(kind, "national_id", Verdict(verdict), round(min(best_conf, 0.99), 3), base + s, base + e,
+        return Hit(kind, "national_id", _VERDICTS[verdict], round(min(best_conf, 0.99), 3), base + s, base + e,
                    evidence, hasher(kind, normalised), note)
 
     def _context(self, text: str, s: int, e: int) -> set[str]:

@@ -80,7 +80,8 @@ def se(head: str, sep: str, tail: str, today: date, test_numbers: frozenset[str]
     # Test lists are 12 digits; a 10-digit form leaves the century open, so any century matches.
     if normalised in test_numbers or (len(head) == 6 and normalised[2:] in test_numbers):
         return kind, "test", normalised, 1.0, "official test number (Skatteverket)"
-    return kind, "real", normalised, 0.9, ""
+    # Coordination numbers are rare beside personnummer: an ambiguous value is more likely another country's id.
+    return kind, "real", normalised, 0.6 if coordination else 0.9, ""
 
 
 def dk(head: str, sep: str, tail: str, today: date):

@@ -251,3 +251,30 @@ def test_types_option_limits_kinds():
     assert [h.kind for h in detect("pnr 850412-1230 a@b.se", H, check.options, TODAY)] == ["email"]
     with pytest.raises(ValueError, match="unknown identifier types"):
         IdentifierCheck.Options(types=["se.passport"])
+
+
+# -- deciding between countries ------------------------------------------------------------------
+DK_ONLY = ["090476-0005", "230459-1024", "101076-1901", "230564-2013"]  # no other country's rules accept these
+SE_ONLY = ["820104-2036", "480326-5042", "480904-3153", "951122-5675"]
+BOTH = "181171-2619"  # a CPR number and, read as Swedish, a samordningsnummer
+
+
+def test_an_ambiguous_value_goes_to_the_country_whose_ids_fill_the_text():
+    assert hits("\n".join(DK_ONLY + [BOTH]))[-1].kind == "dk.cpr"
+    assert hits("\n".join(SE_ONLY + [BOTH]))[-1].kind == "se.samordningsnummer"
+
+
+def test_context_naming_another_id_makes_a_near_miss_not_a_find():
+    assert one("ref 180742-1758").kind == "dk.cpr"  # a valid CPR number on its own
+    assert hits("kennitala 180742-1758") == []  # but the text says kennitala, and it is not a valid one
+
+
+def test_a_value_on_an_official_test_list_is_test_data_whatever_else_it_could_be():
+    h = one("personnummer 010101-9818")  # Skatteverket's list; also a date-valid CPR shape
+    assert (h.kind, h.verdict) == ("se.personnummer", Verdict.TEST)
+
+
+def test_phone_numbers_with_country_code_and_readings_without_a_check_digit():
+    assert hits("tel +4708253515") == []
+    assert hits("ref 200587-2814") == []  # a CPR shape failing modulus 11, nothing naming it
+    assert one("CPR-nr 200587-2814").kind == "dk.cpr"  # named: numbers since 2007 may fail modulus 11
