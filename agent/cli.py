@@ -292,6 +292,7 @@ def _print_summary(result, written, code: int) -> None:
         lines.append(f"  target {c.target} ({c.connector}, {c.environment}): {c.resources_seen} seen, "
                      f"{c.resources_read} read, skipped: {skipped} — {state}")
         lines += [f"    error: {e}" for e in c.errors]
+        lines += [f"    weakness of this scan: {w}" for w in c.weaknesses]
     lines.append("  findings: " + ", ".join(f"{k} {v}" for k, v in sev.items()))
     lines.append(f"  exposed persons (distinct real-looking national ids): {s['exposed_persons']}")
     if result.lifecycle:

@@ -88,6 +88,7 @@ class ScanResult:
             for k in ("resources_seen", "resources_read", "bytes_read", "rows_sampled", "skipped", "errors",
                       "complete"):
                 setattr(cov, k, c[k])
+            cov.weaknesses = c.get("weaknesses", [])
             coverage.append(cov)
         return cls(doc["scan_id"], doc["config_digest"], doc["checks_digest"], doc["agent_version"], doc["started"],
                    doc["ended"], coverage, doc["errors"], RunStore(run_dir / "run.db"), run_dir, doc["checks"],
@@ -195,6 +196,9 @@ class _TargetScan:
         except ConnectorError as exc:
             self._fail(str(exc))
             return
+        self.cov.weaknesses = connector.weaknesses()
+        for w in self.cov.weaknesses:
+            log.warning("target %s: weakness of this scan: %s", self.target.name, w, extra={"target": self.target.name})
         batch: list[Resource] = []
         try:
             for item in connector.walk():

@@ -342,6 +342,7 @@ class Coverage:
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count
     errors: list[str] = field(default_factory=list)
     complete: bool = True
+    weaknesses: list[str] = field(default_factory=list)  # protections of the scan's connection turned off
 
     @property
     def skipped_total(self) -> int:
@@ -363,4 +364,5 @@ class Coverage:
             "skipped_total": self.skipped_total,
             "errors": list(self.errors),
             "complete": self.complete,
+            "weaknesses": list(self.weaknesses),
         }

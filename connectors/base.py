@@ -45,5 +45,9 @@ class Connector:
         """A read-only binary stream of the resource's content; raises ResourceError."""
         raise NotImplementedError
 
+    def weaknesses(self) -> list[str]:
+        """Protections of the scan's own connection that the options turned off (printed in the report)."""
+        return []
+
     def close(self) -> None:
         """Release connections."""

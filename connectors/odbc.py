@@ -81,6 +81,12 @@ class OdbcConnector(Connector):
         self.dialect = ""
         self._grants: sqlgrants.GrantReader | None = None
 
+    def weaknesses(self) -> list[str]:
+        """TLS turned off in the connection string."""
+        if re.search(r"(?i)\bssl_?mode\s*=\s*disabled?\b", self.options.connection_string):
+            return ["the database connection has TLS turned off (sslmode=disable in connection_string)"]
+        return []
+
     # -- connection ---------------------------------------------------------------------------
     def _connect(self):
         if self._conn is not None:

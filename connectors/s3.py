@@ -79,6 +79,17 @@ class S3Connector(Connector):
             if bool(self.access_key_id_env) != bool(self.secret_access_key_env):
                 raise ValueError("give both access_key_id_env and secret_access_key_env, or neither")
 
+    def weaknesses(self) -> list[str]:
+        """TLS verification off, or a plain-HTTP endpoint."""
+        found = []
+        if self.options.endpoint_url.lower().startswith("http://"):
+            found.append(f"the S3 endpoint {self.options.endpoint_url} is plain HTTP: credentials' signatures and "
+                         "content cross the network unencrypted")
+        elif not self.options.verify_tls and not self.options.ca_bundle:
+            found.append("TLS certificates of the S3 endpoint are not verified (verify_tls = false): a machine in "
+                         "the middle could pose as it")
+        return found
+
     def __init__(self, options, ctx):
         super().__init__(options, ctx)
         self._client = None

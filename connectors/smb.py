@@ -123,6 +123,13 @@ class SmbConnector(Connector):
         self._share = options.share
         self._share_read: set[str] | None = None  # principals the share-level ACL lets read; None: unknown
 
+    def weaknesses(self) -> list[str]:
+        """SMB signing not required."""
+        if self.options.require_signing:
+            return []
+        return ["SMB signing is not required (require_signing = false): a machine in the middle could change "
+                "what the scan reads, and so what the report says"]
+
     def _unc(self, rel: str = "") -> str:
         rel = rel.strip("/\\").replace("/", "\\")
         base = f"\\\\{self.options.server}\\{self._share}"
