@@ -15,7 +15,7 @@ from typing import Any
 from agent.config import Config
 from agent.context import ScanContext, ValueHasher
 from agent.formats.cells import cell_text
-from agent.formats.base import Budget, Problem, TextStream
+from agent.formats.base import BombError, Budget, FormatError, Problem, TextStream
 from agent.formats.extract import Extractor
 from agent.formats.sniff import HEAD_SIZE
 from agent.formats.text import LineLocator, iter_chunks, text_chunks
@@ -147,21 +147,24 @@ class Worker:
                     chunks, place = iter_chunks(item.stream, item.encoding, limits.chunk_size, head=item.head), None
                 else:
                     chunks, place = text_chunks(item.text, limits.chunk_size), item.place
-                for chunk in chunks:
-                    chunk.location = item.location
-                    for cid, hit, line, col in _scan_chunk(chunk, resource, contexts):
-                        if place is None:
-                            loc = {"line": line, "column": col, "offset": hit.start, **container}
-                        else:
-                            loc = {**container, **place(line, col, hit.end - hit.start)}
-                        rec.add(cid, hit, loc)
-                    if deadline is not None and time.monotonic() > deadline:
-                        out.partial = True
-                        out.skipped = Skipped(resource.uri, "timeout",
-                                              f"stopped after {limits.resource_timeout}s at byte {counting.count}",
-                                              resource.target)
-                        out.bytes_read = counting.count
-                        return
+                try:
+                    for chunk in chunks:
+                        chunk.location = item.location
+                        for cid, hit, line, col in _scan_chunk(chunk, resource, contexts):
+                            if place is None:
+                                loc = {"line": line, "column": col, "offset": hit.start, **container}
+                            else:
+                                loc = {**container, **place(line, col, hit.end - hit.start)}
+                            rec.add(cid, hit, loc)
+                        if deadline is not None and time.monotonic() > deadline:
+                            out.partial = True
+                            out.skipped = Skipped(resource.uri, "timeout", f"stopped after {limits.resource_timeout}s "
+                                                  f"at byte {counting.count}", resource.target)
+                            out.bytes_read = counting.count
+                            return
+                except (BombError, FormatError) as exc:  # a member that broke off or blew up while being read
+                    reason = "archive-bomb" if isinstance(exc, BombError) else "malformed"
+                    problems.append(Problem(reason, str(exc), item.location.member or ""))
             out.bytes_read = counting.count
         for p in problems:
             uri = f"{resource.uri}!/{p.member}" if p.member else resource.uri

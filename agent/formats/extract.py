@@ -7,13 +7,23 @@ ends the scan and never hides the rest of the resource.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import lzma
 import shutil
+import tarfile
 import tempfile
 import zipfile
+import zlib
 from typing import IO, Iterator
 
 from agent.formats.base import BombError, Budget, FormatError, Nested, Problem, Segment, TextStream
 from agent.formats.sniff import HEAD_SIZE, sniff
+
+# Document libraries log what they choke on, sometimes with the text around it: nothing of theirs reaches
+# vendorscan's logs (a problem becomes a skip record with our own words instead).
+for _name in ("pypdf", "extract_msg", "olefile", "PIL", "openpyxl", "docx", "pptx", "msoffcrypto"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL + 1)
+    logging.getLogger(_name).propagate = False
 
 IMAGES = frozenset({"png", "jpeg", "gif", "tiff", "bmp"})
 DOCUMENTS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp", "pdf", "eml", "msg"})
@@ -76,7 +86,9 @@ class Extractor:
         if kind == "text":
             if claim is not None:
                 yield Problem("malformed", f"named as {claim} but the content is text; scanned as text", member)
-            yield TextStream(stream, detail, head, _loc(member))
+            # A member is decompressed while it is read, after this generator has handed it over: its
+            # decompression errors must still come out as "malformed", never as a crash of the reader.
+            yield TextStream(_Guarded(stream) if member else stream, detail, head, _loc(member))
             return
         gate = self._gate(kind, detail)
         if gate is not None:
@@ -216,6 +228,21 @@ def _within(item, member: str):
     loc = item.location
     return dataclasses.replace(item, location=dataclasses.replace(
         loc, member=f"{member}/{loc.member}" if loc.member else member))
+
+
+class _Guarded:
+    """A member's stream whose decompression failures surface as FormatError (bombs stay BombError)."""
+
+    def __init__(self, f):
+        self._f = f
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._f.read(n)
+        except BombError:
+            raise
+        except (EOFError, OSError, zlib.error, lzma.LZMAError, tarfile.TarError, zipfile.BadZipFile) as exc:
+            raise FormatError(f"the member could not be read to its end ({type(exc).__name__})") from None
 
 
 class _Keep:

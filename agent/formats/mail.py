@@ -79,8 +79,6 @@ def _strip_html(html: str) -> str:
 def read_msg(f: IO[bytes], **_) -> Iterator[Item]:
     """Outlook .msg: sender, recipients, subject, body and attachments."""
     import extract_msg
-    import logging
-    logging.getLogger("extract_msg").setLevel(logging.ERROR)  # its warnings can quote the message
     msg = extract_msg.openMsg(read_all(f))
     try:
         headers = [f"{label}: {value}" for label, value in (("From", msg.sender), ("To", msg.to), ("Cc", msg.cc),

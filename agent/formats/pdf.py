@@ -1,7 +1,6 @@
 """PDF: the text layer page by page; a page without one (a scan) goes to OCR when OCR is on."""
 from __future__ import annotations
 
-import logging
 from typing import IO, Iterator
 
 from agent.formats.base import Item, Problem, Segment
@@ -13,7 +12,6 @@ MAX_IMAGES_PER_PAGE = 20
 def read_pdf(f: IO[bytes], *, settings, **_) -> Iterator[Item]:
     """Text per page (lines as the PDF lays them out); scanned pages through OCR."""
     from pypdf import PasswordType, PdfReader
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings can quote the document
     reader = PdfReader(f, strict=False)
     if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
         yield Problem("encrypted", "password-protected PDF: encrypted, not scanned")

@@ -1,0 +1,141 @@
+"""Fuzzing: mutated documents, archives, mail and images through every format handler, random text through the
+identifier engine. Each input gives text or a reason, never an exception, a hang or unbounded memory.
+
+The mutation run has a time budget: VENDORSCAN_FUZZ_SECONDS (60 in CI; run longer by hand, e.g.
+VENDORSCAN_FUZZ_SECONDS=3600 scripts/test.sh tests/robustness/test_fuzz.py). A failing input is written
+to the pytest temp dir and its seed printed, so it can be replayed.
+"""
+import io
+import os
+import random
+import resource
+import signal
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import documents as docs
+from agent.config import FormatSettings
+from agent.context import ValueHasher
+from agent.formats.base import BombError, Budget, FormatError, Problem, Segment, TextStream
+from agent.formats.extract import Extractor
+from checks.identifiers import detect
+
+SECONDS = float(os.environ.get("VENDORSCAN_FUZZ_SECONDS", "60"))
+PER_INPUT = 20  # seconds one input may take before it counts as a hang
+SETTINGS = FormatSettings(ocr_timeout=5, max_expanded_size=64 * 2**20)
+
+
+def _seeds(tmp):
+    """One real file per handler: the starting points of the mutations."""
+    made = {
+        "a.docx": docs.docx(tmp / "a.docx").read_bytes(),
+        "b.xlsx": docs.xlsx(tmp / "b.xlsx").read_bytes(),
+        "c.pptx": docs.pptx(tmp / "c.pptx").read_bytes(),
+        "d.pdf": docs.pdf(tmp / "d.pdf", ["personnummer 850412-1230", "CPR 120485-1006"]).read_bytes(),
+        "e.eml": docs.eml(tmp / "e.eml", ("x.txt", b"personnummer 850412-1230\n")).read_bytes(),
+        "f.msg": docs.msg(tmp / "f.msg", ("x.txt", b"personnummer 850412-1230\n")).read_bytes(),
+        "g.zip": docs.zip_of(tmp / "g.zip", {"in/a.txt": b"personnummer 850412-1230\n"}).read_bytes(),
+        "h.tar.gz": docs.tar_gz_of(tmp / "h.tar.gz", {"a.txt": b"CPR 120485-1006\n"}).read_bytes(),
+    }
+    docs.case_screenshot(tmp / "i.png", ["120485-1006"], ["850412-1230"])
+    made["i.png"] = (tmp / "i.png").read_bytes()
+    return made
+
+
+def _mutate(data: bytes, rng: random.Random) -> bytes:
+    if not data:
+        return os.urandom(rng.randrange(1, 64))
+    choice = rng.random()
+    b = bytearray(data)
+    if choice < 0.3:  # flip bytes
+        for _ in range(rng.randrange(1, 20)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+    elif choice < 0.5:  # truncate
+        b = b[:rng.randrange(len(b))]
+    elif choice < 0.7:  # splice a block of noise in
+        at = rng.randrange(len(b))
+        b[at:at] = os.urandom(rng.randrange(1, 512))
+    elif choice < 0.85:  # repeat a slice (lengths and offsets stop matching)
+        s = rng.randrange(len(b))
+        e = min(len(b), s + rng.randrange(1, 4096))
+        b[e:e] = b[s:e] * rng.randrange(1, 4)
+    else:  # zero a range
+        s = rng.randrange(len(b))
+        b[s:s + rng.randrange(1, 256)] = bytes(min(len(b) - s, 256))[:len(b[s:s + 256])]
+    return bytes(b)
+
+
+def _drain(data: bytes, name: str) -> int:
+    items = 0
+    for item in Extractor(SETTINGS, Budget(SETTINGS.max_expanded_size, SETTINGS.max_ratio)).extract(
+            io.BytesIO(data), data[:65536], name):
+        assert isinstance(item, (Segment, TextStream, Problem)), type(item)
+        if isinstance(item, TextStream):
+            try:  # as the worker reads it: a member breaking off mid-read is a reason, not a crash
+                while item.stream.read(65536):
+                    pass
+            except (BombError, FormatError):
+                pass
+        items += 1
+    return items
+
+
+class _Hang(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Hang()
+
+
+def test_mutated_files_never_crash_hang_or_grow_memory(tmp_path):
+    seeds = _seeds(tmp_path)
+    seed = int(os.environ.get("VENDORSCAN_FUZZ_SEED", random.randrange(2**32)))
+    rng = random.Random(seed)
+    start, runs = time.monotonic(), 0
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    old = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        while time.monotonic() - start < SECONDS:
+            name = rng.choice(sorted(seeds))
+            data = seeds[name]
+            for _ in range(rng.randrange(1, 4)):
+                data = _mutate(data, rng)
+            signal.alarm(PER_INPUT)
+            try:
+                _drain(data, name)
+            except _Hang:
+                (tmp_path / f"hang-{name}").write_bytes(data)
+                pytest.fail(f"{name}: no answer within {PER_INPUT}s (seed {seed}, run {runs}; input kept)")
+            except Exception as exc:  # noqa: BLE001
+                (tmp_path / f"crash-{name}").write_bytes(data)
+                pytest.fail(f"{name}: {type(exc).__name__}: {exc} escaped (seed {seed}, run {runs}; input kept)")
+            finally:
+                signal.alarm(0)
+            runs += 1
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    print(f"fuzz: {runs} mutated inputs in {SECONDS:.0f}s, seed {seed}, peak RSS grew {grown:.0f} MiB")
+    assert runs > 50 and grown < 512
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([b"PK\x03\x04", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+                        b"\x1f\x8b\x08", b"BZh9", b"\xfd7zXZ\x00", b"GIF89a", b"II*\x00", b"\xff\xd8\xff",
+                        b"Received: x\nFrom: a\nMIME-Version: 1.0\n\n", b""]),
+       st.binary(max_size=4096))
+def test_random_bytes_behind_every_magic_number(magic, tail):
+    _drain(magic + tail, "x.bin")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789-+ \nAaXx*•#?@.:;åäöøæ_/SEDKNOFIIS"), max_size=400))
+def test_identifier_engine_gives_the_same_hits_with_and_without_re2(text):
+    key = ValueHasher(b"k" * 32)
+    a = [(h.kind, h.start, h.end, h.verdict) for h in detect(text, key)]
+    b = [(h.kind, h.start, h.end, h.verdict) for h in detect(text, key, use_re2=False)]
+    assert a == b
