@@ -12,6 +12,7 @@ import lzma
 import shutil
 import tarfile
 import tempfile
+import warnings
 import zipfile
 import zlib
 from typing import IO, Iterator
@@ -24,6 +25,7 @@ from agent.formats.sniff import HEAD_SIZE, sniff
 for _name in ("pypdf", "extract_msg", "olefile", "PIL", "openpyxl", "docx", "pptx", "msoffcrypto"):
     logging.getLogger(_name).setLevel(logging.CRITICAL + 1)
     logging.getLogger(_name).propagate = False
+warnings.filterwarnings("ignore", module=r"(PIL|pypdf|openpyxl|docx|pptx|extract_msg|olefile|msoffcrypto)(\..*)?$")
 
 IMAGES = frozenset({"png", "jpeg", "gif", "tiff", "bmp"})
 DOCUMENTS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp", "pdf", "eml", "msg"})
