@@ -29,13 +29,21 @@ class Report:
 @contextmanager
 def atomic_text(path: Path) -> Iterator[TextIO]:
     """Write to a temp file beside `path` (0600) and rename it over: an old report stays whole until then."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise ReportError(f"cannot write {path}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             yield f
+            f.flush()
+            os.fsync(f.fileno())  # a full disk shows here, before the old report is replaced
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise ReportError(f"cannot write {path}: {exc.strerror}; an earlier {path.name} there is unchanged") from None
     except BaseException:
         os.unlink(tmp)
         raise

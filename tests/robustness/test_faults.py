@@ -1,0 +1,35 @@
+"""Faults around the scan: a full disk while writing reports leaves the earlier report whole."""
+import os
+import subprocess
+
+from conftest import load_json, run_cli
+from documents import SE
+
+
+def test_disk_full_while_writing_reports_keeps_the_earlier_report(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(out)], capture_output=True,
+                             text=True)
+    assert mounted.returncode == 0, f"this test mounts a small tmpfs (needs root): {mounted.stderr}"
+    try:
+        tree = tmp_path / "t"
+        tree.mkdir()
+        (tree / "a.csv").write_text(f"personnummer {SE}\n")
+        first = run_cli("scan", tree, "--out", out, "--state-dir", tmp_path / "s", "--quiet")
+        assert first.returncode in (0, 1), first.stderr
+        before = (out / "report.json").read_bytes()
+        for i in range(300):  # a bigger scan: its reports cannot fit in what is left
+            (tree / f"b{i}.csv").write_text("".join(f"personnummer {SE} rad {n}\n" for n in range(200)))
+        st = os.statvfs(out)
+        with open(out / "filler", "wb") as f:  # leave about 16 KB: less than the bigger reports need
+            f.write(b"\0" * (st.f_bavail * st.f_frsize - 16 * 1024))
+        second = run_cli("scan", tree, "--out", out, "--state-dir", tmp_path / "s", "--quiet")
+        assert second.returncode == 2
+        assert "No space left on device" in second.stderr and "unchanged" in second.stderr, second.stderr
+        assert "Traceback" not in second.stderr and "internal error" not in second.stderr
+        assert (out / "report.json").read_bytes() == before  # whole, and the earlier scan's
+        assert load_json(out / "report.json")["summary"]["findings_total"] >= 1
+        assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temp files left behind
+    finally:
+        subprocess.run(["umount", str(out)], capture_output=True)
