@@ -21,6 +21,11 @@ class JsonFormatter(logging.Formatter):
 
 def setup(level: str = "warning", fmt: str = "text", file: str | None = None) -> None:
     """Configure the vendorscan logger."""
+    # Libraries (paramiko, botocore, pypdf, …) log tracebacks, request headers and bits of what they read:
+    # none of theirs reaches stderr or a log file; what matters is said again in vendorscan's own words.
+    root = logging.getLogger()
+    if not any(isinstance(h, logging.NullHandler) for h in root.handlers):
+        root.addHandler(logging.NullHandler())
     logger = logging.getLogger("vendorscan")
     logger.handlers.clear()
     logger.setLevel(level.upper())
