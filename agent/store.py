@@ -51,18 +51,21 @@ class RunStore:
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.executescript(_SCHEMA)
         self.attached = dict(attach or {})
+        self._resources: list[tuple] = []
         for name, other in self.attached.items():  # before BEGIN: SQLite attaches outside transactions only
             self.db.execute(f"ATTACH DATABASE ? AS {name}", (str(other),))
         self.db.execute("BEGIN")
 
     def commit(self) -> None:
         """Make what was written durable."""
+        self._flush_resources()
         self.db.execute("COMMIT")
         self.db.execute("BEGIN")
 
     @contextmanager
     def idle(self) -> Iterator[None]:
         """Commit and hold no transaction (no lock) for a while, so another connection may read this store."""
+        self._flush_resources()
         self.db.execute("COMMIT")
         try:
             yield
@@ -71,6 +74,7 @@ class RunStore:
 
     def close(self) -> None:
         """Commit and close."""
+        self._flush_resources()
         self.db.execute("COMMIT")
         self.db.close()
 
@@ -88,10 +92,16 @@ class RunStore:
         self.db.execute("INSERT INTO skipped VALUES (?,?,?,?)", (s.target, s.uri, s.reason, s.detail))
 
     def add_resource(self, r: Resource) -> None:
-        """Remember a resource's container and access, for correlation."""
+        """Remember a resource's container and access, for correlation (written in batches)."""
         access = json.dumps(r.access.to_dict()) if r.access else None
-        self.db.execute("INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?)",
-                        (r.uri, r.target, r.kind, r.parent, r.size, access))
+        self._resources.append((r.uri, r.target, r.kind, r.parent, r.size, access))
+        if len(self._resources) >= 1000:
+            self._flush_resources()
+
+    def _flush_resources(self) -> None:
+        if self._resources:
+            self.db.executemany("INSERT OR REPLACE INTO resources VALUES (?,?,?,?,?,?)", self._resources)
+            self._resources = []
 
     # -- reading --------------------------------------------------------------------------
     def distinct_values(self, resource: str, kind: str, verdict: str, part: str = "") -> int:
@@ -155,6 +165,7 @@ class RunStore:
 
     def data_resources(self, target: str) -> Iterator[tuple[str, str | None, str | None]]:
         """(uri, parent, access json) of resources of a target that hold real-looking personal data."""
+        self._flush_resources()
         yield from self.db.execute(
             "SELECT DISTINCT f.resource, r.parent, r.access FROM findings f "
             "LEFT JOIN resources r ON r.uri = f.resource "
