@@ -72,6 +72,9 @@ class SftpConnector(Connector):
         where = f"{o.host}:{o.port}"
         try:
             sock = socket.create_connection((o.host, o.port), timeout=o.timeout)
+        except socket.gaierror as exc:
+            raise ConnectorError(f"cannot resolve the host name {o.host}: {exc.strerror}; check the name and this "
+                                 "machine's DNS") from None
         except OSError as exc:
             raise ConnectorError(f"cannot reach {where}: {exc.strerror or exc}") from None
         transport = paramiko.Transport(sock)

@@ -56,3 +56,50 @@ def test_a_server_that_accepts_and_then_says_nothing_times_out_with_a_clear_erro
     assert "Traceback" not in proc.stderr and "not-used-here" not in proc.stdout + proc.stderr
     report = load_json(tmp_path / "o" / "report.json")
     assert report["targets"][0]["complete"] is False and report["targets"][0]["errors"]
+
+
+def test_dns_failure_is_a_clear_error(tmp_path):
+    """In a network namespace of the test's own, with no interface: no name resolves, no packet leaves."""
+    import sys
+
+    from conftest import ROOT
+    ns = f"vendorscan-dns-{os.getpid()}"
+    made = subprocess.run(["ip", "netns", "add", ns], capture_output=True, text=True)
+    assert made.returncode == 0, f"this test makes a network namespace (needs root and iproute2): {made.stderr}"
+    try:
+        cfg = tmp_path / "dns.toml"
+        cfg.write_text('[[targets]]\nname = "dns"\ntype = "sftp"\nhost = "sftp.supplier.example"\n'
+                       'paths = ["/"]\nusername = "audit"\npassword_env = "PW"\n'
+                       'host_key_fingerprint = "SHA256:AAAA"\ntimeout = 5\n')
+        proc = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-m", "agent", "scan", "--config", str(cfg),
+                               "--out", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"), "--quiet"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "PW": "x"})
+    finally:
+        subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "cannot resolve the host name sftp.supplier.example" in proc.stdout + proc.stderr
+
+
+def test_a_server_that_resets_the_connection_is_a_clear_error(tmp_path):
+    import socket
+    import struct
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+
+    def reset():
+        conn, _ = listener.accept()
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()  # RST, not FIN
+
+    threading.Thread(target=reset, daemon=True).start()
+    cfg = tmp_path / "reset.toml"
+    cfg.write_text(f'[[targets]]\nname = "reset"\ntype = "sftp"\nhost = "127.0.0.1"\n'
+                   f'port = {listener.getsockname()[1]}\npaths = ["/"]\nusername = "audit"\npassword_env = "PW"\n'
+                   'host_key_fingerprint = "SHA256:AAAA"\ntimeout = 5\n')
+    proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                   env={"PW": "x"})
+    listener.close()
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert load_json(tmp_path / "o" / "report.json")["targets"][0]["errors"]
