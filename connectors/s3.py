@@ -72,6 +72,7 @@ class S3Connector(Connector):
         verify_tls: bool = True
         ca_bundle: str = ""
         max_attempts: int = 8
+        timeout: int = 60  # seconds to wait for a connection or for the next bytes of an answer
 
         def __post_init__(self):
             if not 0 < self.sample <= 1:
@@ -120,8 +121,8 @@ class S3Connector(Connector):
     def _make(self, session, service: str):
         from botocore.config import Config
         o = self.options
-        config = Config(retries={"max_attempts": o.max_attempts, "mode": "standard"}, connect_timeout=10,
-                        read_timeout=60, region_name=o.region or None)
+        config = Config(retries={"max_attempts": o.max_attempts, "mode": "standard"}, connect_timeout=min(10, o.timeout),
+                        read_timeout=o.timeout, region_name=o.region or None)
         verify: bool | str = o.ca_bundle or o.verify_tls
         return session.client(service, endpoint_url=o.endpoint_url or None, config=config, verify=verify)
 

@@ -1,0 +1,131 @@
+"""Servers that answer slowly are waited for; servers that stall are given up on, with a clear error."""
+import socket
+import threading
+import time
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+import servers
+from conftest import load_json, run_cli
+from documents import DK, SE
+
+CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+class SlowProxy:
+    """A loopback TCP proxy that hands on every piece of data late: a slow link to a real server."""
+
+    def __init__(self, port: int, delay: float):
+        self.target, self.delay = port, delay
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src, dst):
+        try:
+            while data := src.recv(4096):
+                time.sleep(self.delay)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
+def _silent_listener():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held = []
+
+    def hold():
+        while True:
+            try:
+                held.append(listener.accept())  # accepted, never answered
+            except OSError:
+                return
+    threading.Thread(target=hold, daemon=True).start()
+    return listener
+
+
+def _s3_config(path, endpoint, extra=""):
+    path.write_text(f'[[targets]]\nname = "s3"\ntype = "s3"\nendpoint_url = "{endpoint}"\nregion = "eu-north-1"\n'
+                    f'buckets = ["exports"]\n{extra}')
+    return path
+
+
+def test_a_slow_s3_endpoint_gives_the_same_findings_as_a_fast_one(tmp_path):
+    port = servers.free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    moto.start()
+    proxy = SlowProxy(port, delay=0.02)
+    try:
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="eu-north-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        s3.create_bucket(Bucket="exports", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+        for i in range(5):
+            s3.put_object(Bucket="exports", Key=f"hr/{i}.csv", Body=f"personnummer {SE}\nCPR-nr {DK}\n".encode())
+        results = {}
+        for name, p in (("fast", port), ("slow", proxy.port)):
+            cfg = _s3_config(tmp_path / f"{name}.toml", f"http://127.0.0.1:{p}")
+            proc = run_cli("scan", "--config", cfg, "--out", tmp_path / name, "--state-dir", tmp_path / f"s-{name}",
+                           "--quiet", env=CREDS)
+            assert proc.returncode != 2, proc.stdout + proc.stderr
+            report = load_json(tmp_path / name / "report.json")
+            results[name] = sorted((f["resource"].rsplit("/", 1)[1], f["kind"], f["count"]) for f in report["findings"]
+                                   if f["check_id"] == "identifiers")
+    finally:
+        proxy.close()
+        moto.stop()
+    assert results["slow"] == results["fast"] and len(results["fast"]) == 10
+
+
+def test_a_stalled_s3_endpoint_ends_the_target_with_a_clear_error(tmp_path):
+    listener = _silent_listener()
+    try:
+        cfg = _s3_config(tmp_path / "stall.toml", f"http://127.0.0.1:{listener.getsockname()[1]}",
+                         "timeout = 2\nmax_attempts = 1\n")
+        t0 = time.monotonic()
+        proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                       env=CREDS)
+    finally:
+        listener.close()
+    assert proc.returncode == 2 and time.monotonic() - t0 < 90 and "Traceback" not in proc.stderr
+    assert load_json(tmp_path / "o" / "report.json")["targets"][0]["errors"]
+
+
+def test_a_stalled_smb_server_ends_the_target_with_a_clear_error(tmp_path):
+    listener = _silent_listener()
+    try:
+        cfg = tmp_path / "smb.toml"
+        cfg.write_text(f'[[targets]]\nname = "smb"\ntype = "smb"\nserver = "127.0.0.1"\n'
+                       f'port = {listener.getsockname()[1]}\nshare = "projects"\nusername = "u"\n'
+                       'password_env = "PW"\ntimeout = 2\n')
+        t0 = time.monotonic()
+        proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                       env={"PW": "x"})
+    finally:
+        listener.close()
+    assert proc.returncode == 2 and time.monotonic() - t0 < 90 and "Traceback" not in proc.stderr
+    report = load_json(tmp_path / "o" / "report.json")
+    assert report["targets"][0]["errors"] and not report["targets"][0]["complete"]
