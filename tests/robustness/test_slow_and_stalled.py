@@ -129,3 +129,87 @@ def test_a_stalled_smb_server_ends_the_target_with_a_clear_error(tmp_path):
     assert proc.returncode == 2 and time.monotonic() - t0 < 90 and "Traceback" not in proc.stderr
     report = load_json(tmp_path / "o" / "report.json")
     assert report["targets"][0]["errors"] and not report["targets"][0]["complete"]
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1 that no CA signed, and its key, as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    return tmp_path / "cert.pem", tmp_path / "key.pem"
+
+
+class TlsProxy(SlowProxy):
+    """The same proxy, speaking TLS with a self-signed certificate to its clients."""
+
+    def __init__(self, port: int, cert, key):
+        import ssl
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        super().__init__(port, delay=0)
+
+    def _accept(self):
+        while True:
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
+
+    def _serve(self, raw):
+        try:
+            client = self.context.wrap_socket(raw, server_side=True)
+        except OSError:  # the scanner refused the certificate: the handshake fails here too
+            raw.close()
+            return
+        upstream = socket.create_connection(("127.0.0.1", self.target))
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+
+def test_tls_certificates_are_verified_unless_turned_off_which_the_report_prints(tmp_path):
+    cert, key = _self_signed(tmp_path)
+    port = servers.free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    moto.start()
+    proxy = TlsProxy(port, cert, key)
+    try:
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="eu-north-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        s3.create_bucket(Bucket="exports", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+        s3.put_object(Bucket="exports", Key="hr.csv", Body=f"personnummer {SE}\n".encode())
+        endpoint = f"https://127.0.0.1:{proxy.port}"
+        runs = {}
+        for name, extra in (("verified", "max_attempts = 1\n"), ("off", "verify_tls = false\n"),
+                            ("pinned", f'ca_bundle = "{cert}"\n')):
+            cfg = _s3_config(tmp_path / f"{name}.toml", endpoint, extra)
+            proc = run_cli("scan", "--config", cfg, "--out", tmp_path / name, "--state-dir", tmp_path / f"s-{name}",
+                           "--quiet", env=CREDS)
+            runs[name] = (proc, load_json(tmp_path / name / "report.json"))
+    finally:
+        proxy.close()
+        moto.stop()
+    proc, report = runs["verified"]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr  # an unknown certificate: refused
+    assert "SSL" in " ".join(report["targets"][0]["errors"]) + proc.stdout + proc.stderr
+    proc, report = runs["off"]
+    assert proc.returncode != 2 and any(f["kind"] == "se.personnummer" for f in report["findings"])
+    assert any("not verified" in w for w in report["targets"][0]["weaknesses"])
+    proc, report = runs["pinned"]  # the store's own CA bundle: verified, and no weakness
+    assert proc.returncode != 2 and report["targets"][0]["weaknesses"] == []
