@@ -68,9 +68,9 @@ def _silent_listener():
     return listener
 
 
-def _s3_config(path, endpoint, extra=""):
+def _s3_config(path, endpoint, extra="", bucket="exports"):
     path.write_text(f'[[targets]]\nname = "s3"\ntype = "s3"\nendpoint_url = "{endpoint}"\nregion = "eu-north-1"\n'
-                    f'buckets = ["exports"]\n{extra}')
+                    f'buckets = ["{bucket}"]\n{extra}')
     return path
 
 
@@ -192,13 +192,14 @@ def test_tls_certificates_are_verified_unless_turned_off_which_the_report_prints
     try:
         s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="eu-north-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")
-        s3.create_bucket(Bucket="exports", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
-        s3.put_object(Bucket="exports", Key="hr.csv", Body=f"personnummer {SE}\n".encode())
+        # moto keeps its buckets per process, across servers: a bucket name of this test's own
+        s3.create_bucket(Bucket="exports-tls", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+        s3.put_object(Bucket="exports-tls", Key="hr.csv", Body=f"personnummer {SE}\n".encode())
         endpoint = f"https://127.0.0.1:{proxy.port}"
         runs = {}
         for name, extra in (("verified", "max_attempts = 1\n"), ("off", "verify_tls = false\n"),
                             ("pinned", f'ca_bundle = "{cert}"\n')):
-            cfg = _s3_config(tmp_path / f"{name}.toml", endpoint, extra)
+            cfg = _s3_config(tmp_path / f"{name}.toml", endpoint, extra, bucket="exports-tls")
             proc = run_cli("scan", "--config", cfg, "--out", tmp_path / name, "--state-dir", tmp_path / f"s-{name}",
                            "--quiet", env=CREDS)
             runs[name] = (proc, load_json(tmp_path / name / "report.json"))
