@@ -61,7 +61,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="vendorscan-formats-"))
     try:
         units = build(work / "tree", args.files, args.pages, args.images)
-        print(f"| kind | files | pages or images | findings | seconds | per second |")
+        print("| kind | files | pages or images | findings | seconds | per second |")
         print("|---|---|---|---|---|---|")
         for kind, n in units.items():
             config = cfg.parse({"executor": {"workers": args.workers, "unit_files": 4},

@@ -8,16 +8,15 @@ process and prints the child's peak RSS, the time and the MB/s. Files are remove
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.child import scan_in_child  # noqa: E402
 
 
 def build(path: Path, size_mb: int) -> None:
@@ -43,17 +42,10 @@ def main() -> None:
         size = big.stat().st_size
         config = work / "bench.toml"
         config.write_text('[limits]\nmax_file_size = "100GB"\n')
-        t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "agent", "scan", str(big), "--config", str(config), "--quiet",
-                               "--workers", str(args.workers), "--out", str(work / "out"),
-                               "--state-dir", str(work / "state")], cwd=ROOT, capture_output=True, text=True)
-        dt = time.perf_counter() - t0
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        proc, dt, peak = scan_in_child(big, work, args.workers, "--config", str(config))
         print("| file | workers | exit | seconds | MB/s | peak RSS |")
         print(f"| {size / 2**20:.0f} MiB | {args.workers} | {proc.returncode} | {dt:.1f} | "
-              f"{size / 2**20 / dt:.1f} | {peak_kb / 1024:.0f} MiB |")
-        if proc.returncode == 2:
-            print(proc.stdout, proc.stderr)
+              f"{size / 2**20 / dt:.1f} | {peak:.0f} MiB |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.child import scan_in_child  # noqa: E402
 from bench.corpus import generate_text  # noqa: E402
 
 
@@ -52,18 +50,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="vendorscan-tree-"))
     try:
         files, total = build(work / "tree", args.size_mb, args.with_ids)
-        t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "agent", "scan", str(work / "tree"), "--quiet", "--workers",
-                               str(args.workers), "--out", str(work / "out"), "--state-dir", str(work / "state")],
-                              cwd=ROOT, capture_output=True, text=True)
-        dt = time.perf_counter() - t0
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        proc, dt, peak = scan_in_child(work / "tree", work, args.workers)
         print("| files | MiB | ids in | workers | exit | seconds | MB/s | peak RSS (largest process) |")
         print("|---|---|---|---|---|---|---|---|")
         print(f"| {files} | {total / 2**20:.0f} | {args.with_ids:.0%} of files | {args.workers or 'all'} | "
               f"{proc.returncode} | {dt:.1f} | {total / 2**20 / dt:.1f} | {peak:.0f} MiB |")
-        if proc.returncode == 2:
-            print(proc.stdout, proc.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -68,6 +68,16 @@ def every_form(value: str) -> set[str]:
     return {value, bare, value.replace(" ", ""), value.replace("-", "")}
 
 
+def assert_no_planted(blobs: dict) -> None:
+    """No planted value, in any separator form, UTF-8 or UTF-16, in any of the named blobs."""
+    for kind, values in PLANTED.items():
+        for value in values:
+            for form in every_form(value):
+                for name, blob in blobs.items():
+                    for enc in ("utf-8", "utf-16-le"):
+                        assert form.encode(enc) not in blob, f"{kind} value {form!r} leaked into {name}"
+
+
 def files_under(*dirs: Path):
     """Every regular file below the given directories."""
     for d in dirs:

@@ -187,7 +187,6 @@ def test_hostile_and_broken_files_are_reported_and_the_scan_goes_on(tmp_path, tr
 def test_encrypted_archives_and_documents_are_reported_as_encrypted(tmp_path, tree):
     import io
 
-    import msoffcrypto
     from pypdf import PdfReader, PdfWriter
     docs.encrypted_zip(tree / "locked.zip")
     writer = PdfWriter(clone_from=PdfReader(docs.pdf(tmp_path / "p.pdf", [f"personnummer {SE}"])))

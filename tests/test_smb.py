@@ -165,7 +165,6 @@ def test_dacls_set_over_smb(smbd_dacls, tmp_path):
 def test_server_killed_mid_scan_gives_a_partial_report(tmp_path):
     import subprocess
     import sys
-    import time
     from pathlib import Path
     s = servers.start_smbd()
     try:

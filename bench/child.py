@@ -1,0 +1,22 @@
+"""A whole `vendorscan scan` in a child process, timed, with the peak RSS of its largest process."""
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scan_in_child(path: Path, work: Path, workers: int, *extra: str) -> tuple[subprocess.CompletedProcess, float, float]:
+    """(process, seconds, peak RSS in MiB) of a quiet scan of path with reports and state under work."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "agent", "scan", str(path), "--quiet", "--workers", str(workers),
+                           "--out", str(work / "out"), "--state-dir", str(work / "state"), *extra],
+                          cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if proc.returncode == 2:
+        print(proc.stdout, proc.stderr)
+    return proc, seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
