@@ -53,15 +53,38 @@ def planted(kind: str, rng: random.Random) -> tuple[str, str]:
             return rng.choice(_TEST_CARDS), "test"
         return _break_last(synth.card(rng)), "near"
     if roll < 0.6:
-        return synth.real(kind, rng, separator=rng.random() < 0.7), "real"
+        while True:  # a real-looking value, not one that happens to be on an official test list
+            value = synth.real(kind, rng, separator=rng.random() < 0.7)
+            if not _on_test_list(value):
+                return value, "real"
     if roll < 0.72 and kind in TESTABLE:
         return synth.test(kind, rng), "test"
     if roll < 0.84:
         return synth.masked(kind, rng), "masked"
-    value = synth.real(kind, rng)
-    if rng.random() < 0.5 and kind != "dk.cpr":  # the Danish check digit is optional since 2007
-        return _break_last(value), "near"
-    return value[:2] + "13" + value[4:], "near"  # month 13
+    while True:
+        value = synth.real(kind, rng)
+        if rng.random() < 0.5 and kind != "dk.cpr":  # the Danish check digit is optional since 2007
+            value = _break_last(value)
+        else:
+            value = value[:2] + "13" + value[4:]  # month 13
+        # A broken value that another country's rules accept is that country's valid id, not a near miss.
+        if not _valid_anywhere(value):
+            return value, "near"
+
+
+def _on_test_list(value: str) -> bool:
+    from checks.identifiers import detect
+    return any(h.verdict.value == "test" for h in detect(f"ref {value}", _HASHER))
+
+
+def _valid_anywhere(value: str) -> bool:
+    from checks.identifiers import detect
+    return any(h.verdict.value != "masked" for word in ("ref", "CPR-nr", "personnummer", "fødselsnummer",
+                                                        "henkilötunnus", "kennitala")
+               for h in detect(f"{word} {value}", _HASHER))
+
+
+_HASHER = None
 
 
 def _break_last(value: str) -> str:
@@ -99,9 +122,9 @@ class Writer:
         prefix = f"{name} från {city} uppgav {word + ' ' if word else ''}"
         return f"{prefix}{value} vid besöket den {rng.randrange(1, 29)} maj.", len(prefix) + 1
 
-    def noise(self, fmt: str) -> str:
-        """A line with names, addresses, phone numbers and amounts, and nothing to report."""
-        fake = self.fakers[self.rng.choice(NATIONAL)]
+    def noise(self, fmt: str, home: str) -> str:
+        """A line with the file's country's names, addresses, phone numbers and amounts, and nothing to report."""
+        fake = self.fakers[home]
         if fmt == "csv":
             return f"{self.rng.randrange(10**5)};{fake.name()};{fake.street_address()};{fake.phone_number()}"
         if fmt == "log":
@@ -113,6 +136,9 @@ class Writer:
 
 def generate(out: Path, files: int, lines: int, seed: int) -> list[tuple[str, int, int, str, str]]:
     """Write the corpus; returns the labels (file, line, column, kind, label)."""
+    global _HASHER
+    from agent.context import ValueHasher
+    _HASHER = ValueHasher(b"accuracy-corpus-only")
     rng = random.Random(seed)
     writer = Writer(rng)
     truth = []
@@ -132,7 +158,7 @@ def generate(out: Path, files: int, lines: int, seed: int) -> list[tuple[str, in
                 truth.append((name, n, col, kind, label))
                 rows.append(line)
             else:
-                rows.append(writer.noise(fmt))
+                rows.append(writer.noise(fmt, home))
         (out / name).write_text("\n".join(rows) + "\n", encoding="utf-8")
     return truth
 

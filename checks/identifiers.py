@@ -50,7 +50,8 @@ _GLUE = "-_/#"
 _BARE_HEAD = {10: 6, 11: 6, 12: 8}  # digits of a bare run -> length of its date part
 _VERDICTS = {v.value: v for v in Verdict}
 HOME_VOTES, HOME_SHARE, HOME_BONUS = 3, 0.6, 0.35  # when a text's unambiguous ids make it one country's
-_ANY = ("se", "dk", "no")  # countries whose word for the id is shared ("personnummer")
+_ANY = ("se", "dk", "no")
+_LISTED_TESTS = frozenset({"se.personnummer", "se.samordningsnummer"})  # published lists, not number ranges  # countries whose word for the id is shared ("personnummer")
 
 
 def _card_brand(digits: str) -> str | None:
@@ -161,7 +162,9 @@ class IdentifierCheck(ContentCheck):
                 found = self._national(text, s, e, today, column_context)
                 if found is not None:
                     pending.append((s, e, found))
-                    countries = {BY_KIND[r[0]].country for r in found[1]}
+                    # A reading without a check digit (a CPR number failing modulus 11) fits nearly any
+                    # date-shaped value: it does not make a checked reading ambiguous.
+                    countries = {BY_KIND[r[0]].country for r in found[1] if r[3] >= 0.5}
                     if len(countries) == 1:
                         (country,) = countries
                         votes[country] = votes.get(country, 0) + 1
@@ -217,16 +220,21 @@ class IdentifierCheck(ContentCheck):
         (head, sep, tail), results, near = found
         named = near - {"any"}
         length = e - s
-        if any(r[1] == "test" for r in results):
-            # On an official test list in one country's reading: test data, never an exposure.
-            results = [r for r in results if r[1] == "test"]
+        tests = [r for r in results if r[1] == "test"]
+        if tests and (any(r[0] in _LISTED_TESTS for r in tests) or not any(
+                r[1] != "test" and (BY_KIND[r[0]].country in named or BY_KIND[r[0]].country == home) for r in results)):
+            # On an official test list (or in a test range, unless the text is another country's): test data.
+            results = tests
         best, best_conf = None, -1.0
         for kind, verdict, normalised, strength, note in results:
             country = BY_KIND[kind].country
             if strength < 0.5 and country != home and country not in near:
                 continue  # a reading without a check digit needs its country named or the text to be its country's
-            if home is not None and country != home and not near and not sep and length == 10:
-                continue  # in one country's text, a bare 10-digit run is a phone or customer number
+            if home is not None and country != home and not near and not sep and length == 10 and (
+                    strength < 0.6 or sum(r[3] >= 0.5 for r in results) > 1):
+                # In one country's text, a bare 10-digit run is more often a phone or customer number than
+                # another country's id, unless only that country's rules, with a strong check, accept it.
+                continue
             conf = strength
             if not sep and length == 10:
                 conf *= 0.45  # bare 10-digit runs are everywhere: order, customer and phone numbers
