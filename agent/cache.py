@@ -1,8 +1,9 @@
 """The incremental cache of one target: unchanged resources carried from state.db into the run store.
 
 The cache tables live in state.db (schema in agent.state); the run store's connection attaches it as
-`st`, so carrying a resource over copies its finding and occurrence rows inside SQLite, in batches,
-without one of them being decoded in Python.
+`st`. Carrying a resource over copies its few finding rows inside SQLite, in batches, and records a
+reference to its occurrences, which stay in the cache under the entry (scan) that read them: a rescan
+of an unchanged estate writes one small row per resource, not every occurrence again.
 """
 from __future__ import annotations
 
@@ -33,15 +34,14 @@ class TargetCache:
         return self.flush() if len(self.waiting) >= BATCH else 0
 
     def flush(self) -> int:
-        """Copy the queued resources' findings and occurrences into the run store; returns findings copied."""
+        """Copy the queued resources' findings and reference their occurrences; returns findings copied."""
         if not self.waiting:
             return 0
         self.db.executemany("INSERT OR IGNORE INTO temp.carried VALUES (?)", self.waiting)
         self.waiting = []
-        # CROSS JOIN: drive from the batch through the (target, resource) index, never scan the whole cache;
-        # index order keeps each resource's occurrences in document order.
-        self.db.execute("INSERT INTO main.occurrences SELECT o.* FROM temp.carried c CROSS JOIN st.cache_occurrences o "
-                        "ON o.target = ? AND o.resource = c.uri", (self.target,))
+        # CROSS JOIN: drive from the batch through the cache's primary key, never scan the whole cache.
+        self.db.execute("INSERT INTO main.carried SELECT k.target, k.uri, k.scan_id FROM temp.carried c "
+                        "CROSS JOIN st.cache k ON k.target = ? AND k.uri = c.uri", (self.target,))
         n = self.db.execute("INSERT OR REPLACE INTO main.findings SELECT f.* FROM temp.carried c "
                             "CROSS JOIN st.cache_findings f ON f.target = ? AND f.resource = c.uri",
                             (self.target,)).rowcount
@@ -52,9 +52,11 @@ class TargetCache:
         """Replace a resource's cache entry by what this scan found in it (occurrences from the run store)."""
         key = (self.target, uri)
         self.db.execute("DELETE FROM st.cache_findings WHERE target=? AND resource=?", key)
-        self.db.execute("DELETE FROM st.cache_occurrences WHERE target=? AND resource=?", key)
-        self.db.execute("INSERT INTO st.cache_occurrences SELECT * FROM main.occurrences WHERE target=? AND resource=? "
-                        "ORDER BY rowid", key)
+        # Earlier readings stay while a kept run store may refer to them (State.free_cache_entries).
+        self.db.execute("UPDATE st.cache_occurrences SET superseded_by=? WHERE target=? AND resource=? "
+                        "AND superseded_by IS NULL AND entry != ?", (self.scan_id, *key, self.scan_id))
+        self.db.execute("INSERT INTO st.cache_occurrences SELECT ?, NULL, * FROM main.occurrences "
+                        "WHERE target=? AND resource=? ORDER BY rowid", (self.scan_id, *key))
         self.db.executemany("INSERT INTO st.cache_findings VALUES (?,?,?,?,?,?,?,?,?,?)", finding_rows)
         self.db.execute("INSERT OR REPLACE INTO st.cache VALUES (?,?,?,?,?)",
                         (self.target, uri, marker, self.checks_digest, self.scan_id))

@@ -91,8 +91,14 @@ class ScanResult:
             cov.weaknesses = c.get("weaknesses", [])
             coverage.append(cov)
         return cls(doc["scan_id"], doc["config_digest"], doc["checks_digest"], doc["agent_version"], doc["started"],
-                   doc["ended"], coverage, doc["errors"], RunStore(run_dir / "run.db"), run_dir, doc["checks"],
+                   doc["ended"], coverage, doc["errors"], _open_store(run_dir), run_dir, doc["checks"],
                    doc["host"], doc["operator"], doc["fail_on"], doc.get("signing_public_key", ""))
+
+
+def _open_store(run_dir: Path) -> RunStore:
+    """A finished scan's store, with the state db it refers to for carried-over occurrences."""
+    state_db = run_dir.parent.parent / "state.db"
+    return RunStore(run_dir / "run.db", attach={"st": state_db} if state_db.exists() else None)
 
 
 def _now() -> str:
@@ -120,7 +126,8 @@ class Scan:
             return self._run()
 
     def _run(self) -> ScanResult:
-        scan_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
+        # Microseconds in the id: scan ids sort in the order the scans started (run pruning and the cache rely on it).
+        scan_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:8]
         run_dir = self.state / "runs" / scan_id
         interrupted = self.db.mark_interrupted(self.state / "runs")
         run_dir.parent.mkdir(mode=0o700, exist_ok=True)
@@ -155,17 +162,24 @@ class Scan:
             result.lifecycle = self.db.record_scan(result, counts)
         result.accepted = {fp: list(self.db.acceptance(fp)) for fp in self.db.accepted()}
         result.save()
-        _prune_runs(self.state / "runs", self.config.scan.keep_runs, keep=scan_id)
+        oldest = _prune_runs(self.state / "runs", self.config.scan.keep_runs, keep=scan_id)
+        with store.idle():
+            self.db.free_cache_entries(oldest)
         return result
 
 
-def _prune_runs(runs: Path, keep_last: int, keep: str) -> None:
-    """Remove finished run stores beyond the newest keep_last: an agent running for months must not fill the disk."""
+def _prune_runs(runs: Path, keep_last: int, keep: str) -> str:
+    """Remove finished run stores beyond the newest keep_last; returns the oldest kept scan id.
+
+    An agent running for months must not fill the disk."""
     import shutil
     finished = sorted(p for p in runs.iterdir() if (p / "result.json").exists() and p.name != keep)
-    for old in finished[:max(0, len(finished) - (keep_last - 1))]:
+    cut = max(0, len(finished) - (keep_last - 1))
+    for old in finished[:cut]:
         shutil.rmtree(old, ignore_errors=True)
         log.info("removed the run store of scan %s (scan.keep_runs = %d)", old.name, keep_last)
+    kept = [p.name for p in finished[cut:]] + [keep]
+    return min(kept)
 
 
 class _TargetScan:

@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.model import Severity
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATIONS = {
     1: """
     CREATE TABLE IF NOT EXISTS scans (
@@ -40,6 +40,18 @@ _MIGRATIONS = {
         target TEXT, resource TEXT, part TEXT, check_id TEXT, kind TEXT, verdict TEXT, category TEXT,
         value_hash TEXT, confidence REAL, evidence TEXT, location TEXT);
     CREATE INDEX cache_occurrences_resource ON cache_occurrences(target, resource);
+    """,
+    # Occurrences are kept per entry (the scan that read them) and referenced by the run stores that carried
+    # them over, not copied; an entry superseded by a later reading is freed once no kept run can refer to it.
+    3: """
+    DROP TABLE IF EXISTS cache_occurrences;
+    DELETE FROM cache;
+    DELETE FROM cache_findings;
+    CREATE TABLE cache_occurrences (
+        entry TEXT, superseded_by TEXT, target TEXT, resource TEXT, part TEXT, check_id TEXT, kind TEXT,
+        verdict TEXT, category TEXT, value_hash TEXT, confidence REAL, evidence TEXT, location TEXT);
+    CREATE INDEX cache_occurrences_entry ON cache_occurrences(resource, entry, target);
+    CREATE INDEX cache_occurrences_superseded ON cache_occurrences(superseded_by) WHERE superseded_by IS NOT NULL;
     """,
 }
 
@@ -146,6 +158,14 @@ class State:
         finally:
             self.db.execute("DETACH DATABASE run")
         return counts
+
+    def free_cache_entries(self, oldest_kept_run: str) -> int:
+        """Delete cached occurrences superseded before the oldest kept run (no kept run refers to them)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        n = self.db.execute("DELETE FROM cache_occurrences WHERE superseded_by IS NOT NULL AND superseded_by <= ?",
+                            (oldest_kept_run,)).rowcount
+        self.db.execute("COMMIT")
+        return n
 
     def mark_interrupted(self, runs: Path) -> list[str]:
         """Record runs that never finished (killed mid-scan) as interrupted; returns their ids, oldest first."""

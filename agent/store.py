@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS occurrences (
 CREATE INDEX IF NOT EXISTS occ_resource ON occurrences(resource, kind, verdict, part);
 CREATE INDEX IF NOT EXISTS find_resource ON findings(resource);
 CREATE TABLE IF NOT EXISTS skipped (target TEXT, uri TEXT, reason TEXT, detail TEXT);
+CREATE TABLE IF NOT EXISTS carried (target TEXT, uri TEXT, entry TEXT);
+CREATE INDEX IF NOT EXISTS carried_uri ON carried(uri);
 CREATE TABLE IF NOT EXISTS resources (
     uri TEXT PRIMARY KEY, target TEXT, kind TEXT, parent TEXT, size INTEGER, access TEXT);
 """
@@ -52,8 +54,17 @@ class RunStore:
         self.db.executescript(_SCHEMA)
         self.attached = dict(attach or {})
         self._resources: list[tuple] = []
+        self._access_json: dict = {}  # policies repeat across a folder's files: encode each once
         for name, other in self.attached.items():  # before BEGIN: SQLite attaches outside transactions only
             self.db.execute(f"ATTACH DATABASE ? AS {name}", (str(other),))
+        # Every occurrence of the scan: its own, and those of unchanged resources, kept in the state db's cache
+        # under the entry that read them (a resource is one or the other in one scan, never both).
+        cols = "target, resource, part, check_id, kind, verdict, category, value_hash, confidence, evidence, location"
+        carried = (f" UNION ALL SELECT o.rowid, {', '.join('o.' + c for c in cols.split(', '))} FROM main.carried c "
+                   "JOIN st.cache_occurrences o ON o.target = c.target AND o.resource = c.uri AND o.entry = c.entry"
+                   ) if "st" in self.attached else ""
+        self.db.execute(f"CREATE TEMP VIEW IF NOT EXISTS all_occurrences AS SELECT rowid AS seq, {cols} "
+                        f"FROM main.occurrences{carried}")
         self.db.execute("BEGIN")
 
     def commit(self) -> None:
@@ -93,7 +104,16 @@ class RunStore:
 
     def add_resource(self, r: Resource) -> None:
         """Remember a resource's container and access, for correlation (written in batches)."""
-        access = json.dumps(r.access.to_dict()) if r.access else None
+        access = None
+        if r.access is not None:
+            known = self._access_json.get(id(r.access))
+            if known is not None and known[0] is r.access:  # the same policy object (a folder's files share it)
+                access = known[1]
+            else:
+                if len(self._access_json) >= 4096:
+                    self._access_json.clear()
+                access = json.dumps(r.access.to_dict())
+                self._access_json[id(r.access)] = (r.access, access)
         self._resources.append((r.uri, r.target, r.kind, r.parent, r.size, access))
         if len(self._resources) >= 1000:
             self._flush_resources()
@@ -129,8 +149,8 @@ class RunStore:
     def occurrences(self, f: Finding) -> Iterator[dict[str, Any]]:
         """Every occurrence behind one finding, in document order."""
         for h, conf, ev, loc in self.db.execute(
-                "SELECT value_hash, confidence, evidence, location FROM occurrences "
-                "WHERE resource=? AND check_id=? AND kind=? AND verdict=? AND part=? ORDER BY rowid",
+                "SELECT value_hash, confidence, evidence, location FROM all_occurrences "
+                "WHERE resource=? AND check_id=? AND kind=? AND verdict=? AND part=? ORDER BY seq",
                 (f.resource, f.check_id, f.kind, f.verdict, f.part)):
             yield {"value_hash": h, "confidence": conf, "evidence": ev, "location": json.loads(loc)}
 
@@ -155,7 +175,7 @@ class RunStore:
 
     def distinct_persons(self, target: str | None = None, category: str = "national_id") -> int:
         """Distinct real-looking values of a category across the scan (or one target), by keyed hash."""
-        sql = ("SELECT COUNT(DISTINCT value_hash) FROM occurrences WHERE category=? AND verdict='real' "
+        sql = ("SELECT COUNT(DISTINCT value_hash) FROM all_occurrences WHERE category=? AND verdict='real' "
                "AND value_hash IS NOT NULL")
         args: list[Any] = [category]
         if target is not None:
@@ -180,7 +200,7 @@ class RunStore:
         self.db.execute("DELETE FROM sel")
         self.db.executemany("INSERT OR IGNORE INTO sel VALUES (?)", ((u,) for u in uris))
         return self.db.execute(
-            "SELECT COUNT(DISTINCT value_hash) FROM occurrences WHERE category=? AND verdict='real' "
+            "SELECT COUNT(DISTINCT value_hash) FROM all_occurrences WHERE category=? AND verdict='real' "
             "AND resource IN (SELECT uri FROM sel)", (category,)).fetchone()[0]
 
     def categories_in(self, uri: str) -> set[str]:

@@ -122,6 +122,15 @@ def policy(path: str, st, chain: tuple[DirPerm, ...], broad_groups: frozenset[st
     """
     is_dir = stat.S_ISDIR(st.st_mode)
     mode = st.st_mode
+    acl = _acl(path) if read_acl else None
+    # Files of one folder share mode, owner, group and parents: without an ACL their policy is one object.
+    # Keyed by the identity of the parents' chain (one tuple per folder), checked on a hit: no deep hashing.
+    key = None if is_dir or acl is not None else (mode, st.st_uid, st.st_gid, id(chain), id(broad_groups), read_acl,
+                                                    id(user_of), id(group_of), mode_source)
+    if key is not None:
+        cached = _POLICIES.get(key)
+        if cached is not None and cached[0] is chain and cached[1] is broad_groups:
+            return cached[2]
     grants: list[Grant] = []
 
     def group_grant(gid: int, read: bool, write: bool, source: str, note: str = "") -> None:
@@ -147,7 +156,6 @@ def policy(path: str, st, chain: tuple[DirPerm, ...], broad_groups: frozenset[st
 
     owner = user_of(st.st_uid)
     setgid = " (setgid folder: new files get this group)" if is_dir and mode & stat.S_ISGID else ""
-    acl = _acl(path) if read_acl else None
     if acl is None:
         if _rights(bool(mode & stat.S_IRUSR), bool(mode & stat.S_IWUSR), is_dir):
             grants.append(Grant(f"user {owner}", Scope.USER, _rights(bool(mode & stat.S_IRUSR),
@@ -186,4 +194,12 @@ def policy(path: str, st, chain: tuple[DirPerm, ...], broad_groups: frozenset[st
             elif e.tag_type == posix1e.ACL_GROUP:
                 group_grant(e.qualifier, e.permset.read, e.permset.write, "posix-acl", note)
     unknown = None if posix1e is not None or not read_acl else "pylibacl is not installed: POSIX ACLs were not read"
-    return AccessPolicy(owner, tuple(grants), unknown)
+    result = AccessPolicy(owner, tuple(grants), unknown)
+    if key is not None:
+        if len(_POLICIES) >= 4096:
+            _POLICIES.clear()
+        _POLICIES[key] = (chain, broad_groups, result)
+    return result
+
+
+_POLICIES: dict[tuple, tuple] = {}

@@ -121,3 +121,38 @@ def test_run_stores_beyond_keep_runs_are_removed(open_dir, tmp_path):
     assert len(runs) == 2
     history = sqlite3.connect(tmp_path / "s" / "state.db").execute("SELECT COUNT(*) FROM scans").fetchone()[0]
     assert history == 4  # the history keeps every scan; only the bulky run stores go
+
+
+def test_carried_occurrences_are_referenced_and_freed_only_when_no_kept_run_needs_them(open_dir, tmp_path):
+    from agent.engine import ScanResult
+    from reports.json import JsonReport
+    tree = open_dir / "ref"
+    tree.mkdir()
+    (tree / "a.csv").write_text("personnummer 850412-1230\n")
+    cfg = tmp_path / "r.toml"
+    cfg.write_text(f'[scan]\nkeep_runs = 2\n[[targets]]\nname = "r"\ntype = "local"\npaths = ["{tree}"]\n')
+    state = tmp_path / "s"
+
+    def scan(i):
+        assert run_cli("scan", "--config", cfg, "--state-dir", state, "--out", tmp_path / f"o{i}",
+                       "--quiet").returncode in (0, 1)
+        return sorted(p.name for p in (state / "runs").iterdir())[-1]
+
+    first, second = scan(1), scan(2)
+    run_db = sqlite3.connect(state / "runs" / second / "run.db")
+    assert run_db.execute("SELECT COUNT(*) FROM occurrences").fetchone()[0] == 0  # referenced, not copied
+    assert run_db.execute("SELECT entry FROM carried").fetchall() == [(first,)]
+    (tree / "a.csv").write_text("personnummer 720915-4561\n")
+    os.utime(tree / "a.csv", (2_000_000_000, 2_000_000_000))
+    third = scan(3)  # a.csv read again; the first scan's run store is pruned, the second's still refers to it
+    again = ScanResult.load(state / "runs" / second)
+    JsonReport().render(again, tmp_path / "again")
+    again.store.close()
+    occ = [o for f in load_json(tmp_path / "again" / "report.json")["findings"] for o in f["occurrences"]
+           if f["kind"] == "se.personnummer"]
+    assert [o["evidence"] for o in occ] == ["850412-****"]  # the second scan's evidence, still whole
+    entries = lambda: {e for (e,) in sqlite3.connect(state / "state.db").execute(  # noqa: E731
+        "SELECT DISTINCT entry FROM cache_occurrences")}
+    assert entries() == {first, third}
+    scan(4)  # now no kept run refers to the first reading
+    assert entries() == {third}
