@@ -48,6 +48,17 @@ class TargetCache:
         self.db.execute("DELETE FROM temp.carried")
         return n
 
+    def forget_unseen(self) -> None:
+        """After a complete walk: drop the entries of resources this scan did not see (deleted, moved)."""
+        self.db.execute("DELETE FROM st.cache WHERE target=? AND uri NOT IN "
+                        "(SELECT uri FROM main.resources WHERE target=?)", (self.target, self.target))
+        self.db.execute("DELETE FROM st.cache_findings WHERE target=? AND resource NOT IN "
+                        "(SELECT uri FROM main.resources WHERE target=?)", (self.target, self.target))
+        # Their occurrences may still be referenced by a kept run store: freed later, as superseded ones are.
+        self.db.execute("UPDATE st.cache_occurrences SET superseded_by=? WHERE target=? AND superseded_by IS NULL "
+                        "AND resource NOT IN (SELECT uri FROM main.resources WHERE target=?)",
+                        (self.scan_id, self.target, self.target))
+
     def remember(self, uri: str, marker: str, finding_rows: list[tuple]) -> None:
         """Replace a resource's cache entry by what this scan found in it (occurrences from the run store)."""
         key = (self.target, uri)

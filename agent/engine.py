@@ -261,6 +261,9 @@ class _TargetScan:
                 self._collect(*self.pending.popleft())
             self.findings += self.cache.flush()
             connector.close()
+        if self.cov.complete:
+            self.store.commit()  # the walk's resource rows, which say what still exists
+            self.cache.forget_unseen()
         for sel in self.config.checks:
             if sel.cls.kind == "correlation":
                 for f in sel.cls(sel.options).correlate(self.store, self.ctx.with_options(sel.options)):

@@ -156,3 +156,18 @@ def test_carried_occurrences_are_referenced_and_freed_only_when_no_kept_run_need
     assert entries() == {first, third}
     scan(4)  # now no kept run refers to the first reading
     assert entries() == {third}
+
+
+def test_a_deleted_file_leaves_the_cache_after_a_complete_scan(open_dir, tmp_path):
+    tree = open_dir / "del"
+    tree.mkdir()
+    for name in ("a.csv", "b.csv"):
+        (tree / name).write_text("personnummer 850412-1230\n")
+    state = tmp_path / "s"
+    cached = lambda: sorted(u.rsplit("/", 1)[1] for (u,) in sqlite3.connect(state / "state.db").execute(  # noqa: E731
+        "SELECT uri FROM cache"))
+    run_cli("scan", tree, "--state-dir", state, "--out", tmp_path / "o1", "--quiet")
+    assert cached() == ["a.csv", "b.csv"]
+    (tree / "b.csv").unlink()
+    run_cli("scan", tree, "--state-dir", state, "--out", tmp_path / "o2", "--quiet")
+    assert cached() == ["a.csv"]
