@@ -50,14 +50,16 @@ class TargetCache:
 
     def forget_unseen(self) -> None:
         """After a complete walk: drop the entries of resources this scan did not see (deleted, moved)."""
-        self.db.execute("DELETE FROM st.cache WHERE target=? AND uri NOT IN "
-                        "(SELECT uri FROM main.resources WHERE target=?)", (self.target, self.target))
-        self.db.execute("DELETE FROM st.cache_findings WHERE target=? AND resource NOT IN "
-                        "(SELECT uri FROM main.resources WHERE target=?)", (self.target, self.target))
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS unseen (uri TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM temp.unseen")
+        if not self.db.execute("INSERT INTO temp.unseen SELECT uri FROM st.cache WHERE target=? AND uri NOT IN "
+                               "(SELECT uri FROM main.resources WHERE target=?)", (self.target, self.target)).rowcount:
+            return  # the usual case: nothing went away
+        self.db.execute("DELETE FROM st.cache WHERE target=? AND uri IN temp.unseen", (self.target,))
+        self.db.execute("DELETE FROM st.cache_findings WHERE target=? AND resource IN temp.unseen", (self.target,))
         # Their occurrences may still be referenced by a kept run store: freed later, as superseded ones are.
         self.db.execute("UPDATE st.cache_occurrences SET superseded_by=? WHERE target=? AND superseded_by IS NULL "
-                        "AND resource NOT IN (SELECT uri FROM main.resources WHERE target=?)",
-                        (self.scan_id, self.target, self.target))
+                        "AND resource IN temp.unseen", (self.scan_id, self.target))
 
     def remember(self, uri: str, marker: str, finding_rows: list[tuple]) -> None:
         """Replace a resource's cache entry by what this scan found in it (occurrences from the run store)."""
