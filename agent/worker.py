@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.config import Config
 from agent.context import ScanContext, ValueHasher
-from agent.formats.cells import cell_text
+from agent.formats.cells import cell_text, id_width
 from agent.formats.base import BombError, Budget, FormatError, Problem, TextStream
 from agent.formats.extract import Extractor
 from agent.formats.sniff import HEAD_SIZE
@@ -185,7 +185,8 @@ class Worker:
         for keys, rows in sample.batches:
             out.rows_sampled += len(rows)
             for ci, column in enumerate(sample.columns):
-                text = "\n".join(cell_text(row[ci]) for row in rows)
+                width = id_width([row[ci] for row in rows])
+                text = "\n".join(cell_text(row[ci], width) for row in rows)
                 out.bytes_read += len(text)
                 chunk = Chunk(text, 0, 0, len(text), 1, 1, Location(table=table, column_name=column))
                 for cid, hit, line, _ in _scan_chunk(chunk, resource, contexts):

@@ -284,3 +284,13 @@ def test_member_count_bound(tmp_path, tree):
     _, report = _scan(tmp_path, tree, config="[formats]\nmax_members = 2\n")
     assert ("many.zip", "too-many-members") in _skips(report)
     assert {o["member"] for o in _occurrences(report, "many.zip")} == {"m0.txt", "m1.txt"}
+
+
+def test_a_column_of_ids_stored_as_numbers_gets_all_its_lost_zeros_back(tmp_path, tree):
+    from agent import demo_documents
+    # 20000717-8486 and 20010203-1002 as Excel numbers: 7178486 lost three zeros, 102031002 one.
+    demo_documents.excel(tree / "people.xlsx", {"Personal": [["Namn", "Personnummer"], ["A", 8504121230],
+                                                             ["B", 7178486], ["C", 102031002], ["D", 7203051797]]})
+    _, report = _scan(tmp_path, tree)
+    cells = {o["cell"] for o in _occurrences(report, "people.xlsx", "se.personnummer")}
+    assert {"B2", "B3", "B4", "B5"} <= cells

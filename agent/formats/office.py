@@ -6,7 +6,7 @@ import zipfile
 from typing import IO, Iterable, Iterator
 
 from agent.formats.base import FormatError, Item, Segment
-from agent.formats.cells import cell_text
+from agent.formats.cells import cell_text, id_width
 from agent.model import Location
 
 PARAGRAPHS_PER_SEGMENT = 2000
@@ -114,7 +114,8 @@ def sheet_segments(title: str, rows: Iterable[tuple], letter) -> Iterator[Segmen
 def _columns(title: str, batch: list[tuple], first_row: int, header: list[str], letter) -> Iterator[Segment]:
     width = max((len(r) for r in batch), default=0)
     for ci in range(width):
-        text = "\n".join(cell_text(r[ci]) if ci < len(r) else "" for r in batch)
+        digits = id_width([r[ci] for r in batch if ci < len(r)])
+        text = "\n".join(cell_text(r[ci], digits) if ci < len(r) else "" for r in batch)
         if not text.strip():
             continue
         col = letter(ci + 1)
