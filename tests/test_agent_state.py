@@ -108,12 +108,18 @@ def test_a_second_scan_on_the_same_state_dir_is_refused_while_the_first_runs(ope
     assert run_cli("scan", tree, "--state-dir", state, "--out", tmp_path / "o", "--quiet").returncode == 1
 
 
-def test_run_stores_beyond_keep_runs_are_removed(open_dir, tmp_path):
-    tree = open_dir / "k"
+def _kept_two(open_dir, tmp_path, name):
+    """A folder with one id and a config that keeps two run stores."""
+    tree = open_dir / name
     tree.mkdir()
     (tree / "a.csv").write_text("personnummer 850412-1230\n")
-    cfg = tmp_path / "k.toml"
-    cfg.write_text(f'[scan]\nkeep_runs = 2\n[[targets]]\nname = "k"\ntype = "local"\npaths = ["{tree}"]\n')
+    cfg = tmp_path / f"{name}.toml"
+    cfg.write_text(f'[scan]\nkeep_runs = 2\n[[targets]]\nname = "{name}"\ntype = "local"\npaths = ["{tree}"]\n')
+    return tree, cfg
+
+
+def test_run_stores_beyond_keep_runs_are_removed(open_dir, tmp_path):
+    _, cfg = _kept_two(open_dir, tmp_path, "k")
     for i in range(4):
         assert run_cli("scan", "--config", cfg, "--state-dir", tmp_path / "s", "--out", tmp_path / f"o{i}",
                        "--quiet").returncode == 1
@@ -126,11 +132,7 @@ def test_run_stores_beyond_keep_runs_are_removed(open_dir, tmp_path):
 def test_carried_occurrences_are_referenced_and_freed_only_when_no_kept_run_needs_them(open_dir, tmp_path):
     from agent.engine import ScanResult
     from reports.json import JsonReport
-    tree = open_dir / "ref"
-    tree.mkdir()
-    (tree / "a.csv").write_text("personnummer 850412-1230\n")
-    cfg = tmp_path / "r.toml"
-    cfg.write_text(f'[scan]\nkeep_runs = 2\n[[targets]]\nname = "r"\ntype = "local"\npaths = ["{tree}"]\n')
+    tree, cfg = _kept_two(open_dir, tmp_path, "ref")
     state = tmp_path / "s"
 
     def scan(i):
