@@ -38,6 +38,8 @@ def cell_text(value, width: int = 0) -> str:
         digits = str(value)
         if width and 6 <= len(digits) < width - 1 and value > 0:
             return digits.rjust(width, "0")
+        if width == 10 and len(digits) == 10:
+            return digits  # a column of 10-digit ids: no 11-digit (Norwegian) reading of its numbers
         # A CPR/personnummer/kennitala stored as a number loses its leading 0 (9 digits left), a
         # fødselsnummer too (10 left): offer the padded form beside the number itself.
         if len(digits) in (9, 10):
