@@ -242,3 +242,20 @@ def test_account_block_public_access_neutralises_a_public_policy(moto_endpoint, 
     assert not [f for f in report["findings"] if f["check_id"] in ("access", "exposure") and "public" in f["kind"]]
     bucket_grants = [f for f in report["findings"] if f["check_id"] == "posture"]
     assert not [f for f in bucket_grants if f["kind"] == "posture.block_public_access"]
+
+
+def test_documents_in_a_bucket_are_read_through_a_private_temp_copy(moto_endpoint, tmp_path):
+    """An S3 stream cannot seek: zip, Word and PDF handlers get a temporary copy of the object."""
+    import documents as docs
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="eu-north-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    s3.create_bucket(Bucket="docs-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    s3.put_object(Bucket="docs-bucket", Key="hr/memo.docx", Body=docs.bytes_of(docs.docx, "m.docx", tmp_path))
+    s3.put_object(Bucket="docs-bucket", Key="hr/export.zip", Body=docs.bytes_of(
+        docs.zip_of, "e.zip", tmp_path, {"list.xlsx": docs.bytes_of(docs.xlsx, "l.xlsx", tmp_path)}))
+    proc, report = _scan(tmp_path, moto_endpoint, ["docs-bucket"], name="docs")
+    assert proc.returncode != 2, proc.stdout + proc.stderr
+    where = {(f["resource"], o["location"].get("section") or o["location"].get("member"))
+             for f in _by(report, "identifiers") if f["verdict"] == "real" for o in f["occurrences"]}
+    assert ("s3://docs-bucket/hr/memo.docx", "body") in where
+    assert ("s3://docs-bucket/hr/export.zip", "list.xlsx") in where

@@ -233,3 +233,19 @@ def test_share_acl_narrows_folder_grants():
     assert not everyone.effective and "share's permissions" in everyone.note
     conn._share_read = {"Everyone"}
     assert all(g.effective for g in conn._with_share_acl(dacl_policy(None, dacl, True)).grants)
+
+
+@pytest.mark.server
+def test_a_word_document_on_a_share_is_read_with_its_locations(tmp_path):
+    import documents as docs
+    s = servers.start_smbd()
+    try:
+        docs.docx(s.share_path / "memo.docx")
+        os.chmod(s.share_path / "memo.docx", 0o644)
+        proc, report = _scan(tmp_path, s, name="docx")
+    finally:
+        servers.stop_smbd(s)
+    assert proc.returncode != 2, proc.stdout + proc.stderr
+    sections = {o["location"].get("section") for f in report["findings"] if f["resource"].endswith("memo.docx")
+                and f["verdict"] == "real" for o in f["occurrences"]}
+    assert {"body", "comments"} <= sections
