@@ -149,3 +149,19 @@ def test_server_killed_mid_scan_gives_a_partial_report(share, tmp_path):
     assert "connection-lost" in reasons
     read = report["targets"][0]["resources_read"]
     assert read > 0 and report["targets"][0]["skipped"].get("connection-lost", 0) > 0
+
+
+@pytest.mark.server
+def test_documents_over_sftp_are_read_with_their_locations(sshd, share, tmp_path):
+    import documents as docs
+    docs.docx(share / "projects" / "hr" / "memo.docx")
+    docs.zip_of(share / "projects" / "hr" / "export.zip",
+                {"list.xlsx": docs.bytes_of(docs.xlsx, "l.xlsx", tmp_path)})
+    for f in (share / "projects" / "hr").iterdir():
+        os.chmod(f, 0o644)
+    proc, report = _scan(tmp_path, _config(tmp_path, sshd, share / "projects", name="docs"), name="docs")
+    assert proc.returncode != 2, proc.stdout + proc.stderr
+    where = {(f["resource"].rsplit("/", 1)[1], o["location"].get("section") or o["location"].get("member"))
+             for f in report["findings"] if f["check_id"] == "identifiers" and f["verdict"] == "real"
+             for o in f["occurrences"]}
+    assert ("memo.docx", "body") in where and ("export.zip", "list.xlsx") in where
