@@ -294,3 +294,15 @@ def test_a_column_of_ids_stored_as_numbers_gets_all_its_lost_zeros_back(tmp_path
     _, report = _scan(tmp_path, tree)
     cells = {o["cell"] for o in _occurrences(report, "people.xlsx", "se.personnummer")}
     assert {"B2", "B3", "B4", "B5"} <= cells
+
+
+def test_a_screenshot_pasted_into_a_word_document_is_read_through_ocr(tmp_path, tree):
+    import docx
+    docs.case_screenshot(tmp_path / "shot.png", [DK], [SE])
+    document = docx.Document()
+    document.add_paragraph("Skärmbild från ärendesystemet:")
+    document.add_picture(str(tmp_path / "shot.png"))
+    document.save(tree / "rapport.docx")
+    _, report = _scan(tmp_path, tree)
+    shots = [o for o in _occurrences(report, "rapport.docx") if o.get("member", "").startswith("word/media/")]
+    assert {o["kind"] for o in shots} == {"dk.cpr", "se.personnummer"} and all(len(o["region"]) == 4 for o in shots)

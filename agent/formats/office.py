@@ -5,7 +5,7 @@ import re
 import zipfile
 from typing import IO, Iterable, Iterator
 
-from agent.formats.base import FormatError, Item, Segment
+from agent.formats.base import FormatError, Item, Nested, Segment
 from agent.formats.cells import cell_text, id_width
 from agent.model import Location
 
@@ -57,6 +57,7 @@ def read_docx(f: IO[bytes], **_) -> Iterator[Item]:
             else label
         yield from paragraph_segments((Paragraph(p, None).text for p in element.iter(_W + "p")),
                                       Location(section=section))
+    yield from media(f)
 
 
 def read_pptx(f: IO[bytes], **_) -> Iterator[Item]:
@@ -67,6 +68,7 @@ def read_pptx(f: IO[bytes], **_) -> Iterator[Item]:
         yield from paragraph_segments(_shape_texts(slide.shapes), Location(section=f"slide {number}"))
         if slide.has_notes_slide:
             yield from paragraph_segments(_shape_texts(slide.notes_slide.shapes), Location(section=f"notes {number}"))
+    yield from media(f)
 
 
 def _shape_texts(shapes) -> Iterator[str]:
@@ -92,6 +94,20 @@ def read_xlsx(f: IO[bytes], **_) -> Iterator[Item]:
             yield from sheet_segments(sheet.title, rows, get_column_letter)
     finally:
         book.close()
+    yield from media(f)
+
+
+_MEDIA = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff")
+
+
+def media(f: IO[bytes]) -> Iterator[Item]:
+    """Pictures pasted into an Office document (word/media/, ppt/media/, xl/media/): screenshots are read too."""
+    f.seek(0)
+    with zipfile.ZipFile(f) as z:
+        for info in z.infolist():
+            name = info.filename
+            if "/media/" in name and name.lower().endswith(_MEDIA) and not info.flag_bits & 0x1:
+                yield Nested(name, lambda info=info: z.open(info), info.file_size, info.compress_size)
 
 
 def sheet_segments(title: str, rows: Iterable[tuple], letter) -> Iterator[Segment]:
