@@ -306,3 +306,16 @@ def test_a_screenshot_pasted_into_a_word_document_is_read_through_ocr(tmp_path, 
     _, report = _scan(tmp_path, tree)
     shots = [o for o in _occurrences(report, "rapport.docx") if o.get("member", "").startswith("word/media/")]
     assert {o["kind"] for o in shots} == {"dk.cpr", "se.personnummer"} and all(len(o["region"]) == 4 for o in shots)
+
+
+def test_a_screenshot_in_a_pdf_with_a_text_layer_is_read_too(tmp_path, tree):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+    docs.case_screenshot(tmp_path / "shot.png", [DK], [])
+    c = canvas.Canvas(str(tree / "beslut.pdf"), pagesize=A4)
+    c.drawString(72, 800, "Beslut i ärendet, se skärmbild nedan")
+    c.drawImage(str(tmp_path / "shot.png"), 20, 300, width=550, height=200)
+    c.showPage()
+    c.save()
+    _, report = _scan(tmp_path, tree)
+    assert [(o["kind"], o["page"], len(o["region"])) for o in _occurrences(report, "beslut.pdf")] == [("dk.cpr", 1, 4)]

@@ -7,10 +7,11 @@ from agent.formats.base import Item, Problem, Segment
 from agent.model import Location
 
 MAX_IMAGES_PER_PAGE = 20
+SCREENSHOT = (300, 100)  # pixels: smaller pictures on a page with text are logos and icons, not read
 
 
 def read_pdf(f: IO[bytes], *, settings, **_) -> Iterator[Item]:
-    """Text per page (lines as the PDF lays them out); scanned pages through OCR."""
+    """Text per page (lines as the PDF lays them out); scanned pages and pasted screenshots through OCR."""
     from pypdf import PasswordType, PdfReader
     reader = PdfReader(f, strict=False)
     if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
@@ -24,6 +25,8 @@ def read_pdf(f: IO[bytes], *, settings, **_) -> Iterator[Item]:
             continue
         if text.strip():
             yield Segment(text, Location(page=number))
+            if settings.ocr:  # a report with screenshots pasted in: their text is in no text layer
+                yield from _ocr_page(page, number, settings, min_size=SCREENSHOT)
             continue
         if not settings.ocr:
             if _has_images(page):
@@ -39,7 +42,7 @@ def _has_images(page) -> bool:
         return False
 
 
-def _ocr_page(page, number: int, settings) -> Iterator[Item]:
+def _ocr_page(page, number: int, settings, min_size: tuple[int, int] = (0, 0)) -> Iterator[Item]:
     from agent.formats.images import ocr_image
     try:
         images = list(page.images)[:MAX_IMAGES_PER_PAGE]
@@ -52,4 +55,6 @@ def _ocr_page(page, number: int, settings) -> Iterator[Item]:
         except Exception as exc:  # noqa: BLE001 - an image codec pypdf cannot decode
             yield Problem("malformed", f"page {number}: an image could not be decoded ({type(exc).__name__})")
             continue
+        if picture.width < min_size[0] or picture.height < min_size[1]:
+            continue  # a logo or an icon beside the text layer: no rows of text to read
         yield from ocr_image(picture, settings, Location(page=number))
