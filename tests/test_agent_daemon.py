@@ -108,3 +108,20 @@ def test_bundles_delivered_to_an_s3_drop_box(open_dir, tmp_path):
         assert all(k.startswith("audits/bundle-") for k in keys)
     finally:
         server.stop()
+
+
+def test_the_agent_waits_while_another_scan_holds_its_state_dir(open_dir, tmp_path):
+    from agent.state import ScanLock
+    tree = open_dir / "busy"
+    tree.mkdir()
+    (tree / "a.csv").write_text("personnummer 850412-1230\n")
+    cfg = _config(tmp_path, tree)
+    (tmp_path / "state").mkdir()
+    with ScanLock(tmp_path / "state"):  # a manual scan is running
+        proc = _agent(cfg, "--runs", "1")
+        time.sleep(3)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any("not started" in e["message"] and "another scan" in e["message"] for e in logs)
+    assert sum(1 for e in logs if e["message"].startswith("scan of tree finished")) == 1  # after the lock went
