@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from datetime import datetime, timezone
 
 _STANDARD = set(vars(logging.makeLogRecord({})))
@@ -19,13 +20,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False, default=str)
 
 
-def setup(level: str = "warning", fmt: str = "text", file: str | None = None) -> None:
-    """Configure the vendorscan logger."""
+def quiet_libraries() -> None:
+    """Keep third-party log records and document libraries' warnings out of stderr and the log file."""
     # Libraries (paramiko, botocore, pypdf, …) log tracebacks, request headers and bits of what they read:
     # none of theirs reaches stderr or a log file; what matters is said again in vendorscan's own words.
     root = logging.getLogger()
     if not any(isinstance(h, logging.NullHandler) for h in root.handlers):
         root.addHandler(logging.NullHandler())
+    warnings.filterwarnings("ignore", module=r"(PIL|pypdf|openpyxl|docx|pptx|extract_msg|olefile|msoffcrypto)(\..*)?$")
+
+
+def setup(level: str = "warning", fmt: str = "text", file: str | None = None) -> None:
+    """Configure the vendorscan logger."""
+    quiet_libraries()
     logger = logging.getLogger("vendorscan")
     logger.handlers.clear()
     logger.setLevel(level.upper())

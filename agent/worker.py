@@ -282,9 +282,9 @@ _PROCESS_WORKER: Worker | None = None
 def init_process(config_raw: dict, source: str, key: bytes) -> None:
     """Pool initializer: parse the config again in this process (plugins load here)."""
     global _PROCESS_WORKER
-    import logging
-    logging.getLogger().addHandler(logging.NullHandler())  # libraries' records stay out of stderr here too
+    from agent import logs
     from agent.config import parse
+    logs.quiet_libraries()  # as in the coordinating process
     _PROCESS_WORKER = Worker(parse(config_raw, source), key)
 
 

@@ -7,25 +7,16 @@ ends the scan and never hides the rest of the resource.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import lzma
 import shutil
 import tarfile
 import tempfile
-import warnings
 import zipfile
 import zlib
 from typing import IO, Iterator
 
 from agent.formats.base import BombError, Budget, FormatError, Nested, Problem, Segment, TextStream
 from agent.formats.sniff import HEAD_SIZE, sniff
-
-# Document libraries log what they choke on, sometimes with the text around it: nothing of theirs reaches
-# vendorscan's logs (a problem becomes a skip record with our own words instead).
-for _name in ("pypdf", "extract_msg", "olefile", "PIL", "openpyxl", "docx", "pptx", "msoffcrypto"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL + 1)
-    logging.getLogger(_name).propagate = False
-warnings.filterwarnings("ignore", module=r"(PIL|pypdf|openpyxl|docx|pptx|extract_msg|olefile|msoffcrypto)(\..*)?$")
 
 IMAGES = frozenset({"png", "jpeg", "gif", "tiff", "bmp"})
 DOCUMENTS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp", "pdf", "eml", "msg"})
