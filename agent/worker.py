@@ -157,14 +157,15 @@ class Worker:
                                 loc = {**container, **place(line, col, hit.end - hit.start)}
                             rec.add(cid, hit, loc)
                         if deadline is not None and time.monotonic() > deadline:
-                            out.partial = True
-                            out.skipped = Skipped(resource.uri, "timeout", f"stopped after {limits.resource_timeout}s "
-                                                  f"at byte {counting.count}", resource.target)
-                            out.bytes_read = counting.count
-                            return
+                            break
                 except (BombError, FormatError) as exc:  # a member that broke off or blew up while being read
                     reason = "archive-bomb" if isinstance(exc, BombError) else "malformed"
                     problems.append(Problem(reason, str(exc), item.location.member or ""))
+                if deadline is not None and time.monotonic() > deadline:
+                    # Parts already found unreadable are still listed below; the rest was not read.
+                    out.skipped = Skipped(resource.uri, "timeout", f"stopped after {limits.resource_timeout}s "
+                                          f"at byte {counting.count}", resource.target)
+                    break
             out.bytes_read = counting.count
         for p in problems:
             uri = f"{resource.uri}!/{p.member}" if p.member else resource.uri
@@ -262,18 +263,8 @@ class _CountingReader:
         self.count += len(data)
         return data
 
-    def seekable(self) -> bool:
-        seekable = getattr(self._f, "seekable", None)
-        return bool(seekable and seekable())
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        return self._f.seek(pos, whence)
-
-    def tell(self) -> int:
-        return self._f.tell()
-
     def __getattr__(self, name: str):
-        return getattr(self._f, name)  # closed, name, …: what document libraries ask of a file
+        return getattr(self._f, name)  # seek, tell, closed, name, …: what document libraries ask of a file
 
 
 _PROCESS_WORKER: Worker | None = None

@@ -80,3 +80,35 @@ def test_a_server_that_resets_the_connection_is_a_clear_error(tmp_path):
     listener.close()
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert load_json(tmp_path / "o" / "report.json")["targets"][0]["errors"]
+
+
+def test_a_resource_that_runs_out_of_time_keeps_the_parts_already_found_unreadable(tmp_path, monkeypatch):
+    """The clock jumps (a fault no real file shows on demand): the timeout and the earlier part-skip both stay."""
+    import gzip
+    import itertools
+    import zipfile
+
+    from agent import config as cfg
+    from agent import worker as w
+    from agent.model import Resource
+    from connectors.local import LocalConnector
+    tree = tmp_path / "t"
+    tree.mkdir()
+    gz = tmp_path / "notes.txt.gz"
+    whole = gzip.compress(os.urandom(50_000).hex().encode())
+    gz.write_bytes(whole[: len(whole) // 2])  # breaks off mid-stream
+    with zipfile.ZipFile(tree / "export.zip", "w") as z:
+        z.writestr("a-broken.txt.gz", gz.read_bytes())
+        z.writestr("b.txt", "personnummer 850412-1230\n" * 10)
+    config = cfg.parse({"limits": {"resource_timeout": 1},
+                        "targets": [{"name": "t", "type": "local", "paths": [str(tree)]}]})
+    worker = w.Worker(config, b"k" * 32)
+    from agent.context import ScanContext, ValueHasher
+    ctx = ScanContext("t", "production", ValueHasher(b"k" * 32))
+    resource = next(r for r in LocalConnector(config.targets[0].options, ctx).walk()
+                    if isinstance(r, Resource) and r.kind == "file")
+    clock = itertools.count(0, 10)  # every look at the clock is ten seconds later
+    monkeypatch.setattr(w.time, "monotonic", lambda: next(clock))
+    (out,) = worker.run(w.WorkUnit(1, "t", [resource], str(tmp_path / "spool.jsonl")))
+    assert out.skipped.reason == "timeout" and out.partial
+    assert [(p.uri.split("!/")[1], p.reason) for p in out.problems] == [("a-broken.txt.gz", "malformed")]
