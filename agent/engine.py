@@ -158,13 +158,11 @@ class Scan:
         store.commit()
         from reports.base import summary
         counts = summary(result)
-        with store.idle():
+        with store.idle():  # the state db's connection reads the run store and writes the cache it attaches
             result.lifecycle = self.db.record_scan(result, counts)
-        result.accepted = {fp: list(self.db.acceptance(fp)) for fp in self.db.accepted()}
-        result.save()
-        oldest = _prune_runs(self.state / "runs", self.config.scan.keep_runs, keep=scan_id)
-        with store.idle():
-            self.db.free_cache_entries(oldest)
+            result.accepted = {fp: list(self.db.acceptance(fp)) for fp in self.db.accepted()}
+            result.save()
+            self.db.free_cache_entries(_prune_runs(self.state / "runs", self.config.scan.keep_runs, keep=scan_id))
         return result
 
 
@@ -262,7 +260,7 @@ class _TargetScan:
             self.findings += self.cache.flush()
             connector.close()
         if self.cov.complete:
-            self.store.commit()  # the walk's resource rows, which say what still exists
+            self.store.commit()  # writes out the walk's batched resource rows: they say what still exists
             self.cache.forget_unseen()
         for sel in self.config.checks:
             if sel.cls.kind == "correlation":

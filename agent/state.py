@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.model import Severity
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 2
 _MIGRATIONS = {
     1: """
     CREATE TABLE IF NOT EXISTS scans (
@@ -28,7 +28,9 @@ _MIGRATIONS = {
         target TEXT, uri TEXT, marker TEXT, checks_digest TEXT, scan_id TEXT, outcome TEXT,
         PRIMARY KEY (target, uri));
     """,
-    # The cache keeps rows in the run store's own shape, so SQLite copies them without Python touching any.
+    # The cache keeps findings in the run store's own row shape (copied inside SQLite) and occurrences per
+    # entry, the scan that read them: run stores refer to them instead of copying them, and an entry
+    # superseded by a later reading is freed once no kept run can refer to it.
     2: """
     DROP TABLE IF EXISTS cache;
     CREATE TABLE cache (target TEXT, uri TEXT, marker TEXT, checks_digest TEXT, scan_id TEXT, PRIMARY KEY (target, uri));
@@ -36,17 +38,6 @@ _MIGRATIONS = {
         fingerprint TEXT, target TEXT, resource TEXT, check_id TEXT, severity INTEGER, category TEXT, verdict TEXT,
         kind TEXT, distinct_count INTEGER, body TEXT);
     CREATE INDEX cache_findings_resource ON cache_findings(target, resource);
-    CREATE TABLE cache_occurrences (
-        target TEXT, resource TEXT, part TEXT, check_id TEXT, kind TEXT, verdict TEXT, category TEXT,
-        value_hash TEXT, confidence REAL, evidence TEXT, location TEXT);
-    CREATE INDEX cache_occurrences_resource ON cache_occurrences(target, resource);
-    """,
-    # Occurrences are kept per entry (the scan that read them) and referenced by the run stores that carried
-    # them over, not copied; an entry superseded by a later reading is freed once no kept run can refer to it.
-    3: """
-    DROP TABLE IF EXISTS cache_occurrences;
-    DELETE FROM cache;
-    DELETE FROM cache_findings;
     CREATE TABLE cache_occurrences (
         entry TEXT, superseded_by TEXT, target TEXT, resource TEXT, part TEXT, check_id TEXT, kind TEXT,
         verdict TEXT, category TEXT, value_hash TEXT, confidence REAL, evidence TEXT, location TEXT);

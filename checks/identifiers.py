@@ -50,8 +50,8 @@ _GLUE = "-_/#"
 _BARE_HEAD = {10: 6, 11: 6, 12: 8}  # digits of a bare run -> length of its date part
 _VERDICTS = {v.value: v for v in Verdict}
 HOME_VOTES, HOME_SHARE, HOME_BONUS = 3, 0.6, 0.35  # when a text's unambiguous ids make it one country's
-_ANY = ("se", "dk", "no")
-_LISTED_TESTS = frozenset({"se.personnummer", "se.samordningsnummer"})  # published lists, not number ranges  # countries whose word for the id is shared ("personnummer")
+_ANY = ("se", "dk", "no")  # countries whose word for the id is shared ("personnummer")
+_LISTED_TESTS = frozenset({"se.personnummer", "se.samordningsnummer"})  # published lists, not number ranges
 
 
 def _card_brand(digits: str) -> str | None:

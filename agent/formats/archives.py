@@ -58,7 +58,8 @@ def read_tar(f: IO[bytes], *, settings, budget: Budget, **_) -> Iterator[Item]:
             if not info.isfile():
                 yield Problem("not-a-file", "link or device entry in the archive: not followed", name)
                 continue
-            bomb = _declared(settings, budget, name, info.size, 0) if info.size > budget.left else None
+            # A tar member is stored, not packed: only the unpacking budget can bind.
+            bomb = _declared(settings, budget, name, info.size, info.size)
             if bomb is not None:
                 yield bomb
                 return

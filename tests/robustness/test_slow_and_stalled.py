@@ -31,9 +31,12 @@ class SlowProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        upstream = socket.create_connection(("127.0.0.1", self.target))
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
     def _pump(self, src, dst):
         try:
@@ -161,23 +164,13 @@ class TlsProxy(SlowProxy):
         self.context.load_cert_chain(cert, key)
         super().__init__(port, delay=0)
 
-    def _accept(self):
-        while True:
-            try:
-                raw, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
-
     def _serve(self, raw):
         try:
             client = self.context.wrap_socket(raw, server_side=True)
         except OSError:  # the scanner refused the certificate: the handshake fails here too
             raw.close()
             return
-        upstream = socket.create_connection(("127.0.0.1", self.target))
-        for a, b in ((client, upstream), (upstream, client)):
-            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+        super()._serve(client)
 
 
 def test_tls_certificates_are_verified_unless_turned_off_which_the_report_prints(tmp_path):
