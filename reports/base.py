@@ -41,11 +41,10 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
             os.fsync(f.fileno())  # a full disk shows here, before the old report is replaced
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         os.unlink(tmp)
-        raise ReportError(f"cannot write {path}: {exc.strerror}; an earlier {path.name} there is unchanged") from None
-    except BaseException:
-        os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise ReportError(f"cannot write {path}: {exc.strerror}; an earlier {path.name} there is unchanged") from None
         raise
 
 

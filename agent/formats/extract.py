@@ -17,6 +17,7 @@ from typing import IO, Iterator
 
 from agent.formats.base import BombError, Budget, FormatError, Nested, Problem, Segment, TextStream
 from agent.formats.sniff import HEAD_SIZE, sniff
+from agent.model import Location
 
 IMAGES = frozenset({"png", "jpeg", "gif", "tiff", "bmp"})
 DOCUMENTS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp", "pdf", "eml", "msg"})
@@ -207,8 +208,7 @@ def _zip_kind(f: IO[bytes]) -> str:
     return "zip"
 
 
-def _loc(member: str):
-    from agent.model import Location
+def _loc(member: str) -> Location:
     return Location(member=member or None)
 
 

@@ -5,6 +5,8 @@ import re
 import zipfile
 from typing import IO, Iterable, Iterator
 
+from defusedxml.ElementTree import iterparse  # entity expansion off
+
 from agent.formats.base import FormatError, Item, Nested, Segment
 from agent.formats.cells import cell_text, id_width
 from agent.model import Location
@@ -149,10 +151,9 @@ _MAX_REPEAT = 1000  # a formatted empty row can claim a million repeats
 
 
 def _content(f: IO[bytes]):
-    from defusedxml.ElementTree import iterparse
     z = zipfile.ZipFile(f)
     try:
-        return z, z.open("content.xml"), iterparse
+        return z, z.open("content.xml")
     except KeyError:
         z.close()
         raise FormatError("OpenDocument without content.xml") from None
@@ -160,14 +161,14 @@ def _content(f: IO[bytes]):
 
 def read_odt(f: IO[bytes], **_) -> Iterator[Item]:
     """Paragraphs and headings of an OpenDocument text, tables and frames included."""
-    z, xml, iterparse = _content(f)
+    z, xml = _content(f)
     with z, xml:
-        yield from paragraph_segments(_odf_paragraphs(xml, iterparse), Location(section="body"))
+        yield from paragraph_segments(_odf_paragraphs(xml), Location(section="body"))
 
 
 def read_odp(f: IO[bytes], **_) -> Iterator[Item]:
     """Paragraphs of an OpenDocument presentation, page by page."""
-    z, xml, iterparse = _content(f)
+    z, xml = _content(f)
     with z, xml:
         page, texts = 0, []
         for event, el in iterparse(xml, events=("start", "end")):
@@ -182,7 +183,7 @@ def read_odp(f: IO[bytes], **_) -> Iterator[Item]:
                 el.clear()
 
 
-def _odf_paragraphs(xml, iterparse) -> Iterator[str]:
+def _odf_paragraphs(xml) -> Iterator[str]:
     for _, el in iterparse(xml, events=("end",)):
         if el.tag in (_TEXT + "p", _TEXT + "h"):
             yield _odf_text(el)
@@ -206,7 +207,7 @@ def _odf_text(el) -> str:
 def read_ods(f: IO[bytes], **_) -> Iterator[Item]:
     """Every sheet of an OpenDocument spreadsheet, as column segments like Excel's (numbers from their value)."""
     from openpyxl.utils import get_column_letter
-    z, xml, iterparse = _content(f)
+    z, xml = _content(f)
     with z, xml:
         title, rows = None, []
         for event, el in iterparse(xml, events=("start", "end")):
