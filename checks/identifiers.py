@@ -14,31 +14,41 @@ from typing import Iterator
 from agent.model import Chunk, Hit, Verdict
 from checks import masking, nordic
 from checks.base import ContentCheck, require_known
-from checks.idspecs import BY_KIND, NATIONAL_CONTEXT, SPECS, context_words
+from checks.idspecs import BY_KIND, CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
 from checks.testnumbers import TEST_CARDS, swedish
 
 _IBAN_LENGTHS = {"SE": 24, "DK": 18, "NO": 15, "FI": 18, "IS": 26, "DE": 22, "GB": 22, "FR": 27, "NL": 18,
                  "BE": 16, "ES": 24, "IT": 27, "PL": 28, "EE": 20, "LV": 21, "LT": 20, "AT": 20, "CH": 21,
                  "IE": 22, "PT": 25, "LU": 20, "GL": 18, "FO": 18}
-# One pass finds every candidate but e-mail. The same pattern runs in RE2 (on bytes, a DFA:
-# ~300 MB/s here) and in Python re (the fallback, identical hits): so no back-references and no
-# look-around; boundaries are checked afterwards. Groups: 1 card, 2 id, 3 masked, 4 masked
-# with a masked date part, 5 IBAN.
+# One pass finds every candidate but e-mail: checks/_pass.c, compiled, reads the text where it lies;
+# Python's re runs the same pattern where it could not be built (identical hits, tested). So no
+# back-references and no look-around; boundaries are checked afterwards. Groups: 1 card, 2 id,
+# 3 masked, 4 masked with a masked date part, 5 IBAN.
 CANDIDATES = r"""\d{4}(?:
     (\x20\d{4}\x20\d{4}\x20\d{1,4}(?:\x20\d{1,3})??|-\d{4}-\d{4}-\d{1,4}(?:-\d{1,3})??|\d{9,15})
   | (\d{2}(?:\d{2})?[-+\x20A-FU-Y]?\d{3}[\dA-Y]\d?)
-  | (\d{2}(?:\d{2})?[-+]?[Xx*#?]{4}|[Xx*#?]{2}-?[Xx*#?]{4})
+  | (\d{2}(?:\d{2})?[-+]?[Xx*#?•]{4}|[Xx*#?•]{2}-?[Xx*#?•]{4})
 )
-| ([Xx*#?]{6}[-+]?\d{4})
+| ([Xx*#?•]{6}[-+]?\d{4})
 | ((?:""" + "|".join(_IBAN_LENGTHS) + r""")\d{2}(?:\x20?[A-Z0-9]{4}){2,7}(?:\x20?[A-Z0-9]{1,4})?)"""
 CARD, NATIONAL, MASKED, MASKED_LEAD, IBAN = 1, 2, 3, 4, 5
-# RE2 reads latin-1 bytes where "•" became "?"; Python reads the text, so it takes "•" itself.
-_PASS = re.compile(CANDIDATES.replace("#?", "#?•"), re.X)
+_PASS = re.compile(CANDIDATES, re.X | re.ASCII)  # ASCII: \d is 0-9, as the validators' arithmetic expects
 try:
-    import re2
-    _PASS_RE2 = re2.compile("".join(CANDIDATES.split()).encode())
-except ImportError:  # pure-Python fallback, identical hits (tests/test_identifiers_engine.py)
-    _PASS_RE2 = None
+    from checks import _pass as _compiled
+
+    _compiled.configure("".join(_IBAN_LENGTHS),
+                        [(word, g) for g, (_, words) in enumerate(CONTEXT_GROUPS) for word in words])
+except ImportError:  # not built here (no C compiler): Python's re, the same hits
+    _compiled = None
+try:
+    from checks import _nordic
+except ImportError:  # the same: checks/nordic.py's validators
+    _nordic = None
+_GROUP_BIT = {name: 1 << g for g, (name, _) in enumerate(CONTEXT_GROUPS)}
+# the context groups (countries, "any") a bit mask of them stands for
+_NEAR = tuple(frozenset(name for name, bit in _GROUP_BIT.items() if mask & bit) for mask in range(1 << len(_GROUP_BIT)))
+# Upper case as the compiled pass folds it: ASCII and Latin-1 (the context words' range).
+_FOLD = {c: c + 32 for c in (*range(0x41, 0x5B), *range(0xC0, 0xDF)) if c != 0xD7}
 _MASK_CHARS = "*#•?"
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}$")
 _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}"
@@ -47,7 +57,6 @@ _CARD_CONTEXT = context_words("card")
 _IBAN_CONTEXT = context_words("iban")
 ALL_KINDS = tuple(s.kind for s in SPECS)
 _GLUE = "-_/#"
-_BARE_HEAD = {10: 6, 11: 6, 12: 8}  # digits of a bare run -> length of its date part
 _VERDICTS = {v.value: v for v in Verdict}
 HOME_VOTES, HOME_SHARE, HOME_BONUS = 3, 0.6, 0.35  # when a text's unambiguous ids make it one country's
 _ANY = ("se", "dk", "no")  # countries whose word for the id is shared ("personnummer")
@@ -98,9 +107,12 @@ class IdentifierCheck(ContentCheck):
             if not 0 <= self.context_window <= 200:
                 raise ValueError("context_window must be between 0 and 200")
 
-    def __init__(self, options=None, today: date | None = None, use_re2: bool = True):
+    def __init__(self, options=None, today: date | None = None, compiled: bool = True):
         super().__init__(options)
-        self._re2 = _PASS_RE2 if use_re2 else None
+        fast = compiled and _compiled is not None
+        self._find = _compiled.find if fast else _find_re
+        self._near = _compiled.context if fast else _context_re
+        self._readings = _nordic.readings if (compiled and _nordic is not None) else _readings_py
         self._types = frozenset(self.options.types)
         self._test_se = swedish(tuple(self.options.extra_test_numbers))
         self._today = today
@@ -123,13 +135,6 @@ class IdentifierCheck(ContentCheck):
             yield from self._emails(text, lo, hi, base, hasher)
 
     # -- national ids, cards and masked values ---------------------------------------------------
-    def _matches(self, text: str, lo: int):
-        if self._re2 is None:
-            return _PASS.finditer(text, lo)
-        # latin-1 with replacement keeps one byte per character, so offsets need no mapping;
-        # Nordic letters are latin-1, and digits (all the pattern starts with) are untouched.
-        return self._re2.finditer(text.encode("latin-1", "replace"), lo)
-
     @staticmethod
     def _column_context(name: str) -> frozenset[str]:
         spaced = name.lower().replace("_", " ").replace("-", " ")
@@ -143,11 +148,7 @@ class IdentifierCheck(ContentCheck):
         # belongs to one country), so they are held back until the end of the chunk.
         pending = []
         votes: dict[str, int] = {}
-        for m in self._matches(text, lo):
-            s, e = m.span()
-            if s >= hi:
-                break
-            which = m.lastindex
+        for s, e, which in self._find(text, lo, hi):
             if which == IBAN:
                 if "iban" in self._types:
                     hit = self._iban(text, s, e, base, hasher)
@@ -186,25 +187,11 @@ class IdentifierCheck(ContentCheck):
 
     def _national(self, text, s, e, today, column_context=frozenset()):
         """(value parts, validator results, context) of a national-id candidate, or None."""
-        value = text[s:e]
-        if value.isdigit():
-            head_len = _BARE_HEAD.get(len(value))
-            if head_len is None:
-                return None
-            head, sep, tail = value[:head_len], "", value[head_len:]
-        else:
-            # The pattern puts a separator after 6 (YYMMDD) or 8 (YYYYMMDD) digits.
-            k = 6 if not value[6].isdigit() else 8
-            head, sep, tail = value[:k], value[k], value[k + 1:]
-        results = []
-        if len(head) == 8:
-            results.append(nordic.se(head, sep, tail, today, self._test_se))
-        elif len(tail) == 5:
-            results.append(nordic.no(head, sep, tail, today))
-        elif len(head) == 6:
-            results += [nordic.se(head, sep, tail, today, self._test_se), nordic.fi(head, sep, tail, today),
-                        nordic.dk(head, sep, tail, today), nordic.is_(head, sep, tail, today)]
-        results = [r for r in results if r is not None and r[0] in self._types]
+        found = self._readings(text[s:e], today.year, today.month, today.day, self._test_se)
+        if found is None:
+            return None
+        (head, sep, tail), results = found
+        results = [r for r in results if r[0] in self._types]
         if not results:
             return None
         near = self._context(text, s, e) | column_context
@@ -259,15 +246,13 @@ class IdentifierCheck(ContentCheck):
         return Hit(kind, "national_id", _VERDICTS[verdict], round(min(best_conf, 0.99), 3), base + s, base + e,
                    evidence, hasher(kind, normalised), note)
 
-    def _context(self, text: str, s: int, e: int) -> set[str]:
-        w = self._window
-        window = text[max(0, s - w):e + w].lower()
-        return {m.lastgroup for m in NATIONAL_CONTEXT.finditer(window)}
+    def _context(self, text: str, s: int, e: int) -> frozenset[str]:
+        return _NEAR[self._near(text, s, e, self._window)]
 
     def _masked_kind(self, text: str, s: int, e: int) -> str:
         near = self._context(text, s, e) - {"any"}
         if len(near) == 1:
-            country = near.pop()
+            (country,) = near
             return next(sp.kind for sp in SPECS if sp.country == country)
         return "nordic.national_id"
 
@@ -326,6 +311,29 @@ class IdentifierCheck(ContentCheck):
             at = text.find("@", at + 1)
 
 
+def _find_re(text: str, lo: int, hi: int) -> list[tuple[int, int, int]]:
+    """(start, end, group) of the candidates starting in [lo, hi): the compiled pass, in Python."""
+    found = []
+    for m in _PASS.finditer(text, lo):
+        if m.start() >= hi:
+            break
+        found.append((m.start(), m.end(), m.lastindex))
+    return found
+
+
+def _readings_py(value: str, year: int, month: int, day: int, test_se: frozenset[str]):
+    """nordic.readings with the compiled validators' arguments."""
+    return nordic.readings(value, date(year, month, day), test_se)
+
+
+def _context_re(text: str, s: int, e: int, w: int) -> int:
+    """Bit mask of the context groups in the window around [s, e): the compiled context, in Python."""
+    mask = 0
+    for m in NATIONAL_CONTEXT.finditer(text[max(0, s - w):e + w].translate(_FOLD)):
+        mask |= _GROUP_BIT[m.lastgroup]
+    return mask
+
+
 def _bounded(text: str, s: int, e: int) -> bool:
     """True when the match is not part of a longer run of letters or digits."""
     if s and (text[s - 1].isalnum() or text[s - 1] in _MASK_CHARS):
@@ -343,9 +351,9 @@ def _end_after(text: str, s: int, count: int) -> int:
     return i
 
 
-def detect(text: str, hasher, options=None, today: date | None = None, use_re2: bool = True) -> list[Hit]:
+def detect(text: str, hasher, options=None, today: date | None = None, compiled: bool = True) -> list[Hit]:
     """Every hit in a whole text (for tests and benchmarks)."""
     from agent.context import ScanContext
-    check = IdentifierCheck(options, today=today, use_re2=use_re2)
+    check = IdentifierCheck(options, today=today, compiled=compiled)
     ctx = ScanContext("detect", "production", hasher)
     return list(check.scan(Chunk(text, 0, 0, len(text), 1, 1), None, ctx))

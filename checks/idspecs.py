@@ -47,7 +47,7 @@ BY_KIND = {s.kind: s for s in SPECS}
 NATIONAL_COUNTRIES = ("se", "dk", "no", "fi", "is")
 
 
-def _context_pattern() -> re.Pattern[str]:
+def _context_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
     words: dict[str, set[str]] = {}
     for spec in SPECS:
         if spec.category == "national_id":
@@ -55,17 +55,18 @@ def _context_pattern() -> re.Pattern[str]:
                 words.setdefault(w, set()).add(spec.country)
     groups = []
     for country in NATIONAL_COUNTRIES:
-        alts = sorted((w for w, cs in words.items() if cs == {country}), key=len, reverse=True)
-        groups.append(f"(?P<{country}>{'|'.join(map(re.escape, alts))})")
-    shared = sorted((w for w, cs in words.items() if len(cs) > 1), key=len, reverse=True)
-    generic = sorted(set(shared) | set(_GENERIC_ID), key=len, reverse=True)
-    groups.append(f"(?P<any>{'|'.join(map(re.escape, generic))})")
-    return re.compile(r"(?<![^\W\d_])(?:" + "|".join(groups) + ")")
+        groups.append((country, tuple(sorted((w for w, cs in words.items() if cs == {country}), key=len, reverse=True))))
+    shared = {w for w, cs in words.items() if len(cs) > 1}
+    groups.append(("any", tuple(sorted(shared | set(_GENERIC_ID), key=len, reverse=True))))
+    return tuple(groups)
 
 
-# Context words of national ids, by country ("any" for words several countries share); it is
-# matched against lower-cased text (cheaper than IGNORECASE on every window).
-NATIONAL_CONTEXT = _context_pattern()
+# Context words of national ids by country ("any" for words several countries share), in the order
+# they are tried at a position (the first that matches wins, as in the alternation below). They are
+# matched against folded text (cheaper than IGNORECASE on every window) after a non-letter.
+CONTEXT_GROUPS = _context_groups()
+NATIONAL_CONTEXT = re.compile(r"(?<![^\W\d_])(?:" + "|".join(
+    f"(?P<{name}>{'|'.join(map(re.escape, alts))})" for name, alts in CONTEXT_GROUPS) + ")")
 
 
 def context_words(kind: str) -> re.Pattern[str]:

@@ -192,3 +192,28 @@ def is_(head: str, sep: str, tail: str, today: date):
     if not plausible_birth(century + yy, mm, dd, today):
         return None
     return "is.kennitala", "real", digits, 0.85, ""
+
+
+_BARE_HEAD = {10: 6, 11: 6, 12: 8}  # digits of a bare run -> length of its date part
+
+
+def readings(value: str, today: date, test_se: frozenset[str]):
+    """((head, sep, tail), [reading, ...]) of a national-id candidate by every rule that accepts it, or None."""
+    if value.isdigit():
+        head_len = _BARE_HEAD.get(len(value))
+        if head_len is None:
+            return None
+        head, sep, tail = value[:head_len], "", value[head_len:]
+    else:
+        # The candidate pattern puts a separator after 6 (YYMMDD) or 8 (YYYYMMDD) digits.
+        k = 6 if not value[6].isdigit() else 8
+        head, sep, tail = value[:k], value[k], value[k + 1:]
+    if len(head) == 8:
+        found = [se(head, sep, tail, today, test_se)]
+    elif len(tail) == 5:
+        found = [no(head, sep, tail, today)]
+    else:
+        found = [se(head, sep, tail, today, test_se), fi(head, sep, tail, today), dk(head, sep, tail, today),
+                 is_(head, sep, tail, today)]
+    found = [r for r in found if r is not None]
+    return ((head, sep, tail), found) if found else None

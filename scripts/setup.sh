@@ -51,7 +51,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.vendorscan-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+# The compiled hot path (checks/*.c) is built by this install: a change to it installs again.
+want=$(cat pyproject.toml checks/*.c checks/*.h | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing vendorscan into .venv" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null

@@ -1,0 +1,237 @@
+/* The identifier check's candidate pass in C: what checks/identifiers.py's CANDIDATES pattern finds,
+ * match for match (Python's re with re.ASCII is the reference; tests/test_identifiers_engine.py holds
+ * them to identical output). It reads the str's own storage (1, 2 or 4 bytes a character), so
+ * nothing is encoded or copied and offsets are character offsets.
+ *
+ * CANDIDATES, one branch per group, tried in this order at each position (leftmost first, as re does):
+ *   1 card    \d{4}(?: \x20\d{4}\x20\d{4}\x20\d{1,4} | -\d{4}-\d{4}-\d{1,4} | \d{9,15} )
+ *   2 id      \d{4}\d{2}(?:\d{2})?[-+\x20A-FU-Y]?\d{3}[\dA-Y]\d?
+ *   3 masked  \d{4}(?: \d{2}(?:\d{2})?[-+]?M{4} | M{2}-?M{4} )          M = [Xx*#?•]
+ *   4 masked  M{6}[-+]?\d{4}
+ *   5 IBAN    CC\d{2}(?:\x20?[A-Z0-9]{4}){2,7}(?:\x20?[A-Z0-9]{1,4})?  CC = a listed country code
+ * (The card branch's trailing lazy group of the pattern never takes anything: nothing follows it.)
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+#define BULLET 0x2022
+
+/* character classes, indexed by the character for c < 256 */
+enum { DIGIT = 1, MASK = 2, UPAN = 4, IDSEP = 8, IDTAIL = 16, START = 32 };
+static unsigned char cls[256];
+/* IBAN country codes: a bit per (first letter, second letter) */
+static unsigned char iban_cc[26][26];
+
+static int configured;
+
+/* Context words, in the order they are tried at a position; the first that matches wins. */
+#define MAX_WORDS 96
+#define MAX_WORD 32
+static struct {
+    Py_UCS4 ch[MAX_WORD];
+    int len, group;
+} words[MAX_WORDS];
+static int nwords;
+static unsigned char word_start[256]; /* folded first characters of the words */
+
+/* Lower case for ASCII and Latin-1 capitals; the words are lower case in that range. */
+static inline Py_UCS4 fold(Py_UCS4 c)
+{
+    if ((c >= 'A' && c <= 'Z') || (c >= 0xC0 && c <= 0xDE && c != 0xD7))
+        return c + 32;
+    return c;
+}
+
+/* what the pattern's look-behind (?<![^\W\d_]) calls a letter */
+static inline int is_letter(Py_UCS4 c)
+{
+    return Py_UNICODE_ISALNUM(c) && !Py_UNICODE_ISDECIMAL(c);
+}
+
+static void init_classes(const char *codes)
+{
+    memset(cls, 0, sizeof cls);
+    memset(iban_cc, 0, sizeof iban_cc);
+    for (int c = '0'; c <= '9'; c++)
+        cls[c] |= DIGIT | UPAN | IDTAIL | START;
+    for (const char *m = "Xx*#?"; *m; m++)
+        cls[(unsigned char)*m] |= MASK | START;
+    for (int c = 'A'; c <= 'Z'; c++)
+        cls[c] |= UPAN;
+    for (int c = 'A'; c <= 'Y'; c++)
+        cls[c] |= IDTAIL;
+    for (const char *s = "-+ ABCDEFUVWXY"; *s; s++)
+        cls[(unsigned char)*s] |= IDSEP;
+    for (const char *p = codes; p[0] && p[1]; p += 2) {
+        iban_cc[p[0] - 'A'][p[1] - 'A'] = 1;
+        cls[(unsigned char)p[0]] |= START;
+    }
+    configured = 1;
+}
+
+PyDoc_STRVAR(configure_doc,
+             "configure(codes, words) -- the IBAN country codes (capital pairs run together) and the context words:\n"
+             "(lower-case word, group number < 31) pairs in the order they are tried");
+
+static PyObject *configure(PyObject *self, PyObject *args)
+{
+    const char *codes;
+    Py_ssize_t len;
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "s#O!:configure", &codes, &len, &PyList_Type, &list))
+        return NULL;
+    for (Py_ssize_t i = 0; i < len; i++)
+        if (len % 2 || codes[i] < 'A' || codes[i] > 'Z') {
+            PyErr_SetString(PyExc_ValueError, "IBAN country codes must be pairs of capital letters");
+            return NULL;
+        }
+    Py_ssize_t count = PyList_GET_SIZE(list);
+    if (count > MAX_WORDS) {
+        PyErr_SetString(PyExc_ValueError, "too many context words");
+        return NULL;
+    }
+    memset(word_start, 0, sizeof word_start);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *word;
+        int group;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "Ui:configure", &word, &group))
+            return NULL;
+        Py_ssize_t wl = PyUnicode_GET_LENGTH(word);
+        if (wl < 1 || wl > MAX_WORD || group < 0 || group > 30) {
+            PyErr_SetString(PyExc_ValueError, "a context word must have 1-32 characters and a group below 31");
+            return NULL;
+        }
+        for (Py_ssize_t j = 0; j < wl; j++) {
+            Py_UCS4 c = PyUnicode_READ_CHAR(word, j);
+            if (fold(c) != c || c >= 256) {
+                PyErr_SetString(PyExc_ValueError, "context words must be lower case Latin-1");
+                return NULL;
+            }
+            words[i].ch[j] = c;
+        }
+        words[i].len = (int)wl;
+        words[i].group = group;
+        word_start[words[i].ch[0]] = 1;
+    }
+    nwords = (int)count;
+    init_classes(codes);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(context_doc, "context(text, start, end, window) -> bit mask of the groups of the context words in\n"
+                          "text[start - window:end + window]");
+
+static PyObject *context(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_ssize_t s, e, w;
+    if (!PyArg_ParseTuple(args, "Unnn:context", &text, &s, &e, &w))
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t lo = s - w < 0 ? 0 : s - w, hi = e + w > n ? n : e + w;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    long mask = 0;
+    Py_ssize_t i = lo;
+    while (i < hi) {
+        Py_UCS4 c = fold(PyUnicode_READ(kind, data, i));
+        if (c >= 256 || !word_start[c] || (i > lo && is_letter(fold(PyUnicode_READ(kind, data, i - 1))))) {
+            i++;
+            continue;
+        }
+        int hit = -1;
+        for (int k = 0; k < nwords && hit < 0; k++) {
+            int len = words[k].len;
+            if (words[k].ch[0] != c || i + len > hi)
+                continue;
+            int j = 1;
+            while (j < len && fold(PyUnicode_READ(kind, data, i + j)) == words[k].ch[j])
+                j++;
+            if (j == len)
+                hit = k;
+        }
+        if (hit < 0) {
+            i++;
+            continue;
+        }
+        mask |= 1L << words[hit].group;
+        i += words[hit].len;
+    }
+    return PyLong_FromLong(mask);
+}
+
+#define CLS(c) ((c) < 256 ? cls[(c)] : ((c) == BULLET ? (MASK | START) : 0))
+
+/* One matcher per storage width. */
+#define SUFFIX ucs1
+#define CHAR Py_UCS1
+#include "_pass_impl.h"
+#undef SUFFIX
+#undef CHAR
+#define SUFFIX ucs2
+#define CHAR Py_UCS2
+#include "_pass_impl.h"
+#undef SUFFIX
+#undef CHAR
+#define SUFFIX ucs4
+#define CHAR Py_UCS4
+#include "_pass_impl.h"
+#undef SUFFIX
+#undef CHAR
+
+PyDoc_STRVAR(find_doc, "find(text, lo, hi) -> [(start, end, group), ...] of candidates starting in [lo, hi)");
+
+static PyObject *find(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_ssize_t lo, hi;
+    if (!PyArg_ParseTuple(args, "Unn:find", &text, &lo, &hi))
+        return NULL;
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "checks._pass.configure() was not called");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (lo < 0)
+        lo = 0;
+    if (hi > n)
+        hi = n;
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    const void *data = PyUnicode_DATA(text);
+    int ok;
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        ok = scan_ucs1((const Py_UCS1 *)data, n, lo, hi, out);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        ok = scan_ucs2((const Py_UCS2 *)data, n, lo, hi, out);
+        break;
+    default:
+        ok = scan_ucs4((const Py_UCS4 *)data, n, lo, hi, out);
+    }
+    if (!ok) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"find", find, METH_VARARGS, find_doc},
+    {"configure", configure, METH_VARARGS, configure_doc},
+    {"context", context, METH_VARARGS, context_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "checks._pass", "The identifier check's candidate pass, compiled.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__pass(void)
+{
+    /* The IBAN country codes come from checks/identifiers.py, which hands them over once. */
+    return PyModule_Create(&module);
+}

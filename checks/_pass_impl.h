@@ -1,0 +1,159 @@
+/* The candidate matcher for one storage width: included by _pass.c with CHAR and SUFFIX defined. */
+
+#define PASTE2(a, b) a##_##b
+#define PASTE(a, b) PASTE2(a, b)
+#define FN(name) PASTE(name, SUFFIX)
+
+/* class of t[i], 0 past the end */
+static inline unsigned FN(at)(const CHAR *t, Py_ssize_t n, Py_ssize_t i)
+{
+    return i < n ? CLS(t[i]) : 0;
+}
+
+static inline int FN(is)(const CHAR *t, Py_ssize_t n, Py_ssize_t i, Py_UCS4 ch)
+{
+    return i < n && t[i] == ch;
+}
+
+/* k characters of class `want` from i */
+static inline int FN(run)(const CHAR *t, Py_ssize_t n, Py_ssize_t i, int k, unsigned want)
+{
+    if (i + k > n)
+        return 0;
+    for (int j = 0; j < k; j++)
+        if (!(CLS(t[i + j]) & want))
+            return 0;
+    return 1;
+}
+
+/* how many characters of class `want` from i, at most max */
+static inline Py_ssize_t FN(span)(const CHAR *t, Py_ssize_t n, Py_ssize_t i, int max, unsigned want)
+{
+    Py_ssize_t j = 0;
+    while (j < max && i + j < n && (CLS(t[i + j]) & want))
+        j++;
+    return j;
+}
+
+#define AT(i) FN(at)(t, n, (i))
+#define IS(i, ch) FN(is)(t, n, (i), (ch))
+#define RUN(i, k, want) FN(run)(t, n, (i), (k), (want))
+#define SPAN(i, max, want) FN(span)(t, n, (i), (max), (want))
+
+/* End of the candidate starting at p (its group in *group), or 0 when none starts there. */
+static Py_ssize_t FN(match)(const CHAR *t, Py_ssize_t n, Py_ssize_t p, int *group)
+{
+    if (RUN(p, 4, DIGIT)) {
+        Py_ssize_t q = p + 4;
+        *group = 1; /* card: grouped by spaces or hyphens, or one run */
+        for (int g = 0; g < 2; g++) {
+            Py_UCS4 sep = g ? '-' : ' ';
+            if (IS(q, sep) && RUN(q + 1, 4, DIGIT) && IS(q + 5, sep) && RUN(q + 6, 4, DIGIT) && IS(q + 10, sep) &&
+                (AT(q + 11) & DIGIT))
+                return q + 11 + SPAN(q + 11, 4, DIGIT);
+        }
+        Py_ssize_t k = SPAN(q, 15, DIGIT);
+        if (k >= 9)
+            return q + k;
+        if (RUN(q, 2, DIGIT)) {
+            *group = 2; /* national id: YYMMDD or YYYYMMDD, a separator or century sign, the rest */
+            for (int two = 1; two >= 0; two--) {
+                if (two && !RUN(q + 2, 2, DIGIT))
+                    continue;
+                Py_ssize_t r = q + 2 + 2 * two;
+                for (int sep = 1; sep >= 0; sep--) {
+                    if (sep && !(AT(r) & IDSEP))
+                        continue;
+                    Py_ssize_t s = r + sep;
+                    if (RUN(s, 3, DIGIT) && (AT(s + 3) & IDTAIL))
+                        return s + 4 + ((AT(s + 4) & DIGIT) ? 1 : 0);
+                }
+            }
+            *group = 3; /* a date with its serial masked */
+            for (int two = 1; two >= 0; two--) {
+                if (two && !RUN(q + 2, 2, DIGIT))
+                    continue;
+                Py_ssize_t r = q + 2 + 2 * two;
+                for (int sep = 1; sep >= 0; sep--) {
+                    if (sep && !(IS(r, '-') || IS(r, '+')))
+                        continue;
+                    if (RUN(r + sep, 4, MASK))
+                        return r + sep + 4;
+                }
+            }
+        }
+        *group = 3; /* four digits, then the rest of the date and the serial masked */
+        if (RUN(q, 2, MASK)) {
+            if (IS(q + 2, '-') && RUN(q + 3, 4, MASK))
+                return q + 7;
+            if (RUN(q + 2, 4, MASK))
+                return q + 6;
+        }
+        return 0;
+    }
+    if (RUN(p, 6, MASK)) {
+        *group = 4; /* the date masked, the serial shown */
+        Py_ssize_t r = p + 6;
+        if ((IS(r, '-') || IS(r, '+')) && RUN(r + 1, 4, DIGIT))
+            return r + 5;
+        if (RUN(r, 4, DIGIT))
+            return r + 4;
+    }
+    if (p + 1 < n && t[p] >= 'A' && t[p] <= 'Z' && t[p + 1] >= 'A' && t[p + 1] <= 'Z' &&
+        iban_cc[t[p] - 'A'][t[p + 1] - 'A'] && RUN(p + 2, 2, DIGIT)) {
+        *group = 5; /* IBAN: groups of four, a shorter last group */
+        Py_ssize_t r = p + 4;
+        int groups = 0;
+        while (groups < 7) {
+            if (IS(r, ' ') && RUN(r + 1, 4, UPAN))
+                r += 5;
+            else if (RUN(r, 4, UPAN))
+                r += 4;
+            else
+                break;
+            groups++;
+        }
+        if (groups < 2)
+            return 0;
+        if (IS(r, ' ') && (AT(r + 1) & UPAN))
+            return r + 1 + SPAN(r + 1, 4, UPAN);
+        return r + SPAN(r, 4, UPAN);
+    }
+    return 0;
+}
+
+/* Append (start, end, group) of every candidate starting in [lo, hi) to out; 0 on a memory error. */
+static int FN(scan)(const CHAR *t, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, PyObject *out)
+{
+    Py_ssize_t p = lo;
+    while (p < hi) {
+        if (!(CLS(t[p]) & START)) {
+            p++;
+            continue;
+        }
+        int group = 0;
+        Py_ssize_t e = FN(match)(t, n, p, &group);
+        if (!e) {
+            /* a run of fewer than four digits: no candidate starts anywhere in it */
+            Py_ssize_t k = SPAN(p, 4, DIGIT);
+            p += (k > 0 && k < 4) ? k : 1;
+            continue;
+        }
+        PyObject *item = Py_BuildValue("(nni)", p, e, group);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            return 0;
+        }
+        Py_DECREF(item);
+        p = e;
+    }
+    return 1;
+}
+
+#undef AT
+#undef IS
+#undef RUN
+#undef SPAN
+#undef FN
+#undef PASTE
+#undef PASTE2
