@@ -219,10 +219,109 @@ static PyObject *find(PyObject *self, PyObject *args)
     return out;
 }
 
+/* E-mail: the local part is the run of [A-Za-z0-9._%+-] (at most 64) before an '@'; the domain is
+ * identifiers._EMAIL_DOMAIN as re matches it: label (\.label)* \.[A-Za-z]{2,24}, where a label is
+ * [A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?. Of a label's possible ends at most one is followed by
+ * a '.', so re's backtracking comes down to: follow the labels while a '.' follows, and end at the last
+ * '.' that two or more letters follow. */
+static inline int ascii_alnum(Py_UCS4 c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static inline int ascii_alpha(Py_UCS4 c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+static inline int local_char(Py_UCS4 c)
+{
+    return ascii_alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+
+#define READ(i) ((i) < n ? PyUnicode_READ(kind, data, (i)) : 0)
+
+/* the end of the label at i that a '.' follows, or -1 */
+static Py_ssize_t label_end(int kind, const void *data, Py_ssize_t n, Py_ssize_t i)
+{
+    Py_ssize_t k = 0;
+    while (k < 62 && i + 1 + k < n && (ascii_alnum(READ(i + 1 + k)) || READ(i + 1 + k) == '-'))
+        k++;
+    for (Py_ssize_t j = k; j >= k - 1 && j >= 0; j--)
+        if (ascii_alnum(READ(i + 1 + j)) && READ(i + 2 + j) == '.')
+            return i + 2 + j;
+    return READ(i + 1) == '.' ? i + 1 : -1;
+}
+
+static Py_ssize_t domain_end(int kind, const void *data, Py_ssize_t n, Py_ssize_t i)
+{
+    Py_ssize_t end = -1;
+    while (ascii_alnum(READ(i))) {
+        Py_ssize_t dot = label_end(kind, data, n, i);
+        if (dot < 0)
+            break;
+        Py_ssize_t letters = 0;
+        while (letters < 24 && ascii_alpha(READ(dot + 1 + letters)))
+            letters++;
+        if (letters >= 2)
+            end = dot + 1 + letters;
+        i = dot + 1;
+    }
+    return end;
+}
+
+PyDoc_STRVAR(emails_doc, "emails(text, lo, hi) -> [(start, end), ...] of the e-mail addresses starting in [lo, hi)");
+
+static PyObject *emails(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_ssize_t lo, hi;
+    if (!PyArg_ParseTuple(args, "Unn:emails", &text, &lo, &hi))
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    Py_ssize_t at = lo < n ? PyUnicode_FindChar(text, '@', lo < 0 ? 0 : lo, n, 1) : -1;
+    while (at >= 0) {
+        Py_ssize_t s = at, floor = at - 64 < 0 ? 0 : at - 64;
+        while (s > floor && local_char(READ(s - 1)))
+            s--;
+        Py_ssize_t e = s < at ? domain_end(kind, data, n, at + 1) : -1;
+        if (e >= 0) {
+            while (s < at && (READ(s) == '.' || READ(s) == '-'))
+                s++;
+            Py_UCS4 after = READ(e);
+            if (s < at && lo <= s && s < hi && !(e < n && (Py_UNICODE_ISALNUM(after) || after == '@'))) {
+                PyObject *item = Py_BuildValue("(nn)", s, e);
+                if (item == NULL || PyList_Append(out, item) < 0) {
+                    Py_XDECREF(item);
+                    Py_DECREF(out);
+                    return NULL;
+                }
+                Py_DECREF(item);
+            }
+        }
+        if (at >= hi)
+            break;
+        at = at + 1 < n ? PyUnicode_FindChar(text, '@', at + 1, n, 1) : -1;
+        if (at == -2) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+#undef READ
+
 static PyMethodDef methods[] = {
     {"find", find, METH_VARARGS, find_doc},
     {"configure", configure, METH_VARARGS, configure_doc},
     {"context", context, METH_VARARGS, context_doc},
+    {"emails", emails, METH_VARARGS, emails_doc},
     {NULL, NULL, 0, NULL},
 };
 

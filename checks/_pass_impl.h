@@ -134,9 +134,9 @@ static int FN(scan)(const CHAR *t, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, P
         int group = 0;
         Py_ssize_t e = FN(match)(t, n, p, &group);
         if (!e) {
-            /* a run of fewer than four digits: no candidate starts anywhere in it */
-            Py_ssize_t k = SPAN(p, 4, DIGIT);
-            p += (k > 0 && k < 4) ? k : 1;
+            /* In a run of digits, a candidate needs four digits ahead: none starts in the last three. */
+            Py_ssize_t k = SPAN(p, 5, DIGIT);
+            p += (k > 0 && k < 5) ? k : 1;
             continue;
         }
         PyObject *item = Py_BuildValue("(nni)", p, e, group);

@@ -50,7 +50,7 @@ _NEAR = tuple(frozenset(name for name, bit in _GROUP_BIT.items() if mask & bit) 
 # Upper case as the compiled pass folds it: ASCII and Latin-1 (the context words' range).
 _FOLD = {c: c + 32 for c in (*range(0x41, 0x5B), *range(0xC0, 0xDF)) if c != 0xD7}
 _MASK_CHARS = "*#•?"
-_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}$")
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}\Z")  # \Z: ends at the '@' (no line break between)
 _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}"
                            r"[A-Za-z0-9])?)*\.[A-Za-z]{2,24}")
 _CARD_CONTEXT = context_words("card")
@@ -113,6 +113,7 @@ class IdentifierCheck(ContentCheck):
         self._find = _compiled.find if fast else _find_re
         self._near = _compiled.context if fast else _context_re
         self._readings = _nordic.readings if (compiled and _nordic is not None) else _readings_py
+        self._find_emails = _compiled.emails if fast else _emails_re
         self._types = frozenset(self.options.types)
         self._test_se = swedish(tuple(self.options.extra_test_numbers))
         self._today = today
@@ -291,24 +292,10 @@ class IdentifierCheck(ContentCheck):
                    hasher("iban", compact))
 
     def _emails(self, text, lo, hi, base, hasher) -> Iterator[Hit]:
-        at = text.find("@", lo)
-        while at != -1:
-            left = _EMAIL_LOCAL.search(text, max(0, at - 64), at)
-            right = _EMAIL_DOMAIN.match(text, at + 1)
-            if left and right:
-                s = left.start()
-                while s < at and text[s] in ".-":
-                    s += 1
-                e = right.end()
-                if s < at and lo <= s < hi and not (e < len(text) and (text[e].isalnum() or text[e] == "@")):
-                    address = text[s:e]
-                    yield Hit("email", "contact", Verdict.REAL, 0.95, base + s, base + e, masking.email(address),
-                              hasher("email", address.lower()))
-            elif at >= hi:
-                return
-            if at >= hi:
-                return
-            at = text.find("@", at + 1)
+        for s, e in self._find_emails(text, lo, hi):
+            address = text[s:e]
+            yield Hit("email", "contact", Verdict.REAL, 0.95, base + s, base + e, masking.email(address),
+                      hasher("email", address.lower()))
 
 
 def _find_re(text: str, lo: int, hi: int) -> list[tuple[int, int, int]]:
@@ -318,6 +305,26 @@ def _find_re(text: str, lo: int, hi: int) -> list[tuple[int, int, int]]:
         if m.start() >= hi:
             break
         found.append((m.start(), m.end(), m.lastindex))
+    return found
+
+
+def _emails_re(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """(start, end) of the e-mail addresses starting in [lo, hi): the compiled e-mail pass, in Python."""
+    found = []
+    at = text.find("@", lo)
+    while at != -1:
+        left = _EMAIL_LOCAL.search(text, max(0, at - 64), at)
+        right = _EMAIL_DOMAIN.match(text, at + 1) if left else None
+        if right:
+            s = left.start()
+            while s < at and text[s] in ".-":
+                s += 1
+            e = right.end()
+            if s < at and lo <= s < hi and not (e < len(text) and (text[e].isalnum() or text[e] == "@")):
+                found.append((s, e))
+        if at >= hi:
+            break
+        at = text.find("@", at + 1)
     return found
 
 

@@ -88,3 +88,13 @@ def test_validators_give_the_same_readings():
     assert {("se.personnummer", "real"), ("se.personnummer", "test"), ("se.samordningsnummer", "real"),
             ("dk.cpr", "real"), ("no.fodselsnummer", "real"), ("no.fodselsnummer", "test"), ("no.dnummer", "real"),
             ("no.hnummer", "test"), ("fi.hetu", "real"), ("fi.hetu", "test"), ("is.kennitala", "real")} <= kinds
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["a", "Z", "0", ".", "-", "_", "%", "+", "@", " ", "\n", "é", "ø", "com", "se", ".dk",
+                                 "a-b", "x" * 61, "y" * 63, "..", "-.", "@@", "ex.co", "kommun.se"]), max_size=30),
+       st.integers(0, 400), st.integers(0, 400))
+def test_email_pass_matches_the_patterns(parts, lo, hi):
+    text = "".join(parts)
+    lo, hi = min(lo, len(text)), min(hi, len(text))
+    assert identifiers._compiled.emails(text, lo, hi) == identifiers._emails_re(text, lo, hi)
