@@ -127,16 +127,28 @@ static int FN(scan)(const CHAR *t, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, P
 {
     Py_ssize_t p = lo;
     while (p < hi) {
-        if (!(CLS(t[p]) & START)) {
+        while (p < hi && !(CLS(t[p]) & START))
             p++;
-            continue;
+        if (p >= hi)
+            break;
+        unsigned c = CLS(t[p]);
+        if (c & DIGIT) {
+            /* Every digit-led candidate has four digits and then a separator, a mask or two more digits:
+             * four digits followed by anything else, or five, start none. */
+            Py_ssize_t k = SPAN(p, 6, DIGIT);
+            if (k < 4) {
+                p += k;
+                continue;
+            }
+            if (k == 5 || (k == 4 && !(IS(p + 4, ' ') || IS(p + 4, '-') || (AT(p + 4) & MASK)))) {
+                p += k == 5 ? 1 : 4;
+                continue;
+            }
         }
         int group = 0;
         Py_ssize_t e = FN(match)(t, n, p, &group);
         if (!e) {
-            /* In a run of digits, a candidate needs four digits ahead: none starts in the last three. */
-            Py_ssize_t k = SPAN(p, 5, DIGIT);
-            p += (k > 0 && k < 5) ? k : 1;
+            p++;
             continue;
         }
         PyObject *item = Py_BuildValue("(nni)", p, e, group);
