@@ -24,9 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from checks import synth  # noqa: E402
+from checks.idspecs import SPECS  # noqa: E402
 
 NATIONAL = ("se.personnummer", "dk.cpr", "no.fodselsnummer", "fi.hetu", "is.kennitala")
 KINDS = NATIONAL + ("email", "iban", "card")
+NATIONAL_KINDS = frozenset(s.kind for s in SPECS if s.category == "national_id")  # se.samordningsnummer… too
 TESTABLE = ("se.personnummer", "fi.hetu", "no.fodselsnummer", "card")
 LOCALES = {"se.personnummer": "sv_SE", "dk.cpr": "da_DK", "no.fodselsnummer": "no_NO", "fi.hetu": "fi_FI",
            "is.kennitala": "is_IS"}
@@ -206,6 +208,23 @@ def score(report: dict, truth: list[tuple[str, int, int, str, str]]) -> tuple[li
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         rows.append(f"| {kind} | {tp[kind] + fn[kind]} | {tp[kind]} | {fp[kind]} | {fn[kind]} | {p:.3f} | {r:.3f} | "
                     f"{f1:.3f} |")
+    # National ids as one class: a value that two countries' rules accept, with no word naming either,
+    # can only be told apart by where it stands; reported as the other country's id, it is still an
+    # exposed national id. The rows above count it as one miss and one false positive.
+    ctp = cfn = cfp = 0
+    for key, (kind, label) in labelled.items():
+        got = reported.get(key)
+        is_national = got is not None and got[1] == "real" and got[0] in NATIONAL_KINDS
+        if kind in NATIONAL and label == "real":
+            ctp, cfn = ctp + is_national, cfn + (not is_national)
+        elif is_national:
+            cfp += 1
+    cfp += sum(1 for key, (kind, verdict) in reported.items()
+               if key not in labelled and verdict == "real" and kind in NATIONAL_KINDS)
+    p = ctp / (ctp + cfp) if ctp + cfp else 1.0
+    r = ctp / (ctp + cfn) if ctp + cfn else 1.0
+    rows.append(f"| national ids, any country | {ctp + cfn} | {ctp} | {cfp} | {cfn} | {p:.3f} | {r:.3f} | "
+                f"{2 * p * r / (p + r) if p + r else 0.0:.3f} |")
     vrows = ["| planted as | count | reported as such | reported as real (an exposure) | not reported |",
              "|---|---|---|---|---|"]
     for label in ("test", "masked", "near miss"):

@@ -14,7 +14,7 @@ from typing import Iterator
 from agent.model import Chunk, Hit, Verdict
 from checks import masking, nordic
 from checks.base import ContentCheck, require_known
-from checks.idspecs import BY_KIND, CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
+from checks.idspecs import CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
 from checks.testnumbers import TEST_CARDS, swedish
 
 _IBAN_LENGTHS = {"SE": 24, "DK": 18, "NO": 15, "FI": 18, "IS": 26, "DE": 22, "GB": 22, "FR": 27, "NL": 18,
@@ -47,6 +47,8 @@ except ImportError:  # the same: checks/nordic.py's validators
 _GROUP_BIT = {name: 1 << g for g, (name, _) in enumerate(CONTEXT_GROUPS)}
 # the context groups (countries, "any") a bit mask of them stands for
 _NEAR = tuple(frozenset(name for name, bit in _GROUP_BIT.items() if mask & bit) for mask in range(1 << len(_GROUP_BIT)))
+_NAMED = tuple(near - {"any"} for near in _NEAR)  # the countries the words name
+_COUNTRY = {spec.kind: spec.country for spec in SPECS}
 # Upper case as the compiled pass folds it: ASCII and Latin-1 (the context words' range).
 _FOLD = {c: c + 32 for c in (*range(0x41, 0x5B), *range(0xC0, 0xDF)) if c != 0xD7}
 _MASK_CHARS = "*#•?"
@@ -115,6 +117,7 @@ class IdentifierCheck(ContentCheck):
         self._readings = _nordic.readings if (compiled and _nordic is not None) else _readings_py
         self._find_emails = _compiled.emails if fast else _emails_re
         self._types = frozenset(self.options.types)
+        self._all_national = all(s.kind in self._types for s in SPECS if s.category == "national_id")
         self._test_se = swedish(tuple(self.options.extra_test_numbers))
         self._today = today
         self._window = self.options.context_window
@@ -128,7 +131,7 @@ class IdentifierCheck(ContentCheck):
         minimum = self.options.min_confidence
         column = chunk.location.column_name if chunk.location is not None else None
         # A column named personnummer/cpr/fnr/hetu/ssn… is context for every value in it.
-        self_context = self._column_context(column) if column else frozenset()
+        self_context = self._column_context(column) if column else 0
         for hit in self._candidates(text, lo, hi, base, hasher, today, self_context):
             if hit.confidence >= minimum:
                 yield hit
@@ -137,13 +140,14 @@ class IdentifierCheck(ContentCheck):
 
     # -- national ids, cards and masked values ---------------------------------------------------
     @staticmethod
-    def _column_context(name: str) -> frozenset[str]:
+    def _column_context(name: str) -> int:
         spaced = name.lower().replace("_", " ").replace("-", " ")
-        found = {m.lastgroup for m in NATIONAL_CONTEXT.finditer(spaced)}
-        found |= {m.lastgroup for m in NATIONAL_CONTEXT.finditer(name.lower())}
-        return frozenset(found)
+        mask = 0
+        for m in (*NATIONAL_CONTEXT.finditer(spaced), *NATIONAL_CONTEXT.finditer(name.lower())):
+            mask |= _GROUP_BIT[m.lastgroup]
+        return mask
 
-    def _candidates(self, text, lo, hi, base, hasher, today, column_context=frozenset()) -> Iterator[Hit]:
+    def _candidates(self, text, lo, hi, base, hasher, today, column_context=0) -> Iterator[Hit]:
         # National ids are decided after the chunk's other candidates are seen: a value that several
         # countries' rules accept goes to the country whose unambiguous ids fill the text (an export
         # belongs to one country), so they are held back until the end of the chunk.
@@ -166,7 +170,7 @@ class IdentifierCheck(ContentCheck):
                     pending.append((s, e, found))
                     # A reading without a check digit (a CPR number failing modulus 11) fits nearly any
                     # date-shaped value: it does not make a checked reading ambiguous.
-                    countries = {BY_KIND[r[0]].country for r in found[1] if r[3] >= 0.5}
+                    countries = {_COUNTRY[r[0]] for r in found[1] if r[3] >= 0.5}
                     if len(countries) == 1:
                         (country,) = countries
                         votes[country] = votes.get(country, 0) + 1
@@ -186,36 +190,37 @@ class IdentifierCheck(ContentCheck):
             if hit is not None:
                 yield hit
 
-    def _national(self, text, s, e, today, column_context=frozenset()):
+    def _national(self, text, s, e, today, column_context=0):
         """(value parts, validator results, context) of a national-id candidate, or None."""
         found = self._readings(text[s:e], today.year, today.month, today.day, self._test_se)
         if found is None:
             return None
         (head, sep, tail), results = found
-        results = [r for r in results if r[0] in self._types]
-        if not results:
-            return None
-        near = self._context(text, s, e) | column_context
-        named = near - {"any"}
-        if named and not any(BY_KIND[r[0]].country in named or ("any" in near and BY_KIND[r[0]].country in _ANY)
+        if not self._all_national:
+            results = [r for r in results if r[0] in self._types]
+            if not results:
+                return None
+        mask = self._near(text, s, e, self._window) | column_context
+        near, named = _NEAR[mask], _NAMED[mask]
+        if named and not any(_COUNTRY[r[0]] in named or ("any" in near and _COUNTRY[r[0]] in _ANY)
                              for r in results):
             # The words around it name an id this value is not (a broken checksum, a date that does not
             # exist): a near miss of that id, not by chance another country's.
             return None
-        return (head, sep, tail), results, near
+        return (head, sep, tail), results, mask
 
     def _decide(self, text, s, e, base, hasher, found, home) -> Hit | None:
-        (head, sep, tail), results, near = found
-        named = near - {"any"}
+        (head, sep, tail), results, mask = found
+        near, named = _NEAR[mask], _NAMED[mask]
         length = e - s
         tests = [r for r in results if r[1] == "test"]
         if tests and (any(r[0] in _LISTED_TESTS for r in tests) or not any(
-                r[1] != "test" and (BY_KIND[r[0]].country in named or BY_KIND[r[0]].country == home) for r in results)):
+                r[1] != "test" and (_COUNTRY[r[0]] in named or _COUNTRY[r[0]] == home) for r in results)):
             # On an official test list (or in a test range, unless the text is another country's): test data.
             results = tests
         best, best_conf = None, -1.0
         for kind, verdict, normalised, strength, note in results:
-            country = BY_KIND[kind].country
+            country = _COUNTRY[kind]
             if strength < 0.5 and country != home and country not in near:
                 continue  # a reading without a check digit needs its country named or the text to be its country's
             if home is not None and country != home and not near and not sep and length == 10 and (
@@ -247,13 +252,10 @@ class IdentifierCheck(ContentCheck):
         return Hit(kind, "national_id", _VERDICTS[verdict], round(min(best_conf, 0.99), 3), base + s, base + e,
                    evidence, hasher(kind, normalised), note)
 
-    def _context(self, text: str, s: int, e: int) -> frozenset[str]:
-        return _NEAR[self._near(text, s, e, self._window)]
-
     def _masked_kind(self, text: str, s: int, e: int) -> str:
-        near = self._context(text, s, e) - {"any"}
-        if len(near) == 1:
-            (country,) = near
+        named = _NAMED[self._near(text, s, e, self._window)]
+        if len(named) == 1:
+            (country,) = named
             return next(sp.kind for sp in SPECS if sp.country == country)
         return "nordic.national_id"
 
