@@ -180,7 +180,7 @@ static PyObject *context(PyObject *self, PyObject *args)
 #undef SUFFIX
 #undef CHAR
 
-PyDoc_STRVAR(find_doc, "find(text, lo, hi) -> [(start, end, group), ...] of candidates starting in [lo, hi)");
+PyDoc_STRVAR(find_doc, "find(text, lo, hi) -> [(start, end, group), ...] of the bounded candidates starting in [lo, hi)");
 
 static PyObject *find(PyObject *self, PyObject *args)
 {

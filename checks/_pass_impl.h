@@ -40,6 +40,20 @@ static inline Py_ssize_t FN(span)(const CHAR *t, Py_ssize_t n, Py_ssize_t i, int
 #define RUN(i, k, want) FN(run)(t, n, (i), (k), (want))
 #define SPAN(i, max, want) FN(span)(t, n, (i), (max), (want))
 
+/* mask characters that may stand for digits on either side of a value (X and x do not: words have them) */
+static inline int FN(digit_mask)(Py_UCS4 c)
+{
+    return c == '*' || c == '#' || c == '?' || c == BULLET;
+}
+
+/* The candidate is not part of a longer run of letters, digits or masked digits. */
+static inline int FN(bounded)(const CHAR *t, Py_ssize_t n, Py_ssize_t s, Py_ssize_t e)
+{
+    if (s > 0 && (Py_UNICODE_ISALNUM(t[s - 1]) || FN(digit_mask)(t[s - 1])))
+        return 0;
+    return !(e < n && (Py_UNICODE_ISALNUM(t[e]) || FN(digit_mask)(t[e])));
+}
+
 /* End of the candidate starting at p (its group in *group), or 0 when none starts there. */
 static Py_ssize_t FN(match)(const CHAR *t, Py_ssize_t n, Py_ssize_t p, int *group)
 {
@@ -149,6 +163,10 @@ static int FN(scan)(const CHAR *t, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, P
         Py_ssize_t e = FN(match)(t, n, p, &group);
         if (!e) {
             p++;
+            continue;
+        }
+        if ((group != 5 && !FN(bounded)(t, n, p, e)) || (group == 2 && p > 0 && t[p - 1] == '+')) {
+            p = e; /* consumed, as re's finditer consumes it, but not a candidate */
             continue;
         }
         PyObject *item = Py_BuildValue("(nni)", p, e, group);

@@ -6,6 +6,8 @@ date, plausible age, test ranges) and scored by its form and the words around it
 """
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -111,6 +113,8 @@ class IdentifierCheck(ContentCheck):
 
     def __init__(self, options=None, today: date | None = None, compiled: bool = True):
         super().__init__(options)
+        if compiled and (_compiled is None or _nordic is None):
+            _warn_fallback()
         fast = compiled and _compiled is not None
         self._find = _compiled.find if fast else _find_re
         self._near = _compiled.context if fast else _context_re
@@ -160,11 +164,7 @@ class IdentifierCheck(ContentCheck):
                     if hit is not None:
                         yield hit
                 continue
-            if not _bounded(text, s, e):
-                continue
             if which == NATIONAL:
-                if s and text[s - 1] == "+":
-                    continue  # +4703085953: a phone number with its country code
                 found = self._national(text, s, e, today, column_context)
                 if found is not None:
                     pending.append((s, e, found))
@@ -301,12 +301,18 @@ class IdentifierCheck(ContentCheck):
 
 
 def _find_re(text: str, lo: int, hi: int) -> list[tuple[int, int, int]]:
-    """(start, end, group) of the candidates starting in [lo, hi): the compiled pass, in Python."""
+    """(start, end, group) of the bounded candidates starting in [lo, hi): the compiled pass, in Python."""
     found = []
     for m in _PASS.finditer(text, lo):
-        if m.start() >= hi:
+        s, e = m.span()
+        if s >= hi:
             break
-        found.append((m.start(), m.end(), m.lastindex))
+        which = m.lastindex
+        if which != IBAN and not _bounded(text, s, e):
+            continue  # inside a longer run of letters or digits (an IBAN checks its own bounds)
+        if which == NATIONAL and s and text[s - 1] == "+":
+            continue  # +4703085953: a phone number with its country code
+        found.append((s, e, which))
     return found
 
 
@@ -328,6 +334,13 @@ def _emails_re(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
             break
         at = text.find("@", at + 1)
     return found
+
+
+@functools.cache  # once per process
+def _warn_fallback() -> None:
+    logging.getLogger(__name__).warning(
+        "the identifier check's compiled parts (checks/_pass.c, checks/_nordic.c) are not built: using the pure-Python "
+        "pass, with the same results, several times slower; install gcc and python3-dev and run pip install -e . again")
 
 
 def _readings_py(value: str, year: int, month: int, day: int, test_se: frozenset[str]):

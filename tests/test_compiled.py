@@ -98,3 +98,13 @@ def test_email_pass_matches_the_patterns(parts, lo, hi):
     text = "".join(parts)
     lo, hi = min(lo, len(text)), min(hi, len(text))
     assert identifiers._compiled.emails(text, lo, hi) == identifiers._emails_re(text, lo, hi)
+
+
+def test_a_scanner_without_its_compiled_parts_says_so(monkeypatch, caplog):
+    monkeypatch.setattr(identifiers, "_compiled", None)
+    identifiers._warn_fallback.cache_clear()
+    with caplog.at_level("WARNING", logger="checks.identifiers"):
+        check = identifiers.IdentifierCheck()
+    assert "not built" in caplog.text and "python3-dev" in caplog.text
+    assert check._find is identifiers._find_re  # and it still finds, through re
+    identifiers._warn_fallback.cache_clear()
