@@ -136,13 +136,49 @@ static Py_ssize_t FN(match)(const CHAR *t, Py_ssize_t n, Py_ssize_t p, int *grou
     return 0;
 }
 
+/* the first position from p (below hi) where a candidate may start, or hi */
+static inline Py_ssize_t FN(next_start)(const CHAR *t, Py_ssize_t p, Py_ssize_t hi)
+{
+    /* Stops come every few characters where digits are dense: look at the next ones one by one first. */
+    for (Py_ssize_t end = p + 16 < hi ? p + 16 : hi; p < end; p++)
+        if (CLS(t[p]) & START)
+            return p;
+#if defined(__SSE2__)
+    if (sizeof(CHAR) == 1) {
+        /* Sixteen characters at a time: digits, capitals and the mask characters stop the skip; the
+         * loop below then sorts out the capitals that start no IBAN country code. */
+        const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9), cap = _mm_set1_epi8('A');
+        const __m128i caps = _mm_set1_epi8(25), nul = _mm_setzero_si128();
+        const __m128i x = _mm_set1_epi8('x'), star = _mm_set1_epi8('*'), hash = _mm_set1_epi8('#');
+        const __m128i qm = _mm_set1_epi8('?');
+        while (p + 16 <= hi) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(t + p));
+            __m128i hit = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(v, zero), nine), nul);
+            hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(v, cap), caps), nul));
+            hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, x), _mm_cmpeq_epi8(v, star)));
+            hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, hash), _mm_cmpeq_epi8(v, qm)));
+            int bits = _mm_movemask_epi8(hit);
+            while (bits) {
+                Py_ssize_t i = p + __builtin_ctz(bits);
+                if (CLS(t[i]) & START)
+                    return i;
+                bits &= bits - 1;
+            }
+            p += 16;
+        }
+    }
+#endif
+    while (p < hi && !(CLS(t[p]) & START))
+        p++;
+    return p;
+}
+
 /* Append (start, end, group) of every candidate starting in [lo, hi) to out; 0 on a memory error. */
 static int FN(scan)(const CHAR *t, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, PyObject *out)
 {
     Py_ssize_t p = lo;
     while (p < hi) {
-        while (p < hi && !(CLS(t[p]) & START))
-            p++;
+        p = FN(next_start)(t, p, hi);
         if (p >= hi)
             break;
         unsigned c = CLS(t[p]);
