@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from agent import __version__, plugins
+from agent.executor import ExecutorError
 from agent.options import ConfigError
 from agent.state import StateBusy
 from reports.base import ReportError
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(args.log_level, args.log_format, getattr(args, "log_file", None))
     try:
         return args.func(args)
-    except (ConfigError, plugins.PluginError, ReportError, StateBusy) as exc:
+    except (ConfigError, ExecutorError, plugins.PluginError, ReportError, StateBusy) as exc:
         print(f"vendorscan: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -60,8 +60,11 @@ class FormatSettings:
 class ExecutorSettings:
     """[executor]: how work units are run."""
 
-    type: Literal["local"] = "local"
-    workers: int = 0  # 0 = one per core; 1 = in this process
+    type: Literal["local", "dask", "dask-local"] = "local"  # dask: a cluster's scheduler; dask-local: a LocalCluster
+    workers: int = 0  # 0 = one per core; 1 = in this process (local); worker processes of a dask-local cluster
+    scheduler: str = ""  # type = "dask": the scheduler's address, tcp://host:8786 or tls://host:8786
+    connect_timeout: int = 30  # seconds to reach the scheduler
+    retries: int = 1  # a unit whose worker fails is run again this often before it is listed as skipped
     threads: int = 8  # resources read at once per worker, for connectors whose reads wait on a network
     unit_files: int = 64  # files per work unit
     max_pending: int = 0  # 0 = 2 x workers
@@ -159,6 +162,11 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
     executor = build(ExecutorSettings, _table(raw, "executor"), "executor")
     if executor.workers < 0 or executor.unit_files < 1 or executor.threads < 1:
         raise ConfigError("executor", "workers must be >= 0, threads and unit_files >= 1")
+    if executor.type == "dask" and not executor.scheduler.startswith(("tcp://", "tls://")):
+        raise ConfigError("executor.scheduler", 'type = "dask" needs the scheduler\'s address: tcp://host:8786 or '
+                          'tls://host:8786 (or type = "dask-local" to start a cluster on this machine)')
+    if executor.retries < 0 or executor.connect_timeout < 1:
+        raise ConfigError("executor", "retries must be >= 0 and connect_timeout >= 1")
     reports = plugins.available("reports")
     for i, fmt in enumerate(scan.formats):
         if fmt not in reports:

@@ -126,6 +126,13 @@ class Scan:
             return self._run()
 
     def _run(self) -> ScanResult:
+        executor = make_executor(self.config, self.key)  # before the run dir: a cluster out of reach leaves nothing
+        try:
+            return self._run_with(executor)
+        finally:
+            executor.shutdown()
+
+    def _run_with(self, executor) -> ScanResult:
         # Microseconds in the id: scan ids sort in the order the scans started (run pruning and the cache rely on it).
         scan_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:8]
         run_dir = self.state / "runs" / scan_id
@@ -144,16 +151,12 @@ class Scan:
                             resumed_from=interrupted[-1] if interrupted else "")
         started = time.monotonic()
         budget = self.config.limits.time_budget
-        executor = make_executor(self.config, self.key)
-        try:
-            for target in self.config.targets:
-                cov = Coverage(target.name, target.type, target.environment)
-                result.coverage.append(cov)
-                deadline = started + budget if budget else None
-                _TargetScan(self, target, cov, store, executor, run_dir, deadline).run()
-                store.commit()
-        finally:
-            executor.shutdown()
+        for target in self.config.targets:
+            cov = Coverage(target.name, target.type, target.environment)
+            result.coverage.append(cov)
+            deadline = started + budget if budget else None
+            _TargetScan(self, target, cov, store, executor, run_dir, deadline).run()
+            store.commit()
         result.ended = _now()
         store.commit()
         from reports.base import summary

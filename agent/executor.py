@@ -1,4 +1,4 @@
-"""Executors run work units: in this process, or in a local process pool (the default)."""
+"""Executors run work units: in this process, in a local process pool (the default), or on a Dask cluster."""
 from __future__ import annotations
 
 import multiprocessing
@@ -7,6 +7,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 from agent.config import Config
 from agent.worker import WorkUnit, Worker, init_process, run_in_process
+
+
+class ExecutorError(Exception):
+    """The executor cannot run: its cluster is unreachable, has no workers, or its package is missing."""
 
 
 class InlineExecutor:
@@ -27,7 +31,8 @@ class InlineExecutor:
         return fut
 
     def shutdown(self) -> None:
-        """Nothing to release."""
+        """Close the connectors the units opened."""
+        self._worker.close()
 
 
 class ProcessExecutor:
@@ -51,6 +56,13 @@ class ProcessExecutor:
 
 def make_executor(config: Config, key: bytes):
     """The executor the config asks for."""
+    if config.executor.type in ("dask", "dask-local"):
+        try:
+            from agent.cluster import DaskExecutor
+        except ImportError as exc:
+            raise ExecutorError(f"executor type {config.executor.type} needs Dask's distributed package "
+                                f"({exc.name} is missing): pip install 'vendorscan[dask]'") from None
+        return DaskExecutor(config, key)
     workers = config.executor.workers or os.cpu_count() or 1
     if workers == 1:
         return InlineExecutor(config, key)

@@ -84,6 +84,15 @@ class Worker:
             self._connectors[name] = plugins.load("connectors", t.type)(t.options, ctx)
         return self._connectors[name]
 
+    def close(self) -> None:
+        """Close the connectors this worker opened."""
+        for connector in self._connectors.values():
+            try:
+                connector.close()
+            except Exception:  # noqa: BLE001 - closing must not fail a finished scan
+                pass
+        self._connectors.clear()
+
     def run(self, unit: WorkUnit) -> list[Outcome]:
         """Read every resource of the unit; occurrences go to unit.spool as JSON lines."""
         target = self.targets[unit.target]

@@ -293,7 +293,7 @@ class S3Connector(Connector):
     @contextmanager
     def open(self, resource: Resource) -> Iterator[BinaryIO]:
         """The object's bytes, fetched range by range."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
         bucket, key = resource.uri[5:].split("/", 1)
         reader = _RangedReader(self._s3(), bucket, key, resource.size or 0, resource.etag)
         try:
@@ -303,6 +303,10 @@ class S3Connector(Connector):
             reason = {"NoSuchKey": "vanished", "AccessDenied": "permission-denied", "PreconditionFailed": "changed",
                       "InvalidObjectState": "archived-storage-class"}.get(code, "read-error")
             raise ResourceError(reason, _describe(exc)) from None
+        except NoCredentialsError:
+            # A cluster worker reads with its own environment's credentials, which may lack them.
+            raise ResourceError("permission-denied", "no AWS credentials in the environment of the process that read "
+                                "it (set them, or the variables access_key_id_env names, for every worker)") from None
         except BotoCoreError as exc:
             raise ResourceError("connection-lost", _describe(exc)) from None
         finally:

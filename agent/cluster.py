@@ -1,0 +1,164 @@
+"""The Dask executor: work units run on a Dask cluster the buyer or supplier runs, or on a LocalCluster.
+
+Each Dask worker builds the scanner once, from the config (which names the environment variables
+that hold credentials, never the credentials) and the scan's hash key, both handed over once in a
+worker plugin; a task carries one work unit (a target's name and resource descriptions) and returns
+what a local worker returns: masked, hashed outcomes and the unit's occurrences, compressed.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import uuid
+import zlib
+from concurrent.futures import Future
+from dataclasses import replace
+from pathlib import Path
+
+import dask
+from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, get_worker
+
+from agent.config import Config
+from agent.executor import ExecutorError
+from agent.model import Resource, Skipped
+from agent.worker import Outcome, Worker, WorkUnit
+
+class ScannerPlugin(WorkerPlugin):
+    """Builds the scanner in a Dask worker when it joins, closes its connections when the scan ends."""
+
+    def __init__(self, config_raw: dict, source: str, key: bytes):
+        self.config_raw, self.source, self.key = config_raw, source, key
+        self.scanner: Worker | None = None
+
+    def setup(self, worker) -> None:
+        """Parse the config and load the plugins in this worker."""
+        from agent import logs
+        from agent.config import parse
+        logs.quiet_libraries()
+        self.scanner = Worker(parse(self.config_raw, self.source), self.key)
+
+    def teardown(self, worker) -> None:
+        """Close the connectors this worker opened."""
+        if self.scanner is not None:
+            self.scanner.close()
+
+
+def _crashed(resource: Resource) -> Outcome:
+    detail = "KilledWorker: the Dask worker process died reading it, on every try"
+    return Outcome(resource.uri, skipped=Skipped(resource.uri, "worker-crashed", detail, resource.target))
+
+
+def run_unit(unit: WorkUnit, plugin: str) -> tuple[list[Outcome], bytes]:
+    """Dask task: one unit through this worker's scanner; its occurrences come back zlib-compressed."""
+    worker = get_worker()
+    scanner = worker.plugins[plugin].scanner
+    fd, spool = tempfile.mkstemp(prefix="vendorscan-", suffix=".jsonl", dir=worker.local_directory)
+    os.close(fd)
+    try:
+        outcomes = scanner.run(replace(unit, spool=spool))
+        return outcomes, zlib.compress(Path(spool).read_bytes(), 1)
+    finally:
+        os.unlink(spool)
+
+
+class DaskExecutor:
+    """Submits units to a Dask cluster; futures resolve once the unit's occurrences are in its local spool."""
+
+    def __init__(self, config: Config, key: bytes):
+        settings = config.executor
+        self._cluster = None
+        # A unit whose worker dies is run again elsewhere; a second death makes it a skipped unit.
+        with dask.config.set({"distributed.scheduler.allowed-failures": settings.retries}):
+            try:
+                if settings.type == "dask-local":
+                    # Loopback only, no dashboard: the cluster lives as long as this scan.
+                    self._cluster = LocalCluster(n_workers=settings.workers or os.cpu_count() or 1,
+                                                 threads_per_worker=1, processes=True, host="127.0.0.1",
+                                                 dashboard_address=None)
+                    self._client = Client(self._cluster)
+                else:
+                    self._client = Client(settings.scheduler, timeout=settings.connect_timeout)
+            except (OSError, TimeoutError) as exc:
+                self._close()
+                where = "a local Dask cluster" if settings.type == "dask-local" else settings.scheduler
+                raise ExecutorError(f"executor: cannot start or reach {where}: {exc}") from None
+        self._plugin = f"vendorscan-{uuid.uuid4().hex[:12]}"
+        self._client.register_plugin(ScannerPlugin(config.raw, config.source, key), name=self._plugin)
+        threads = sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values())
+        if threads < 1:
+            self._close()
+            raise ExecutorError(f"executor: the Dask scheduler at {settings.scheduler} has no workers")
+        self.workers = threads
+        self._retries = settings.retries
+        self._running: dict[str, object] = {}  # dask cancels a task whose future is dropped: keep them
+        self._isolating = threading.Lock()
+
+    def submit(self, unit: WorkUnit) -> Future:
+        """A future of the unit's outcomes, resolved after its occurrences are written to unit.spool."""
+        done: Future = Future()
+        task = self._submit(unit, "")
+
+        def finish(task) -> None:  # runs in a thread of the client
+            self._running.pop(task.key, None)
+            try:
+                outcomes, spool = task.result()
+            except KilledWorker:
+                if len(unit.resources) == 1:
+                    done.set_result([_crashed(unit.resources[0])])
+                else:
+                    # Its worker died on every try: find which resource kills it, and read the others.
+                    threading.Thread(target=self._one_by_one, args=(unit, done), daemon=True).start()
+            except BaseException as exc:  # noqa: BLE001 - the engine lists the unit's resources as skipped
+                done.set_exception(exc)
+            else:
+                Path(unit.spool).write_bytes(zlib.decompress(spool))
+                done.set_result(outcomes)
+
+        task.add_done_callback(finish)
+        return done
+
+    def _submit(self, unit: WorkUnit, suffix: str):
+        key = f"{self._plugin}-unit-{unit.unit_id}{suffix}"
+        task = self._client.submit(run_unit, unit, self._plugin, key=key, retries=self._retries, pure=False)
+        self._running[key] = task
+        return task
+
+    def _one_by_one(self, unit: WorkUnit, done: Future) -> None:
+        """Each resource of a unit that killed its workers as a unit of its own, one at a time; one that
+        kills them again is skipped. Dask blames every task a dying worker held: run alone, the others pass."""
+        try:
+            outcomes, spools = [], []
+            with self._isolating:  # one split at a time, so no split's resource dies beside another's
+                for i, resource in enumerate(unit.resources):
+                    task = self._submit(replace(unit, resources=[resource]), f"-{i}")
+                    try:
+                        got, spool = task.result()
+                        spools.append(zlib.decompress(spool))
+                    except KilledWorker:
+                        got = [_crashed(resource)]
+                    finally:
+                        self._running.pop(task.key, None)
+                    outcomes += got
+            Path(unit.spool).write_bytes(b"".join(spools))
+        except BaseException as exc:  # noqa: BLE001 - as for a unit: its resources are listed as skipped
+            done.set_exception(exc)
+        else:
+            done.set_result(outcomes)
+
+    def shutdown(self) -> None:
+        """Cancel what has not run, take the scanner off the workers, let go of the cluster."""
+        for task in list(self._running.values()):
+            task.cancel()
+        try:
+            self._client.unregister_worker_plugin(self._plugin)
+        except Exception:  # noqa: BLE001 - a cluster that is gone has nothing left to tear down
+            pass
+        self._close()
+
+    def _close(self) -> None:
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+        if self._cluster is not None:
+            self._cluster.close()

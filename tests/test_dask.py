@@ -1,0 +1,180 @@
+"""The Dask executor against real clusters (worker processes, TCP on loopback): an S3 bucket on moto's
+server and a local tree give the findings a local scan gives; a worker killed mid-scan loses nothing; a
+unit that kills its worker twice is listed as skipped with the reason."""
+import json
+import logging
+import os
+import signal
+import time
+
+import boto3
+import dask
+import pytest
+from distributed import Client, LocalCluster, WorkerPlugin
+from moto.server import ThreadedMotoServer
+
+import servers
+from conftest import load_json, run_cli, write_bulk
+
+CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
+         "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+ROW = "namn;personnummer;e-post\nAnna Lindqvist;850412-1230;anna.lindqvist@kommun-exempel.se\n"
+
+
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory):
+    """A bucket of 120 objects (every fifth with an id) on moto's server, and a local tree of 150 files."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
+    port = servers.free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-north-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    s3.create_bucket(Bucket="exports", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    for i in range(120):
+        body = ROW.replace("Anna", f"Anna{i}") if i % 5 == 0 else f"rad {i}: inget att rapportera\n"
+        s3.put_object(Bucket="exports", Key=f"hr/{i:04d}.csv", Body=body.encode())
+    tree = tmp_path_factory.mktemp("tree")
+    write_bulk(tree / "bulk", 150)
+    (tree / "poison.txt").write_text("personnummer 850412-1230\n")
+    yield endpoint, tree
+    server.stop()
+
+
+def _config(tmp_path, endpoint, tree, executor: str) -> str:
+    cfg = tmp_path / "scan.toml"
+    cfg.write_text(f"[executor]\n{executor}\nunit_files = 6\n\n"
+                   f'[[targets]]\nname = "bucket"\ntype = "s3"\nendpoint_url = "{endpoint}"\nregion = "eu-north-1"\n'
+                   f'buckets = ["exports"]\n\n'
+                   f'[[targets]]\nname = "tree"\ntype = "local"\npaths = ["{tree}"]\n')
+    return str(cfg)
+
+
+def _scan(cfg: str, state, out, **kw):
+    proc = run_cli("scan", "--config", cfg, "--out", out, "--state-dir", state, "--quiet", "--full",
+                   "--fail-on", "low", env=CREDS, **kw)
+    return proc, (load_json(out / "report.json") if (out / "report.json").exists() else None)
+
+
+def _findings(report) -> list[str]:
+    return sorted(json.dumps(f, sort_keys=True) for f in report["findings"])
+
+
+@pytest.fixture(scope="module")
+def local_scan(estate, tmp_path_factory):
+    """The reference: the same estate through the local process pool, in a state dir the Dask scans reuse
+    (one hash key, so value hashes and fingerprints compare)."""
+    tmp = tmp_path_factory.mktemp("local")
+    endpoint, tree = estate
+    proc, report = _scan(_config(tmp, endpoint, tree, 'type = "local"\nworkers = 2'), tmp / "state", tmp / "out")
+    assert proc.returncode == 1, proc.stderr
+    return tmp / "state", report
+
+
+def test_a_local_dask_cluster_finds_what_the_local_executor_finds(estate, local_scan, tmp_path):
+    endpoint, tree = estate
+    state, reference = local_scan
+    proc, report = _scan(_config(tmp_path, endpoint, tree, 'type = "dask-local"\nworkers = 2'), state,
+                         tmp_path / "out")
+    assert proc.returncode == 1, proc.stderr
+    assert all(t["complete"] for t in report["targets"])
+    assert _findings(report) == _findings(reference)
+    seen = {t["target"]: t["resources_read"] for t in report["targets"]}
+    assert seen == {t["target"]: t["resources_read"] for t in reference["targets"]} and seen["bucket"] == 120
+
+
+@pytest.fixture
+def cluster():
+    """A cluster of our own on loopback (two worker processes with nannies); a unit may kill its worker once.
+    The workers hold the S3 credentials in their own environment, as a cluster's workers must."""
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None, env=CREDS) as c, Client(c) as client:
+            yield c, client
+
+
+def test_workers_without_the_credentials_skip_with_a_reason_that_says_so(estate, tmp_path):
+    endpoint, tree = estate
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+                      env={"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
+                           "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_ACCESS_KEY_ID": "",
+                           "AWS_SECRET_ACCESS_KEY": ""}) as c:
+        cfg = _config(tmp_path, endpoint, tree, f'type = "dask"\nscheduler = "{c.scheduler_address}"')
+        proc, report = _scan(cfg, tmp_path / "state", tmp_path / "out")
+    assert proc.returncode == 2, proc.stderr
+    bucket = next(t for t in report["targets"] if t["target"] == "bucket")
+    assert bucket["skipped"] == {"permission-denied": 120}
+    assert all("no AWS credentials" in s["detail"] for s in report["skipped"] if s["target"] == "bucket")
+
+
+def _scan_in_background(cfg: str, state, out):
+    import subprocess
+    import sys
+    return subprocess.Popen([sys.executable, "-m", "agent", "scan", "--config", cfg, "--out", str(out),
+                             "--state-dir", str(state), "--quiet", "--full", "--fail-on", "low"],
+                            env={**os.environ, **CREDS}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_worker_killed_mid_scan_loses_nothing(estate, local_scan, cluster, tmp_path):
+    endpoint, tree = estate
+    state, reference = local_scan
+    c, client = cluster
+    cfg = _config(tmp_path, endpoint, tree, f'type = "dask"\nscheduler = "{c.scheduler_address}"')
+    scan = _scan_in_background(cfg, state, tmp_path / "out")
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and time.monotonic() < deadline and scan.poll() is None:
+        busy = {w: keys for w, keys in client.processing().items() if any("vendorscan-" in k for k in keys)}
+        if busy:
+            worker = next(iter(busy))
+            pid = client.run(os.getpid, workers=[worker])[worker]
+            os.kill(pid, signal.SIGKILL)  # mid-unit: its unit must run again on the other worker
+            killed = worker
+        time.sleep(0.01)
+    stdout, stderr = scan.communicate(timeout=300)
+    assert killed is not None, "the scan ended before a worker could be killed mid-unit"
+    assert scan.returncode == 1, stderr
+    report = load_json(tmp_path / "out" / "report.json")
+    assert all(t["complete"] for t in report["targets"]), report["targets"]
+    assert _findings(report) == _findings(reference)
+
+
+class _DiesOnPoison(WorkerPlugin):
+    """A worker process that dies whenever it reads poison.txt: a fault no real server shows on demand."""
+
+    def setup(self, worker):
+        from agent import worker as scanner_worker
+        read = scanner_worker.Worker._read
+
+        def _read(self, connector, resource, contexts, spool):
+            if resource.uri.endswith("/poison.txt"):
+                os._exit(1)
+            return read(self, connector, resource, contexts, spool)
+
+        scanner_worker.Worker._read = _read
+
+
+def test_a_unit_that_kills_its_worker_twice_is_skipped_with_the_reason(estate, cluster, tmp_path):
+    endpoint, tree = estate
+    c, client = cluster
+    client.register_plugin(_DiesOnPoison(), name="dies-on-poison")
+    cfg = _config(tmp_path, endpoint, tree, f'type = "dask"\nscheduler = "{c.scheduler_address}"')
+    proc, report = _scan(cfg, tmp_path / "state", tmp_path / "out")
+    assert proc.returncode == 2, proc.stderr  # incomplete: a unit could not be read
+    tree_cov = next(t for t in report["targets"] if t["target"] == "tree")
+    assert tree_cov["complete"] is False and tree_cov["skipped"] == {"worker-crashed": 1}
+    (poison,) = [s for s in report["skipped"] if s["reason"] == "worker-crashed"]
+    assert poison["uri"].endswith("/poison.txt") and "KilledWorker" in poison["detail"]
+    # the other files of its unit, and of any unit that shared a dying worker with it, were read again
+    assert tree_cov["resources_read"] == 150
+    assert next(t for t in report["targets"] if t["target"] == "bucket")["complete"] is True
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, estate):
+    endpoint, tree = estate
+    port = servers.free_port()
+    cfg = _config(tmp_path, endpoint, tree, f'type = "dask"\nscheduler = "tcp://127.0.0.1:{port}"\nconnect_timeout = 2')
+    proc, report = _scan(cfg, tmp_path / "state", tmp_path / "out")
+    assert proc.returncode == 2 and report is None
+    assert f"tcp://127.0.0.1:{port}" in proc.stderr and "Traceback" not in proc.stderr
