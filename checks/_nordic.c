@@ -68,6 +68,15 @@ static int luhn_ok(const char *digits, int k)
     return total % 10 == 0;
 }
 
+/* sum of the first k digits times their weights */
+static int weighted(const char *digits, const int *w, int k)
+{
+    int sum = 0;
+    for (int i = 0; i < k; i++)
+        sum += (digits[i] - '0') * w[i];
+    return sum;
+}
+
 static PyObject *reading(PyObject *kind, PyObject *verdict, PyObject *normalised, double strength, PyObject *note)
 {
     /* steals the reference to normalised */
@@ -156,10 +165,7 @@ static PyObject *dk(const char *head, int hl, char sep, const char *tail, int tl
     char digits[10];
     memcpy(digits, head, 6);
     memcpy(digits + 6, tail, 4);
-    int sum = 0;
-    for (int i = 0; i < 10; i++)
-        sum += (digits[i] - '0') * w[i];
-    int mod11 = sum % 11 == 0;
+    int mod11 = weighted(digits, w, 10) % 11 == 0;
     PyObject *normalised = PyUnicode_FromStringAndSize(digits, 10);
     if (!mod11 && tail[1] == '9' &&
         ((tail[2] == '8' && tail[3] == '9') || (tail[2] == '9' && (tail[3] == '0' || tail[3] == '5' || tail[3] == '6'))))
@@ -188,15 +194,7 @@ static PyObject *no(const char *head, int hl, char sep, const char *tail, int tl
     char digits[11];
     memcpy(digits, head, 6);
     memcpy(digits + 6, tail, 5);
-    int d[11];
-    for (int i = 0; i < 11; i++)
-        d[i] = digits[i] - '0';
-    int s1 = d[9], s2 = d[10];
-    for (int i = 0; i < 9; i++)
-        s1 += d[i] * w1[i];
-    for (int i = 0; i < 10; i++)
-        s2 += d[i] * w2[i];
-    int r1 = s1 % 11, r2 = s2 % 11;
+    int r1 = (weighted(digits, w1, 9) + digits[9] - '0') % 11, r2 = (weighted(digits, w2, 10) + digits[10] - '0') % 11;
     if (r2 != 0 || r1 > 3)
         return Py_None;
     int dd = num(digits, 2), mm = num(digits + 2, 2), yy = num(digits + 4, 2), ind = num(digits + 6, 3);
@@ -267,10 +265,7 @@ static PyObject *is_(const char *head, int hl, char sep, const char *tail, int t
     char digits[10];
     memcpy(digits, head, 6);
     memcpy(digits + 6, tail, 4);
-    int sum = 0;
-    for (int i = 0; i < 8; i++)
-        sum += (digits[i] - '0') * w[i];
-    int check = 11 - sum % 11;
+    int check = 11 - weighted(digits, w, 8) % 11;
     if (check == 11)
         check = 0;
     if (check == 10 || check != digits[8] - '0')

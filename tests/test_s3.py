@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 import servers
 from conftest import load_json, run_cli
@@ -30,12 +29,7 @@ HR_CSV = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n
 
 @pytest.fixture(scope="module")
 def moto_endpoint():
-    port = servers.free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-north-1", aws_access_key_id="testing",
-                      aws_secret_access_key="testing")
+    server, endpoint, s3 = servers.start_moto()
     loc = {"CreateBucketConfiguration": {"LocationConstraint": "eu-north-1"}}
     for name in ("private-bpa", "public-acl", "policy-star", "policy-vpce", "cross-account", "bpa-public-acl"):
         s3.create_bucket(Bucket=name, **loc)
