@@ -15,6 +15,7 @@ from conftest import assert_no_planted, files_under, load_json, run_cli, write_b
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
          "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+BUCKET = "dask-exports"  # moto keeps one backend per process: other modules' buckets are there too
 ROW = "namn;personnummer;e-post\nAnna Lindqvist;850412-1230;anna.lindqvist@kommun-exempel.se\n"
 
 
@@ -22,10 +23,10 @@ ROW = "namn;personnummer;e-post\nAnna Lindqvist;850412-1230;anna.lindqvist@kommu
 def estate(tmp_path_factory):
     """A bucket of 120 objects (every fifth with an id) on moto's server, and a local tree of 150 files."""
     server, endpoint, s3 = servers.start_moto()
-    s3.create_bucket(Bucket="exports", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
     for i in range(120):
         body = ROW.replace("Anna", f"Anna{i}") if i % 5 == 0 else f"rad {i}: inget att rapportera\n"
-        s3.put_object(Bucket="exports", Key=f"hr/{i:04d}.csv", Body=body.encode())
+        s3.put_object(Bucket=BUCKET, Key=f"hr/{i:04d}.csv", Body=body.encode())
     tree = tmp_path_factory.mktemp("tree")
     write_bulk(tree / "bulk", 150)
     (tree / "poison.txt").write_text("personnummer 850412-1230\n")
@@ -37,7 +38,7 @@ def _config(tmp_path, endpoint, tree, executor: str) -> str:
     cfg = tmp_path / "scan.toml"
     cfg.write_text(f"[executor]\n{executor}\nunit_files = 6\n\n"
                    f'[[targets]]\nname = "bucket"\ntype = "s3"\nendpoint_url = "{endpoint}"\nregion = "eu-north-1"\n'
-                   f'buckets = ["exports"]\n\n'
+                   f'buckets = ["{BUCKET}"]\n\n'
                    f'[[targets]]\nname = "tree"\ntype = "local"\npaths = ["{tree}"]\n')
     return str(cfg)
 
