@@ -68,7 +68,7 @@ class DaskExecutor:
     def __init__(self, config: Config, key: bytes):
         settings = config.executor
         self._cluster = None
-        # A unit whose worker dies is run again elsewhere; a second death makes it a skipped unit.
+        # A unit whose worker dies is run again elsewhere; after that, its resources are tried one by one.
         with dask.config.set({"distributed.scheduler.allowed-failures": settings.retries}):
             try:
                 if settings.type == "dask-local":
@@ -85,11 +85,13 @@ class DaskExecutor:
                 raise ExecutorError(f"executor: cannot start or reach {where}: {exc}") from None
         self._plugin = f"vendorscan-{uuid.uuid4().hex[:12]}"
         self._client.register_plugin(ScannerPlugin(config.raw, config.source, key), name=self._plugin)
-        threads = sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values())
-        if threads < 1:
+        try:
+            self._client.wait_for_workers(1, timeout=settings.connect_timeout)
+        except TimeoutError:
             self._close()
-            raise ExecutorError(f"executor: the Dask scheduler at {settings.scheduler} has no workers")
-        self.workers = threads
+            raise ExecutorError(f"executor: no worker joined the Dask scheduler at {settings.scheduler} within "
+                                f"{settings.connect_timeout}s (connect_timeout)") from None
+        self.workers = sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values())
         self._retries = settings.retries
         self._running: dict[str, object] = {}  # dask cancels a task whose future is dropped: keep them
         self._isolating = threading.Lock()

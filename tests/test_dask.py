@@ -176,3 +176,12 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, estate):
     proc, report = _scan(cfg, tmp_path / "state", tmp_path / "out")
     assert proc.returncode == 2 and report is None
     assert f"tcp://127.0.0.1:{port}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_scheduler_without_workers_is_a_clear_error(tmp_path, estate):
+    endpoint, tree = estate
+    with LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None) as c:
+        cfg = _config(tmp_path, endpoint, tree, f'type = "dask"\nscheduler = "{c.scheduler_address}"\nconnect_timeout = 2')
+        proc, report = _scan(cfg, tmp_path / "state", tmp_path / "out")
+    assert proc.returncode == 2 and report is None
+    assert "no worker joined" in proc.stderr and "Traceback" not in proc.stderr
