@@ -324,6 +324,8 @@ static PyObject *readings(PyObject *self, PyObject *args)
         sep = v[hl];
         tl = (int)n - hl - 1;
     }
+    if (!all_digits(v, hl))
+        Py_RETURN_NONE; /* never from the candidate pass; the arithmetic below assumes digits */
     const char *head = v, *tail = v + hl + (sep ? 1 : 0);
     PyObject *out = PyList_New(0);
     if (out == NULL)

@@ -108,3 +108,16 @@ def test_a_scanner_without_its_compiled_parts_says_so(monkeypatch, caplog):
     assert "not built" in caplog.text and "python3-dev" in caplog.text
     assert check._find is identifiers._find_re  # and it still finds, through re
     identifiers._warn_fallback.cache_clear()
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=200), st.integers(-50, 250), st.integers(-50, 250), st.integers(0, 300))
+def test_any_text_and_any_bounds_are_safe(text, lo, hi, window):
+    # A crash here would take a worker process down: every input, every bound, every storage width.
+    identifiers._compiled.find(text, lo, hi)
+    identifiers._compiled.emails(text, lo, hi)
+    identifiers._compiled.context(text, lo, hi, window)
+    identifiers._nordic.readings(text[:16], 2026, 11, 26, frozenset())
+    a, b = max(0, min(lo, len(text))), max(0, min(hi, len(text)))
+    assert identifiers._compiled.find(text, a, b) == identifiers._find_re(text, a, b)
+    assert identifiers._compiled.emails(text, a, b) == identifiers._emails_re(text, a, b)
