@@ -24,6 +24,7 @@ from agent.executor import ExecutorError
 from agent.model import Resource, Skipped
 from agent.worker import Outcome, Worker, WorkUnit
 
+
 class ScannerPlugin(WorkerPlugin):
     """Builds the scanner in a Dask worker when it joins, closes its connections when the scan ends."""
 

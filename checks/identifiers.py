@@ -339,8 +339,9 @@ def _emails_re(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
 @functools.cache  # once per process
 def _warn_fallback() -> None:
     logging.getLogger(__name__).warning(
-        "the identifier check's compiled parts (checks/_pass.c, checks/_nordic.c) are not built: using the pure-Python "
-        "pass, with the same results, about fifteen times slower; install gcc and python3-dev and run pip install -e . again")
+        "the identifier check's compiled parts (checks/_pass.c, checks/_nordic.c) are not built: using the "
+        "pure-Python pass, with the same results, about fifteen times slower; install gcc and python3-dev and run "
+        "pip install -e . again")
 
 
 def _readings_py(value: str, year: int, month: int, day: int, test_se: frozenset[str]):

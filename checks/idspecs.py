@@ -55,7 +55,8 @@ def _context_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
                 words.setdefault(w, set()).add(spec.country)
     groups = []
     for country in NATIONAL_COUNTRIES:
-        groups.append((country, tuple(sorted((w for w, cs in words.items() if cs == {country}), key=len, reverse=True))))
+        own = sorted((w for w, cs in words.items() if cs == {country}), key=len, reverse=True)
+        groups.append((country, tuple(own)))
     shared = {w for w, cs in words.items() if len(cs) > 1}
     groups.append(("any", tuple(sorted(shared | set(_GENERIC_ID), key=len, reverse=True))))
     return tuple(groups)
