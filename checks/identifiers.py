@@ -51,6 +51,9 @@ _GROUP_BIT = {name: 1 << g for g, (name, _) in enumerate(CONTEXT_GROUPS)}
 _NEAR = tuple(frozenset(name for name, bit in _GROUP_BIT.items() if mask & bit) for mask in range(1 << len(_GROUP_BIT)))
 _NAMED = tuple(near - {"any"} for near in _NEAR)  # the countries the words name
 _COUNTRY = {spec.kind: spec.country for spec in SPECS}
+_ANY = ("se", "dk", "no")  # countries whose word for the id is shared ("personnummer")
+# the countries whose ids the words allow: those they name, and those a shared word ("personnummer") names
+_ACCEPTED = tuple(named | (frozenset(_ANY) if "any" in near else frozenset()) for near, named in zip(_NEAR, _NAMED))
 # Upper case as the compiled pass folds it: ASCII and Latin-1 (the context words' range).
 _FOLD = {c: c + 32 for c in (*range(0x41, 0x5B), *range(0xC0, 0xDF)) if c != 0xD7}
 _MASK_CHARS = "*#•?"
@@ -63,7 +66,6 @@ ALL_KINDS = tuple(s.kind for s in SPECS)
 _GLUE = "-_/#"
 _VERDICTS = {v.value: v for v in Verdict}
 HOME_VOTES, HOME_SHARE, HOME_BONUS = 3, 0.6, 0.35  # when a text's unambiguous ids make it one country's
-_ANY = ("se", "dk", "no")  # countries whose word for the id is shared ("personnummer")
 _LISTED_TESTS = frozenset({"se.personnummer", "se.samordningsnummer"})  # published lists, not number ranges
 
 
@@ -201,12 +203,15 @@ class IdentifierCheck(ContentCheck):
             if not results:
                 return None
         mask = self._near(text, s, e, self._window) | column_context
-        near, named = _NEAR[mask], _NAMED[mask]
-        if named and not any(_COUNTRY[r[0]] in named or ("any" in near and _COUNTRY[r[0]] in _ANY)
-                             for r in results):
-            # The words around it name an id this value is not (a broken checksum, a date that does not
-            # exist): a near miss of that id, not by chance another country's.
-            return None
+        if _NAMED[mask]:
+            accepted = _ACCEPTED[mask]
+            for r in results:
+                if _COUNTRY[r[0]] in accepted:
+                    break
+            else:
+                # The words around it name an id this value is not (a broken checksum, a date that does not
+                # exist): a near miss of that id, not by chance another country's.
+                return None
         return (head, sep, tail), results, mask
 
     def _decide(self, text, s, e, base, hasher, found, home) -> Hit | None:
