@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import uuid
 import zlib
 from concurrent.futures import Future
@@ -17,11 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import dask
-from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, get_worker
+from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
 from agent.config import Config
 from agent.executor import ExecutorError
-from agent.model import Resource, Skipped
 from agent.worker import Outcome, Worker, WorkUnit
 
 
@@ -45,11 +43,6 @@ class ScannerPlugin(WorkerPlugin):
             self.scanner.close()
 
 
-def _crashed(resource: Resource) -> Outcome:
-    detail = "KilledWorker: the Dask worker process died reading it, on every try"
-    return Outcome(resource.uri, skipped=Skipped(resource.uri, "worker-crashed", detail, resource.target))
-
-
 def run_unit(unit: WorkUnit, plugin: str) -> tuple[list[Outcome], bytes]:
     """Dask task: one unit through this worker's scanner; its occurrences come back zlib-compressed."""
     worker = get_worker()
@@ -69,7 +62,7 @@ class DaskExecutor:
     def __init__(self, config: Config, key: bytes):
         settings = config.executor
         self._cluster = None
-        # A unit whose worker dies is run again elsewhere; after that, its resources are tried one by one.
+        # A unit whose worker dies is run again elsewhere; after that, the engine reads its resources one by one.
         with dask.config.set({"distributed.scheduler.allowed-failures": settings.retries}):
             try:
                 if settings.type == "dask-local":
@@ -95,59 +88,26 @@ class DaskExecutor:
         self.workers = sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values())
         self._retries = settings.retries
         self._running: dict[str, object] = {}  # dask cancels a task whose future is dropped: keep them
-        self._isolating = threading.Lock()
 
     def submit(self, unit: WorkUnit) -> Future:
         """A future of the unit's outcomes, resolved after its occurrences are written to unit.spool."""
         done: Future = Future()
-        task = self._submit(unit, "")
+        key = f"{self._plugin}-unit-{unit.unit_id}"
+        task = self._client.submit(run_unit, unit, self._plugin, key=key, retries=self._retries, pure=False)
+        self._running[key] = task
 
         def finish(task) -> None:  # runs in a thread of the client
             self._running.pop(task.key, None)
             try:
                 outcomes, spool = task.result()
-            except KilledWorker:
-                if len(unit.resources) == 1:
-                    done.set_result([_crashed(unit.resources[0])])
-                else:
-                    # Its worker died on every try: find which resource kills it, and read the others.
-                    threading.Thread(target=self._one_by_one, args=(unit, done), daemon=True).start()
-            except BaseException as exc:  # noqa: BLE001 - the engine lists the unit's resources as skipped
+                Path(unit.spool).write_bytes(zlib.decompress(spool))
+            except BaseException as exc:  # noqa: BLE001 - KilledWorker and the like: the engine reads them again
                 done.set_exception(exc)
             else:
-                Path(unit.spool).write_bytes(zlib.decompress(spool))
                 done.set_result(outcomes)
 
         task.add_done_callback(finish)
         return done
-
-    def _submit(self, unit: WorkUnit, suffix: str):
-        key = f"{self._plugin}-unit-{unit.unit_id}{suffix}"
-        task = self._client.submit(run_unit, unit, self._plugin, key=key, retries=self._retries, pure=False)
-        self._running[key] = task
-        return task
-
-    def _one_by_one(self, unit: WorkUnit, done: Future) -> None:
-        """Each resource of a unit that killed its workers as a unit of its own, one at a time; one that
-        kills them again is skipped. Dask blames every task a dying worker held: run alone, the others pass."""
-        try:
-            outcomes, spools = [], []
-            with self._isolating:  # one split at a time, so no split's resource dies beside another's
-                for i, resource in enumerate(unit.resources):
-                    task = self._submit(replace(unit, resources=[resource]), f"-{i}")
-                    try:
-                        got, spool = task.result()
-                        spools.append(zlib.decompress(spool))
-                    except KilledWorker:
-                        got = [_crashed(resource)]
-                    finally:
-                        self._running.pop(task.key, None)
-                    outcomes += got
-            Path(unit.spool).write_bytes(b"".join(spools))
-        except BaseException as exc:  # noqa: BLE001 - as for a unit: its resources are listed as skipped
-            done.set_exception(exc)
-        else:
-            done.set_result(outcomes)
 
     def shutdown(self) -> None:
         """Cancel what has not run, take the scanner off the workers, let go of the cluster."""

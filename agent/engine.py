@@ -195,6 +195,7 @@ class _TargetScan:
         self.pending: deque[tuple[Future, WorkUnit]] = deque()
         self.max_pending = self.config.executor.max_pending or 2 * executor.workers
         self.unit_seq = 0
+        self.alone: list[Resource] = []  # resources of units whose worker died, to read again one by one
         self.findings = 0
         self.checks_digest = self.config.checks_digest()
         self.scan_id = run_dir.name
@@ -260,6 +261,7 @@ class _TargetScan:
                 self._submit(batch)
             while self.pending:
                 self._collect(*self.pending.popleft())
+            self._read_alone()
             self.findings += self.cache.flush()
             connector.close()
         if self.cov.complete:
@@ -294,17 +296,37 @@ class _TargetScan:
             for item in [p for p in self.pending if p[0] in done]:
                 self.pending.remove(item)
                 self._collect(*item)
-        self.unit_seq += 1
-        spool = self.run_dir / "spool" / f"{self.target.name}-{self.unit_seq}.jsonl"
-        unit = WorkUnit(self.unit_seq, self.target.name, resources, str(spool))
+        unit = self._unit(resources)
         self.pending.append((self.executor.submit(unit), unit))
 
-    def _collect(self, fut: Future, unit: WorkUnit) -> None:
+    def _unit(self, resources: list[Resource]) -> WorkUnit:
+        self.unit_seq += 1
+        spool = self.run_dir / "spool" / f"{self.target.name}-{self.unit_seq}.jsonl"
+        return WorkUnit(self.unit_seq, self.target.name, resources, str(spool))
+
+    def _read_alone(self) -> None:
+        """The resources of units whose worker died, each on its own with nothing else running: a resource
+        that kills its worker is skipped, the ones that only shared a dying worker with it are read."""
+        for r in self.alone:
+            unit = self._unit([r])
+            self._collect(self.executor.submit(unit), unit, alone=True)
+        self.alone = []
+
+    def _collect(self, fut: Future, unit: WorkUnit, alone: bool = False) -> None:
         try:
             outcomes: list[Outcome] = fut.result()
         except Exception as exc:  # noqa: BLE001 - a crashed worker loses a unit, never the scan
+            if not alone:
+                # The worker died (a crash in a document library, memory), and with it every unit it held:
+                # read these again, one by one, once the rest of the target is done.
+                log.warning("target %s: a worker failed (%s) with %d resources; they are read again one by one",
+                            self.target.name, type(exc).__name__, len(unit.resources),
+                            extra={"target": self.target.name})
+                self.alone.extend(unit.resources)
+                return
             for r in unit.resources:
-                self._skip(Skipped(r.uri, "worker-crashed", type(exc).__name__, r.target))
+                self._skip(Skipped(r.uri, "worker-crashed", f"{type(exc).__name__}: its worker failed reading it, "
+                                   "also when it was read alone", r.target))
             return
         spool = Path(unit.spool)
         if spool.exists():

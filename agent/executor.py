@@ -4,6 +4,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from agent.config import Config
 from agent.worker import WorkUnit, Worker, init_process, run_in_process
@@ -40,14 +41,23 @@ class ProcessExecutor:
 
     def __init__(self, config: Config, key: bytes, workers: int):
         self.workers = workers
+        self._args = (config.raw, config.source, key)
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
         # forkserver: no inherited threads or open connections from the coordinator.
-        ctx = multiprocessing.get_context("forkserver")
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_process,
-                                         initargs=(config.raw, config.source, key))
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                                   initializer=init_process, initargs=self._args)
 
     def submit(self, unit: WorkUnit) -> Future:
         """The future of the unit's outcomes."""
-        return self._pool.submit(run_in_process, unit)
+        try:
+            return self._pool.submit(run_in_process, unit)
+        except BrokenProcessPool:
+            # A worker process died (its units fail with this error and are read again): a new pool goes on.
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+            return self._pool.submit(run_in_process, unit)
 
     def shutdown(self) -> None:
         """Stop the pool, cancelling what has not started."""
