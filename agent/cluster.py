@@ -73,10 +73,10 @@ class DaskExecutor:
                     self._client = Client(self._cluster)
                 else:
                     self._client = Client(settings.scheduler, timeout=settings.connect_timeout)
-            except (OSError, TimeoutError) as exc:
+            except Exception as exc:  # noqa: BLE001 - refused, timed out, or TLS settings missing (TypeError)
                 self._close()
                 where = "a local Dask cluster" if settings.type == "dask-local" else settings.scheduler
-                raise ExecutorError(f"executor: cannot start or reach {where}: {exc}") from None
+                raise ExecutorError(f"executor: cannot start or reach {where}: {type(exc).__name__}: {exc}") from None
         self._plugin = f"vendorscan-{uuid.uuid4().hex[:12]}"
         self._client.register_plugin(ScannerPlugin(config.raw, config.source, key), name=self._plugin)
         try:

@@ -43,9 +43,9 @@ def _config(tmp_path, endpoint, tree, executor: str) -> str:
     return str(cfg)
 
 
-def _scan(cfg: str, state, out, **kw):
+def _scan(cfg: str, state, out, env=None):
     proc = run_cli("scan", "--config", cfg, "--out", out, "--state-dir", state, "--quiet", "--full",
-                   "--fail-on", "low", env=CREDS, **kw)
+                   "--fail-on", "low", env={**CREDS, **(env or {})})
     return proc, (load_json(out / "report.json") if (out / "report.json").exists() else None)
 
 
@@ -185,3 +185,29 @@ def test_a_scheduler_without_workers_is_a_clear_error(tmp_path, estate):
         proc, report = _scan(cfg, tmp_path / "state", tmp_path / "out")
     assert proc.returncode == 2 and report is None
     assert "no worker joined" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_cluster_that_requires_tls(estate, local_scan, tmp_path):
+    # The hash key travels to the workers: on a network, the cluster's comms are TLS, mutual, required.
+    from distributed.security import Security
+    endpoint, tree = estate
+    state, reference = local_scan
+    cert, key = (str(p) for p in servers.self_signed(tmp_path))
+    roles = {f"tls_{role}_{part}": path for role in ("scheduler", "worker", "client")
+             for part, path in (("cert", cert), ("key", key))}
+    security = Security(tls_ca_file=cert, require_encryption=True, **roles)
+    tls_env = {"DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION": "True", "DASK_DISTRIBUTED__COMM__TLS__CA_FILE": cert,
+               "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT": cert, "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY": key}
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", protocol="tls://",
+                      security=security, dashboard_address=None, env=CREDS) as c:
+        assert c.scheduler_address.startswith("tls://127.0.0.1:")
+        cfg = _config(tmp_path, endpoint, tree, f'type = "dask"\nscheduler = "{c.scheduler_address}"\n'
+                                                'connect_timeout = 5')
+        proc, report = _scan(cfg, state, tmp_path / "out", env=tls_env)
+        assert proc.returncode == 1, proc.stderr
+        assert _findings(report) == _findings(reference)
+        # without a client certificate the scheduler does not let the scan in, and the scan says where it failed
+        proc, report = _scan(cfg, tmp_path / "state2", tmp_path / "out2",
+                             env={"DASK_DISTRIBUTED__COMM__TLS__CA_FILE": cert})
+        assert proc.returncode == 2 and report is None
+        assert c.scheduler_address in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

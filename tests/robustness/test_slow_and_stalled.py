@@ -131,30 +131,6 @@ def test_a_stalled_server_ends_the_target_with_a_clear_error(tmp_path, kind):
     assert report["targets"][0]["errors"] and not report["targets"][0]["complete"]
 
 
-def _self_signed(tmp_path):
-    """A certificate for 127.0.0.1 that no CA signed, and its key, as PEM files."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .sign(key, hashes.SHA256()))
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                         serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
-    return tmp_path / "cert.pem", tmp_path / "key.pem"
-
-
 class TlsProxy(SlowProxy):
     """The same proxy, speaking TLS with a self-signed certificate to its clients."""
 
@@ -174,7 +150,7 @@ class TlsProxy(SlowProxy):
 
 
 def test_tls_certificates_are_verified_unless_turned_off_which_the_report_prints(tmp_path):
-    cert, key = _self_signed(tmp_path)
+    cert, key = servers.self_signed(tmp_path)
     port = servers.free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     moto.start()
