@@ -114,3 +114,35 @@ def write_bulk(folder: Path, files: int = 150) -> None:
     for i in range(files):
         (folder / f"f{i:03d}.txt").write_text(block)
         os.chmod(folder / f"f{i:03d}.txt", 0o644)
+
+
+CRASH_MARKER = "VENDORSCAN-TEST-CRASH"
+_CRASH_CHECK = f'''"""Test only: the worker process dies on the marker, as on a crash in a document library."""
+import os
+
+from checks.base import ContentCheck
+
+
+class CrashCheck(ContentCheck):
+    """Dies on the marker."""
+
+    id = "crashtest"
+    version = "1"
+
+    def scan(self, chunk, resource, ctx):
+        if "{CRASH_MARKER}" in chunk.text:
+            os._exit(70)
+        return iter(())
+'''
+
+
+def install_crash_check(tmp_path: Path) -> dict:
+    """A third-party check installed as pip installs one (a dist-info with an entry point, on PYTHONPATH), so
+    that worker processes load it too; enabled by [checks.crashtest]. Returns the environment to run with."""
+    plugin = tmp_path / "plugin"
+    info = plugin / "vs_crashtest-1.0.dist-info"
+    info.mkdir(parents=True)
+    (plugin / "vs_crashtest.py").write_text(_CRASH_CHECK)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vs-crashtest\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[vendorscan.checks]\ncrashtest = vs_crashtest:CrashCheck\n")
+    return {"PYTHONPATH": f"{plugin}:{os.environ.get('PYTHONPATH', '')}"}

@@ -11,11 +11,13 @@ import pytest
 from distributed import Client, LocalCluster, WorkerPlugin
 
 import servers
-from conftest import assert_no_planted, files_under, load_json, run_cli, write_bulk
+from conftest import (CRASH_MARKER, assert_no_planted, files_under, install_crash_check, load_json, run_cli,
+                      write_bulk)
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
-         "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
-BUCKET = "dask-exports"  # moto keeps one backend per process: other modules' buckets are there too
+         "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
+         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+BUCKET = "dask-exports"  # moto keeps one backend per process: the other modules' buckets too
 ROW = "namn;personnummer;e-post\nAnna Lindqvist;850412-1230;anna.lindqvist@kommun-exempel.se\n"
 
 
@@ -70,12 +72,14 @@ def test_a_local_dask_cluster_finds_what_the_local_executor_finds(estate, local_
     proc, report = _scan(_config(tmp_path, endpoint, tree, 'type = "dask-local"\nworkers = 2'), state,
                          tmp_path / "out")
     assert proc.returncode == 1, proc.stderr
+    assert all(line.startswith("vendorscan: ") for line in proc.stderr.splitlines()), proc.stderr  # not Dask's
     assert all(t["complete"] for t in report["targets"])
     assert _findings(report) == _findings(reference)
     seen = {t["target"]: t["resources_read"] for t in report["targets"]}
     assert seen == {t["target"]: t["resources_read"] for t in reference["targets"]} and seen["bucket"] == 120
     # what came back from the workers, and all the client wrote of it: masked and hashed only
-    assert_no_planted({p: p.read_bytes() for p in files_under(tmp_path / "out", state)} | {"stderr": proc.stderr.encode()})
+    written = {p: p.read_bytes() for p in files_under(tmp_path / "out", state)}
+    assert_no_planted(written | {"stderr": proc.stderr.encode()})
 
 
 @pytest.fixture
@@ -181,7 +185,8 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, estate):
 def test_a_scheduler_without_workers_is_a_clear_error(tmp_path, estate):
     endpoint, tree = estate
     with LocalCluster(n_workers=0, processes=True, host="127.0.0.1", dashboard_address=None) as c:
-        cfg = _config(tmp_path, endpoint, tree, f'type = "dask"\nscheduler = "{c.scheduler_address}"\nconnect_timeout = 2')
+        cfg = _config(tmp_path, endpoint, tree,
+                      f'type = "dask"\nscheduler = "{c.scheduler_address}"\nconnect_timeout = 2')
         proc, report = _scan(cfg, tmp_path / "state", tmp_path / "out")
     assert proc.returncode == 2 and report is None
     assert "no worker joined" in proc.stderr and "Traceback" not in proc.stderr
@@ -211,3 +216,22 @@ def test_a_cluster_that_requires_tls(estate, local_scan, tmp_path):
                              env={"DASK_DISTRIBUTED__COMM__TLS__CA_FILE": cert})
         assert proc.returncode == 2 and report is None
         assert c.scheduler_address in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_local_cluster_whose_worker_dies_keeps_the_scan_and_its_stderr_to_itself(tmp_path):
+    # dask-local: the cluster lives in the scanning process, so its nannies and scheduler would print there.
+    env = install_crash_check(tmp_path)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(24):
+        (tree / f"f{i:02d}.txt").write_text(f"rad {i}: personnummer 850412-1230\n")
+    (tree / "f07.txt").write_text(CRASH_MARKER + "\n")
+    cfg = tmp_path / "scan.toml"
+    cfg.write_text(f'[executor]\ntype = "dask-local"\nworkers = 2\nunit_files = 4\n\n[checks.crashtest]\n'
+                   f'enabled = true\n\n[[targets]]\nname = "t"\ntype = "local"\npaths = ["{tree}"]\n')
+    proc, report = _scan(str(cfg), tmp_path / "state", tmp_path / "out", env=env)
+    assert proc.returncode == 2, proc.stderr
+    (cov,) = report["targets"]
+    assert cov["skipped"] == {"worker-crashed": 1} and cov["resources_read"] == 23, cov  # 24 files, one kills
+    assert report["skipped"][0]["uri"].endswith("/f07.txt")
+    assert all(line.startswith("vendorscan: ") for line in proc.stderr.splitlines()), proc.stderr

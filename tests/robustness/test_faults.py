@@ -2,7 +2,7 @@
 import os
 import subprocess
 
-from conftest import load_json, run_cli
+from conftest import CRASH_MARKER, install_crash_check, load_json, run_cli
 from documents import SE
 
 
@@ -114,44 +114,16 @@ def test_a_resource_that_runs_out_of_time_keeps_the_parts_already_found_unreadab
     assert [(p.uri.split("!/")[1], p.reason) for p in out.problems] == [("a-broken.txt.gz", "malformed")]
 
 
-CRASH_CHECK = '''"""Test only: the worker process dies where the text holds the marker (a crash in a document library)."""
-import os
-
-from checks.base import ContentCheck
-
-
-class CrashCheck(ContentCheck):
-    """Dies on the marker."""
-
-    id = "crashtest"
-    version = "1"
-
-    def scan(self, chunk, resource, ctx):
-        if "VENDORSCAN-TEST-CRASH" in chunk.text:
-            os._exit(70)
-        return iter(())
-'''
-
-
 def test_a_worker_process_that_dies_loses_only_the_resource_that_kills_it(tmp_path):
-    # A third-party check installed the way pip installs one (a dist-info with an entry point on the path),
-    # so the process pool's workers load it too; it kills its worker on one file.
-    plugin = tmp_path / "plugin"
-    (plugin / "vs_crashtest-1.0.dist-info").mkdir(parents=True)
-    (plugin / "vs_crashtest.py").write_text(CRASH_CHECK)
-    (plugin / "vs_crashtest-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: vs-crashtest\n"
-                                                                   "Version: 1.0\n")
-    (plugin / "vs_crashtest-1.0.dist-info" / "entry_points.txt").write_text(
-        "[vendorscan.checks]\ncrashtest = vs_crashtest:CrashCheck\n")
+    env = install_crash_check(tmp_path)  # it kills its worker process on one file
     tree = tmp_path / "tree"
     tree.mkdir()
     for i in range(40):
         (tree / f"f{i:02d}.csv").write_text(f"rad {i}; personnummer {SE}\n")
-    (tree / "f17.csv").write_text("VENDORSCAN-TEST-CRASH\n")
+    (tree / "f17.csv").write_text(CRASH_MARKER + "\n")
     cfg = tmp_path / "scan.toml"
     cfg.write_text(f'[executor]\nworkers = 2\nunit_files = 5\n\n[checks.crashtest]\nenabled = true\n\n'
                    f'[[targets]]\nname = "t"\ntype = "local"\npaths = ["{tree}"]\n')
-    env = {"PYTHONPATH": f"{plugin}:{os.environ.get('PYTHONPATH', '')}"}
     proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "out", "--state-dir", tmp_path / "s", "--quiet",
                    env=env)
     assert proc.returncode == 2, proc.stderr  # incomplete: one file could not be read
