@@ -7,6 +7,7 @@ what a local worker returns: masked, hashed outcomes and the unit's occurrences,
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -66,10 +67,12 @@ class DaskExecutor:
         with dask.config.set({"distributed.scheduler.allowed-failures": settings.retries}):
             try:
                 if settings.type == "dask-local":
-                    # Loopback only, no dashboard: the cluster lives as long as this scan.
+                    # Loopback only, no dashboard: the cluster lives as long as this scan. Its processes print
+                    # to this scan's stderr, so only what is fatal to them (a slow event loop under load is not):
+                    # vendorscan says in its own words what matters (a worker that died, a unit read again).
                     self._cluster = LocalCluster(n_workers=settings.workers or os.cpu_count() or 1,
                                                  threads_per_worker=1, processes=True, host="127.0.0.1",
-                                                 dashboard_address=None)
+                                                 dashboard_address=None, silence_logs=logging.CRITICAL)
                     self._client = Client(self._cluster)
                 else:
                     self._client = Client(settings.scheduler, timeout=settings.connect_timeout)
