@@ -21,7 +21,7 @@ from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
 from agent.config import Config
 from agent.executor import ExecutorError
-from agent.worker import Outcome, Worker, WorkUnit
+from agent.worker import Outcome, Worker, WorkUnit, process_worker
 
 
 class ScannerPlugin(WorkerPlugin):
@@ -33,10 +33,7 @@ class ScannerPlugin(WorkerPlugin):
 
     def setup(self, worker) -> None:
         """Parse the config and load the plugins in this worker."""
-        from agent import logs
-        from agent.config import parse
-        logs.quiet_libraries()
-        self.scanner = Worker(parse(self.config_raw, self.source), self.key)
+        self.scanner = process_worker(self.config_raw, self.source, self.key)
 
     def teardown(self, worker) -> None:
         """Close the connectors this worker opened."""

@@ -279,13 +279,18 @@ class _CountingReader:
 _PROCESS_WORKER: Worker | None = None
 
 
-def init_process(config_raw: dict, source: str, key: bytes) -> None:
-    """Pool initializer: parse the config again in this process (plugins load here)."""
-    global _PROCESS_WORKER
+def process_worker(config_raw: dict, source: str, key: bytes) -> Worker:
+    """The Worker of a process of its own (a pool's, a Dask worker's): the config parsed again, plugins loaded here."""
     from agent import logs
     from agent.config import parse
     logs.quiet_libraries()  # as in the coordinating process
-    _PROCESS_WORKER = Worker(parse(config_raw, source), key)
+    return Worker(parse(config_raw, source), key)
+
+
+def init_process(config_raw: dict, source: str, key: bytes) -> None:
+    """Pool initializer: this process's Worker."""
+    global _PROCESS_WORKER
+    _PROCESS_WORKER = process_worker(config_raw, source, key)
 
 
 def run_in_process(unit: WorkUnit) -> list[Outcome]:

@@ -148,10 +148,7 @@ class IdentifierCheck(ContentCheck):
     @staticmethod
     def _column_context(name: str) -> int:
         spaced = name.lower().replace("_", " ").replace("-", " ")
-        mask = 0
-        for m in (*NATIONAL_CONTEXT.finditer(spaced), *NATIONAL_CONTEXT.finditer(name.lower())):
-            mask |= _GROUP_BIT[m.lastgroup]
-        return mask
+        return _words_mask(spaced) | _words_mask(name.lower())
 
     def _candidates(self, text, lo, hi, base, hasher, today, column_context=0) -> Iterator[Hit]:
         # National ids are decided after the chunk's other candidates are seen: a value that several
@@ -356,8 +353,13 @@ def _readings_py(value: str, year: int, month: int, day: int, test_se: frozenset
 
 def _context_re(text: str, s: int, e: int, w: int) -> int:
     """Bit mask of the context groups in the window around [s, e): the compiled context, in Python."""
+    return _words_mask(text[max(0, s - w):e + w].translate(_FOLD))
+
+
+def _words_mask(folded: str) -> int:
+    """Bit mask of the context groups whose words stand in a lower-case text."""
     mask = 0
-    for m in NATIONAL_CONTEXT.finditer(text[max(0, s - w):e + w].translate(_FOLD)):
+    for m in NATIONAL_CONTEXT.finditer(folded):
         mask |= _GROUP_BIT[m.lastgroup]
     return mask
 

@@ -116,7 +116,7 @@ def write_bulk(folder: Path, files: int = 150) -> None:
         os.chmod(folder / f"f{i:03d}.txt", 0o644)
 
 
-CRASH_MARKER = "VENDORSCAN-TEST-CRASH"
+_CRASH_MARKER = "VENDORSCAN-TEST-CRASH"
 _CRASH_CHECK = f'''"""Test only: the worker process dies on the marker, as on a crash in a document library."""
 import os
 
@@ -130,13 +130,28 @@ class CrashCheck(ContentCheck):
     version = "1"
 
     def scan(self, chunk, resource, ctx):
-        if "{CRASH_MARKER}" in chunk.text:
+        if "{_CRASH_MARKER}" in chunk.text:
             os._exit(70)
         return iter(())
 '''
 
 
-def install_crash_check(tmp_path: Path) -> dict:
+def crash_estate(tmp_path: Path, files: int, poisoned: int, executor: str) -> tuple[Path, dict]:
+    """A tree of `files` text files with a personnummer each but number `poisoned`, which holds the crash marker,
+    and a config that scans it with the crash check on: (config path, environment to run with)."""
+    env = _install_crash_check(tmp_path)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i in range(files):
+        (tree / f"f{i:02d}.txt").write_text(_CRASH_MARKER + "\n" if i == poisoned else
+                                            f"rad {i}; personnummer 850412-1230\n")
+    cfg = tmp_path / "scan.toml"
+    cfg.write_text(f'[executor]\n{executor}\n\n[checks.crashtest]\nenabled = true\n\n'
+                   f'[[targets]]\nname = "t"\ntype = "local"\npaths = ["{tree}"]\n')
+    return cfg, env
+
+
+def _install_crash_check(tmp_path: Path) -> dict:
     """A third-party check installed as pip installs one (a dist-info with an entry point, on PYTHONPATH), so
     that worker processes load it too; enabled by [checks.crashtest]. Returns the environment to run with."""
     plugin = tmp_path / "plugin"

@@ -83,18 +83,11 @@ def test_kill_9_mid_scan_then_rerun_resumes(open_dir, tmp_path):
 
 
 def test_bundles_delivered_to_an_s3_drop_box(open_dir, tmp_path):
-    import boto3
-    from moto.server import ThreadedMotoServer
-
     import servers
-    port = servers.free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
+    server, endpoint, s3 = servers.start_moto()
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
-           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_EC2_METADATA_DISABLED": "true"}
+           "AWS_ENDPOINT_URL": endpoint, "AWS_EC2_METADATA_DISABLED": "true"}
     try:
-        s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="eu-north-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
         s3.create_bucket(Bucket="dropbox", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
         tree = open_dir / "t"
         tree.mkdir()

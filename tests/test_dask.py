@@ -11,8 +11,7 @@ import pytest
 from distributed import Client, LocalCluster, WorkerPlugin
 
 import servers
-from conftest import (CRASH_MARKER, assert_no_planted, files_under, install_crash_check, load_json, run_cli,
-                      write_bulk)
+from conftest import assert_no_planted, crash_estate, files_under, load_json, run_cli, write_bulk
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
          "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
@@ -220,15 +219,7 @@ def test_a_cluster_that_requires_tls(estate, local_scan, tmp_path):
 
 def test_a_local_cluster_whose_worker_dies_keeps_the_scan_and_its_stderr_to_itself(tmp_path):
     # dask-local: the cluster lives in the scanning process, so its nannies and scheduler would print there.
-    env = install_crash_check(tmp_path)
-    tree = tmp_path / "tree"
-    tree.mkdir()
-    for i in range(24):
-        (tree / f"f{i:02d}.txt").write_text(f"rad {i}: personnummer 850412-1230\n")
-    (tree / "f07.txt").write_text(CRASH_MARKER + "\n")
-    cfg = tmp_path / "scan.toml"
-    cfg.write_text(f'[executor]\ntype = "dask-local"\nworkers = 2\nunit_files = 4\n\n[checks.crashtest]\n'
-                   f'enabled = true\n\n[[targets]]\nname = "t"\ntype = "local"\npaths = ["{tree}"]\n')
+    cfg, env = crash_estate(tmp_path, 24, 7, 'type = "dask-local"\nworkers = 2\nunit_files = 4')
     proc, report = _scan(str(cfg), tmp_path / "state", tmp_path / "out", env=env)
     assert proc.returncode == 2, proc.stderr
     (cov,) = report["targets"]

@@ -2,7 +2,7 @@
 import os
 import subprocess
 
-from conftest import CRASH_MARKER, install_crash_check, load_json, run_cli
+from conftest import crash_estate, load_json, run_cli
 from documents import SE
 
 
@@ -115,15 +115,7 @@ def test_a_resource_that_runs_out_of_time_keeps_the_parts_already_found_unreadab
 
 
 def test_a_worker_process_that_dies_loses_only_the_resource_that_kills_it(tmp_path):
-    env = install_crash_check(tmp_path)  # it kills its worker process on one file
-    tree = tmp_path / "tree"
-    tree.mkdir()
-    for i in range(40):
-        (tree / f"f{i:02d}.csv").write_text(f"rad {i}; personnummer {SE}\n")
-    (tree / "f17.csv").write_text(CRASH_MARKER + "\n")
-    cfg = tmp_path / "scan.toml"
-    cfg.write_text(f'[executor]\nworkers = 2\nunit_files = 5\n\n[checks.crashtest]\nenabled = true\n\n'
-                   f'[[targets]]\nname = "t"\ntype = "local"\npaths = ["{tree}"]\n')
+    cfg, env = crash_estate(tmp_path, 40, 17, "workers = 2\nunit_files = 5")  # f17 kills its worker process
     proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "out", "--state-dir", tmp_path / "s", "--quiet",
                    env=env)
     assert proc.returncode == 2, proc.stderr  # incomplete: one file could not be read
@@ -131,6 +123,6 @@ def test_a_worker_process_that_dies_loses_only_the_resource_that_kills_it(tmp_pa
     (cov,) = report["targets"]
     assert cov["skipped"] == {"worker-crashed": 1} and cov["resources_read"] == 39, cov
     (crashed,) = report["skipped"]
-    assert crashed["uri"].endswith("/f17.csv") and "BrokenProcessPool" in crashed["detail"]
+    assert crashed["uri"].endswith("/f17.txt") and "BrokenProcessPool" in crashed["detail"]
     ids = [f for f in report["findings"] if f["kind"] == "se.personnummer"]
     assert sum(f["count"] for f in ids) == 39  # every other file's id, including those its worker held

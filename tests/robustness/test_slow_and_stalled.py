@@ -3,9 +3,7 @@ import socket
 import threading
 import time
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 import servers
 from conftest import load_json, run_cli
@@ -79,13 +77,10 @@ def _s3_config(path, endpoint, extra="", bucket="exports"):
 
 
 def test_a_slow_s3_endpoint_gives_the_same_findings_as_a_fast_one(tmp_path):
-    port = servers.free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    moto.start()
+    moto, endpoint, s3 = servers.start_moto()
+    port = int(endpoint.rsplit(":", 1)[1])
     proxy = SlowProxy(port, delay=0.02)
     try:
-        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="eu-north-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
         s3.create_bucket(Bucket="exports", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
         for i in range(5):
             s3.put_object(Bucket="exports", Key=f"hr/{i}.csv", Body=f"personnummer {SE}\nCPR-nr {DK}\n".encode())
@@ -151,13 +146,9 @@ class TlsProxy(SlowProxy):
 
 def test_tls_certificates_are_verified_unless_turned_off_which_the_report_prints(tmp_path):
     cert, key = servers.self_signed(tmp_path)
-    port = servers.free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    moto.start()
-    proxy = TlsProxy(port, cert, key)
+    moto, endpoint, s3 = servers.start_moto()
+    proxy = TlsProxy(int(endpoint.rsplit(":", 1)[1]), cert, key)
     try:
-        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="eu-north-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
         # moto keeps its buckets per process, across servers: a bucket name of this test's own
         s3.create_bucket(Bucket="exports-tls", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
         s3.put_object(Bucket="exports-tls", Key="hr.csv", Body=f"personnummer {SE}\n".encode())
