@@ -1,8 +1,9 @@
 """Identifier check: Nordic national ids, e-mail addresses, IBANs and payment cards in text.
 
-One digit-led pass finds every national-id, card and masked candidate; e-mail and IBAN have
-cheap passes of their own (an '@', a country code). Each candidate is validated (checksum, real
-date, plausible age, test ranges) and scored by its form and the words around it.
+One pass finds every national-id, card, masked and IBAN candidate, and e-mail has one of its own
+(from each '@'); both run compiled (checks/_pass.c) with Python's re as the fallback. Each candidate
+is validated (checksum, real date, plausible age, test ranges) and scored by its form and the words
+around it.
 """
 from __future__ import annotations
 
