@@ -7,6 +7,7 @@ of an unchanged estate writes one small row per resource, not every occurrence a
 """
 from __future__ import annotations
 
+from agent.names import NAME_PART
 from agent.store import RunStore
 
 BATCH = 2000  # resources carried over per INSERT ... SELECT
@@ -68,8 +69,9 @@ class TargetCache:
         # Earlier readings stay while a kept run store may refer to them (State.free_cache_entries).
         self.db.execute("UPDATE st.cache_occurrences SET superseded_by=? WHERE target=? AND resource=? "
                         "AND superseded_by IS NULL AND entry != ?", (self.scan_id, *key, self.scan_id))
+        # What its name holds is found again at every walk: only what its content held is cached.
         self.db.execute("INSERT INTO st.cache_occurrences SELECT ?, NULL, * FROM main.occurrences "
-                        "WHERE target=? AND resource=? ORDER BY rowid", (self.scan_id, *key))
+                        "WHERE target=? AND resource=? AND part != ? ORDER BY rowid", (self.scan_id, *key, NAME_PART))
         self.db.executemany("INSERT INTO st.cache_findings VALUES (?,?,?,?,?,?,?,?,?,?)", finding_rows)
         self.db.execute("INSERT OR REPLACE INTO st.cache VALUES (?,?,?,?,?)",
                         (self.target, uri, marker, self.checks_digest, self.scan_id))

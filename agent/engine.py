@@ -1,6 +1,7 @@
 """The scan: walk each target, judge resources, hand content to workers, correlate, then report."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -21,9 +22,10 @@ from agent.cache import TargetCache
 from agent.executor import make_executor
 from agent.keys import hash_key, state_dir
 from agent.model import Coverage, Finding, Location, Resource, Severity, Skipped
+from agent.names import NAME_PART, Names
 from agent.state import ScanLock, State
 from agent.store import RunStore, finding_row
-from agent.worker import Outcome, WorkUnit
+from agent.worker import Outcome, Recorder, WorkUnit
 from connectors.base import ConnectorError
 
 log = logging.getLogger("vendorscan")
@@ -201,6 +203,9 @@ class _TargetScan:
         self.scan_id = run_dir.name
         self.check_classes = {c.id: c.cls for c in self.config.checks}
         self.cache = TargetCache(store, target.name, self.checks_digest, self.scan_id)
+        contexts = [(c.id, c.cls(c.options), self.ctx.with_options(c.options))
+                    for c in self.config.checks if c.cls.kind == "content"]
+        self.names = Names(contexts, scan.hasher)
 
     def run(self) -> None:
         resource_checks = [(c.cls(c.options), self.ctx.with_options(c.options))
@@ -219,10 +224,13 @@ class _TargetScan:
         try:
             for item in connector.walk():
                 if isinstance(item, Skipped):
-                    self._skip(item)
+                    self._skip(self.names.skipped(item))
                     continue
                 self.cov.resources_seen += 1
+                in_name = self.names.disguise(item)  # from here on, only the masked uri is recorded or shown
                 self.store.add_resource(item)
+                if in_name:
+                    self._name_findings(item, in_name)
                 for check, cctx in resource_checks:
                     for f in check.evaluate(item, cctx):
                         self._add(f)
@@ -273,11 +281,14 @@ class _TargetScan:
                     self._add(f)
 
     def _fail(self, message: str, reason: str = "connector-error") -> None:
+        message = self.names.mask(message)
         self.cov.complete = False
         self.cov.errors.append(message)
         log.error("target %s: %s", self.target.name, message, extra={"target": self.target.name, "reason": reason})
 
     def _skip(self, s: Skipped) -> None:
+        if s.detail:
+            s = dataclasses.replace(s, detail=self.names.mask(s.detail))
         self.cov.skipped[s.reason] = self.cov.skipped.get(s.reason, 0) + 1
         if s.reason in FAILURE_REASONS:
             self.cov.complete = False
@@ -349,29 +360,7 @@ class _TargetScan:
             self.cov.resources_read += 1
         self.cov.bytes_read += out.bytes_read
         self.cov.rows_sampled += out.rows_sampled
-        special = any(a.category == "special_category" for a in out.aggregates)
-        made: list[Finding] = []
-        for a in out.aggregates:
-            distinct = self.store.distinct_values(out.uri, a.kind, a.verdict, a.part) if a.verdict != "masked" else 0
-            details = {"notes": a.notes, "environment": self.target.environment}
-            persons = distinct
-            if out.rows_sampled:
-                # A sample stands for the whole table: scale the distinct count by the sample ratio.
-                share = a.count / out.rows_sampled
-                details.update(rows_sampled=out.rows_sampled, rows_total=out.rows_total,
-                               share_of_rows=round(share, 3), identifier_column=share >= 0.5)
-                if out.rows_total and out.rows_total > out.rows_sampled:
-                    persons = round(distinct * out.rows_total / out.rows_sampled)
-                    details["estimated_persons"] = persons
-            sev = severity.data(a.category, a.kind, a.verdict, persons, self.target.environment,
-                                special=special and a.category == "national_id", confidence=a.confidence)
-            title, remediation, refs = self.check_classes[a.check_id].describe(a.kind, a.verdict)
-            made.append(Finding(
-                check_id=a.check_id, severity=sev, confidence=a.confidence, title=title, resource=out.uri,
-                target=self.target.name, kind=a.kind, part=a.part, category=a.category, verdict=a.verdict,
-                evidence=tuple(a.evidence), count=a.count, distinct=distinct,
-                locations=tuple(Location(**loc) for loc in a.locations), remediation=remediation,
-                references=tuple(refs), details=details))
+        made = self._judge(out.uri, out.aggregates, out.rows_sampled, out.rows_total)
         for f in made:
             self._add(f)
         if out.skipped is None and out.marker is not None:
@@ -381,6 +370,44 @@ class _TargetScan:
                 f.details = {**f.details, "carried_over": True}
                 rows.append(finding_row(f))
             self.cache.remember(out.uri, out.marker, rows)
+
+    def _name_findings(self, resource: Resource, hits) -> None:
+        """Findings for what the content checks saw in a resource's own name (made at every walk, never cached)."""
+        rows: list[tuple] = []
+        rec = Recorder(resource, lambda row: rows.append((*row[:-1], json.dumps(row[-1]))),
+                       self.config.limits.max_locations)
+        for cid, hit in hits:
+            rec.add(cid, hit, {"section": "name"}, part=NAME_PART)
+        self.store.add_occurrences(rows)
+        for f in self._judge(resource.uri, rec.aggs.values(), 0, None):
+            self._add(f)
+
+    def _judge(self, uri: str, aggregates, rows_sampled: int, rows_total: int | None) -> list[Finding]:
+        """Findings, with their severity, from one resource's aggregated occurrences (already in the store)."""
+        special = any(a.category == "special_category" for a in aggregates)
+        made: list[Finding] = []
+        for a in aggregates:
+            distinct = self.store.distinct_values(uri, a.kind, a.verdict, a.part) if a.verdict != "masked" else 0
+            details = {"notes": a.notes, "environment": self.target.environment}
+            persons = distinct
+            if rows_sampled:
+                # A sample stands for the whole table: scale the distinct count by the sample ratio.
+                share = a.count / rows_sampled
+                details.update(rows_sampled=rows_sampled, rows_total=rows_total,
+                               share_of_rows=round(share, 3), identifier_column=share >= 0.5)
+                if rows_total and rows_total > rows_sampled:
+                    persons = round(distinct * rows_total / rows_sampled)
+                    details["estimated_persons"] = persons
+            sev = severity.data(a.category, a.kind, a.verdict, persons, self.target.environment,
+                                special=special and a.category == "national_id", confidence=a.confidence)
+            title, remediation, refs = self.check_classes[a.check_id].describe(a.kind, a.verdict)
+            made.append(Finding(
+                check_id=a.check_id, severity=sev, confidence=a.confidence, title=title, resource=uri,
+                target=self.target.name, kind=a.kind, part=a.part, category=a.category, verdict=a.verdict,
+                evidence=tuple(a.evidence), count=a.count, distinct=distinct,
+                locations=tuple(Location(**loc) for loc in a.locations), remediation=remediation,
+                references=tuple(refs), details=details))
+        return made
 
 
 def _spool_rows(lines):

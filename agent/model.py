@@ -133,6 +133,14 @@ class Resource:
     access: AccessPolicy | None = None
     parent: str | None = None  # uri of the containing folder/bucket/schema
     posture: dict[str, Any] | None = None  # configuration facts a posture check judges (encryption, …)
+    # The connector's own address when `uri` shows a name with its identifiers masked: used to open the
+    # resource, never recorded or shown.
+    locator: str | None = None
+
+    @property
+    def address(self) -> str:
+        """What the connector opens: the real uri, also when `uri` is the masked one shown everywhere."""
+        return self.locator or self.uri
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form for reports and state."""

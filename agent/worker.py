@@ -20,6 +20,7 @@ from agent.formats.extract import Extractor
 from agent.formats.sniff import HEAD_SIZE
 from agent.formats.text import LineLocator, iter_chunks, text_chunks
 from agent.model import Chunk, Location, Resource, Skipped
+from agent.names import Names
 from connectors.base import ConnectorError, ResourceError
 
 EVIDENCE_SAMPLES = 3
@@ -98,6 +99,8 @@ class Worker:
         target = self.targets[unit.target]
         ctx = ScanContext(target.name, target.environment, self.hasher, None, self.config.limits)
         contexts = [(cid, check, ctx.with_options(check.options)) for cid, check in self.checks]
+        names = Names(contexts, self.hasher)
+        contexts = (contexts, names)
         outcomes = []
         with open(unit.spool, "w", encoding="utf-8") as spool:
             try:
@@ -117,7 +120,7 @@ class Worker:
 
     def _read(self, connector, resource: Resource, contexts, spool) -> Outcome:
         out = Outcome(resource.uri, marker=resource.etag)
-        rec = _Recorder(resource, spool, self.config.limits.max_locations)
+        rec = Recorder(resource, _json_lines(spool), self.config.limits.max_locations)
         try:
             if resource.kind == "table":
                 self._read_table(connector, resource, contexts, rec, out)
@@ -133,25 +136,29 @@ class Worker:
         out.aggregates = list(rec.aggs.values())
         return out
 
-    def _read_stream(self, connector, resource: Resource, contexts, rec: "_Recorder", out: Outcome) -> None:
+    def _read_stream(self, connector, resource: Resource, contexts, rec: "Recorder", out: Outcome) -> None:
         limits, formats = self.config.limits, self.config.formats
         deadline = time.monotonic() + limits.resource_timeout if limits.resource_timeout else None
         extractor = Extractor(formats, Budget(formats.max_expanded_size, formats.max_ratio))
+        contexts, names = contexts
         problems: list[Problem] = []
         found_text = False
+        seen_names: dict = {}
         with connector.open(resource) as stream:
             counting = _CountingReader(stream, 0)
             head = counting.read(HEAD_SIZE)
             if not head:
                 out.skipped = Skipped(resource.uri, "empty", "0 bytes: nothing to scan", resource.target)
                 return
-            name = resource.uri.rsplit("/", 1)[-1]
+            name = resource.address.rsplit("/", 1)[-1]
             for item in extractor.extract(counting, head, name):
                 if isinstance(item, Problem):
                     problems.append(item)
                     continue
                 found_text = True
-                container = item.location.to_dict()
+                container, in_names = names.location(item.location, seen_names)
+                for cid, hit, loc in in_names:
+                    rec.add(cid, hit, loc)
                 if isinstance(item, TextStream):
                     chunks, place = iter_chunks(item.stream, item.encoding, limits.chunk_size, head=item.head), None
                 else:
@@ -177,7 +184,7 @@ class Worker:
                     break
             out.bytes_read = counting.count
         for p in problems:
-            uri = f"{resource.uri}!/{p.member}" if p.member else resource.uri
+            uri = f"{resource.uri}!/{names.mask(p.member)}" if p.member else resource.uri
             skip = Skipped(uri, p.reason, p.detail, resource.target)
             if not p.member and out.skipped is None and not found_text:
                 out.skipped = skip  # nothing of the resource could be read: it counts as skipped
@@ -186,22 +193,29 @@ class Worker:
         if out.skipped is not None and found_text:
             out.partial = True
 
-    def _read_table(self, connector, resource: Resource, contexts, rec: "_Recorder", out: Outcome) -> None:
+    def _read_table(self, connector, resource: Resource, contexts, rec: "Recorder", out: Outcome) -> None:
         # Each column of a batch of sampled rows becomes one chunk, a cell a line: one scan per
         # column and batch, and a hit's line number gives its row key back.
+        contexts, names = contexts
         sample = connector.sample(resource)
         out.rows_total = sample.total_rows
-        table = sample.table
+        table = names.mask(sample.table)
+        shown = [names.mask(column) for column in sample.columns]
+        for column, masked in zip(sample.columns, shown):
+            for cid, hit in names.hits(column):
+                rec.add(cid, hit, {"table": table, "column_name": masked, "section": "column name"}, part=masked)
         for keys, rows in sample.batches:
+            first = out.rows_sampled + 1
             out.rows_sampled += len(rows)
             for ci, column in enumerate(sample.columns):
                 width = id_width([row[ci] for row in rows])
                 text = "\n".join(cell_text(row[ci], width) for row in rows)
                 out.bytes_read += len(text)
+                # The real column name: it is context for the values (a column named personnummer).
                 chunk = Chunk(text, 0, 0, len(text), 1, 1, Location(table=table, column_name=column))
                 for cid, hit, line, _ in _scan_chunk(chunk, resource, contexts):
-                    rec.add(cid, hit, {"table": table, "column_name": column, "row_key": keys[line - 1]},
-                            part=column)
+                    key = names.row_key(keys[line - 1], first + line - 1)
+                    rec.add(cid, hit, {"table": table, "column_name": shown[ci], "row_key": key}, part=shown[ci])
 
 
 def _scan_chunk(chunk: Chunk, resource: Resource, contexts):
@@ -215,17 +229,23 @@ def _scan_chunk(chunk: Chunk, resource: Resource, contexts):
             yield cid, hit, line, col
 
 
-class _Recorder:
-    """Aggregates hits per (check, kind, verdict, part) and spools every occurrence."""
+def _json_lines(spool):
+    """An occurrence sink that writes each row to the spool as one JSON line."""
+    write = spool.write
+    return lambda row: write(json.dumps(row, ensure_ascii=False) + "\n")
 
-    __slots__ = ("resource", "spool", "max_locations", "aggs")
 
-    def __init__(self, resource: Resource, spool, max_locations: int):
-        self.resource, self.spool, self.max_locations = resource, spool, max_locations
+class Recorder:
+    """Aggregates hits per (check, kind, verdict, part) and hands every occurrence row to a sink."""
+
+    __slots__ = ("resource", "sink", "max_locations", "aggs")
+
+    def __init__(self, resource: Resource, sink, max_locations: int):
+        self.resource, self.sink, self.max_locations = resource, sink, max_locations
         self.aggs: dict[tuple[str, str, str, str], Aggregate] = {}
 
     def add(self, cid: str, hit, loc: dict[str, Any], part: str = "") -> None:
-        """Count one hit and write its occurrence (masked, hashed) to the spool."""
+        """Count one hit and give its occurrence (masked, hashed) to the sink."""
         verdict = hit.verdict.value
         key = (cid, hit.kind, verdict, part)
         agg = self.aggs.get(key)
@@ -241,8 +261,8 @@ class _Recorder:
         if hit.note and hit.note not in agg.notes and len(agg.notes) < 5:
             agg.notes.append(hit.note)
         r = self.resource
-        self.spool.write(json.dumps([r.target, r.uri, part, cid, hit.kind, verdict, hit.category, hit.value_hash,
-                                     round(hit.confidence, 3), hit.evidence, loc], ensure_ascii=False) + "\n")
+        self.sink([r.target, r.uri, part, cid, hit.kind, verdict, hit.category, hit.value_hash,
+                   round(hit.confidence, 3), hit.evidence, loc])
 
 
 class _LockedWriter:

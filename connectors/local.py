@@ -147,7 +147,7 @@ class LocalConnector(Connector):
     @contextmanager
     def open(self, resource: Resource) -> Iterator[BinaryIO]:
         """The file opened read-only (without touching its access time where allowed)."""
-        path = path_of(resource.uri)
+        path = path_of(resource.address)
         # O_NONBLOCK: a file swapped for a FIFO since the walk must not hang the scan
         flags = os.O_RDONLY | os.O_NONBLOCK | (0 if self.options.follow_symlinks else os.O_NOFOLLOW)
         try:

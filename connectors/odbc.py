@@ -18,7 +18,6 @@ _TEXT_TYPES = {1, 12, -1, -8, -9, -10}  # CHAR, VARCHAR, LONGVARCHAR, WCHAR, WVA
 _INT_TYPES = {4, 5, -5, -6}  # INTEGER, SMALLINT, BIGINT, TINYINT
 _NUMERIC_TYPES = {2, 3}  # NUMERIC, DECIMAL (read when the scale is 0)
 BATCH = 500
-_LONG_DIGITS = re.compile(r"\d{6}")
 
 
 @dataclass
@@ -191,7 +190,7 @@ class OdbcConnector(Connector):
         """The table's text and integer columns, sampled (or all rows with full_scan), in batches."""
         import pyodbc
         conn = self._connect()
-        qualified = resource.uri.split("/", 3)[3]
+        qualified = resource.address.split("/", 3)[3]
         schema, _, table = qualified.rpartition(".")
         try:
             # MariaDB's driver takes the database as the catalog and refuses a schema.
@@ -224,17 +223,12 @@ class OdbcConnector(Connector):
         cur = self._conn.cursor()
         try:
             cur.execute(sql)
-            seen = 0
             while True:
                 rows = cur.fetchmany(BATCH)
                 if not rows:
                     return
-                # A key is shown in reports, so a key that could itself be an identifier (a run of
-                # six digits or more) is replaced by the row's position in the sample.
-                keys = [",".join(str(v) for v in r[:nkeys]) for r in rows] if nkeys else []
-                keys = [k if k and not _LONG_DIGITS.search(k) else f"#{seen + i + 1}"
-                        for i, k in enumerate(keys or [""] * len(rows))]
-                seen += len(rows)
+                # Raw keys ("" without a primary key): the scanner masks what they hold before showing them.
+                keys = [",".join(str(v) for v in r[:nkeys]) for r in rows] if nkeys else [""] * len(rows)
                 yield keys, [tuple(r[nkeys:]) for r in rows]
         except pyodbc.Error as exc:
             reason = _reason(exc)

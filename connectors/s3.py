@@ -294,7 +294,7 @@ class S3Connector(Connector):
     def open(self, resource: Resource) -> Iterator[BinaryIO]:
         """The object's bytes, fetched range by range."""
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-        bucket, key = resource.uri[5:].split("/", 1)
+        bucket, key = resource.address[5:].split("/", 1)
         reader = _RangedReader(self._s3(), bucket, key, resource.size or 0, resource.etag)
         try:
             yield reader

@@ -244,7 +244,7 @@ class SftpConnector(Connector):
     def open(self, resource: Resource) -> Iterator[BinaryIO]:
         """The remote file, opened read-only and streamed."""
         import paramiko
-        path = unquote(urlsplit(resource.uri).path)
+        path = unquote(urlsplit(resource.address).path)
         f = None
         try:
             try:

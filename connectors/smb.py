@@ -311,7 +311,7 @@ class SmbConnector(Connector):
         import smbclient
         from smbprotocol.exceptions import SMBException
         from urllib.parse import unquote, urlsplit
-        _, _, path = urlsplit(resource.uri).path.partition("/")
+        _, _, path = urlsplit(resource.address).path.partition("/")
         self._share, _, rel = path.partition("/")
         rel = unquote(rel)
         try:

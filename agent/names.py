@@ -1,0 +1,151 @@
+"""Identifiers in names: a resource's path, an archive member, a sheet, a table or column, a row key.
+
+Suppliers name files after the people in them (`lonespec-850412-1234.txt`, `sag-0104851002.png`). A
+name is scanned like content — what the content checks find in a resource's own name is a finding
+whose location is the name — and every name that is recorded or shown anywhere is first masked:
+each value the identifier check accepts, with any confidence, is replaced by its masked evidence,
+so an auditor can still browse to `lonespec-850412-****.txt`. A masked uri carries a keyed hash of
+the real one (`#h=…`): two files whose names mask alike stay two resources.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import replace
+from typing import Iterator
+from urllib.parse import quote, unquote
+
+from agent.context import ScanContext, ValueHasher
+from agent.model import Chunk, Hit, Location, Resource, Skipped
+
+NAME_PART = "name"  # Finding.part of what was found in a resource's own name
+NAME_FIELDS = ("member", "sheet")  # Location fields that hold names a supplier chose
+# Only text with four digits in a row or an '@' can hold a value the identifier check accepts.
+_WORTH = re.compile(r"\d{4}|@")
+# In a name, '-', '_', '#' or '/' between a word and a number separates them ("lonespec-850412-1234"):
+# seen as a space, so the value is not taken for an order number glued to its prefix (X is left: it
+# masks digits in "XXXXXX-1234"). One character for one: offsets stay those of the name.
+_GLUE = re.compile(r"(?<=[^\W\d_Xx])[-_#/](?=\d)")
+_SAFE = "/:@*+,;=~!$&'()"  # what quote() leaves as it is in the uris connectors build, and masks' '*'
+_LONG_DIGITS = re.compile(r"\d{6}")
+_CACHE = 4096
+
+
+@functools.cache
+def _masking_check():
+    """The identifier check that masks names, whatever the config selects: every accepted value counts."""
+    from agent import plugins
+    cls = plugins.load("checks", "identifiers")
+    return cls(cls.Options(min_confidence=0.0))
+
+
+class Names:
+    """Masks names for display and finds what the content checks see in them."""
+
+    def __init__(self, contexts: list, hasher: ValueHasher):
+        """contexts: (check id, content check, its ScanContext) of the checks that make findings."""
+        self.contexts = contexts
+        self.hasher = hasher
+        self._ctx = ScanContext("names", "production", hasher)
+        self._masker = _masking_check()
+        self._uris: dict[str, str] = {}  # real -> shown; the files of one folder share their parent's
+
+    # -- masking --------------------------------------------------------------------------------
+    def mask(self, text: str) -> str:
+        """The text with every identifier in it replaced by its masked evidence."""
+        if not text or not _WORTH.search(text):
+            return text
+        spans = sorted((h.start, h.end, h.evidence) for h in self._scan(self._masker, self._ctx, text)
+                       if h.category != "special_category")
+        spans += sorted((h.start, h.end, h.evidence) for _, h in self._hits(text) if h.category != "special_category")
+        if not spans:
+            return text
+        out, at = [], 0
+        for s, e, evidence in sorted(spans):
+            if s < at:
+                continue  # overlaps a span already masked
+            out.append(text[at:s])
+            out.append(evidence)
+            at = e
+        out.append(text[at:])
+        return "".join(out)
+
+    def uri(self, uri: str | None) -> str | None:
+        """The uri as it is shown and recorded: identifiers masked, and then a keyed hash of the real uri."""
+        if uri is None:
+            return None
+        shown = self._uris.get(uri)
+        if shown is None:
+            shown = self._mask_uri(uri)
+            if len(self._uris) >= _CACHE:
+                self._uris.clear()
+            self._uris[uri] = shown
+        return shown
+
+    def _mask_uri(self, uri: str) -> str:
+        encoded = "%" in uri
+        text = unquote(uri, errors="surrogateescape") if encoded else uri
+        masked = self.mask(text)
+        if masked == text:
+            return uri
+        if encoded:  # the connector percent-encoded its path: so is the masked one (bad bytes stay %FF)
+            masked = quote(masked.encode("utf-8", "surrogateescape"), safe=_SAFE)
+        return f"{masked}#h={self.hasher('name', uri)[:12]}"
+
+    def skipped(self, s: Skipped) -> Skipped:
+        """A connector's skip record as it may be shown (its uri and detail masked)."""
+        return replace(s, uri=self.uri(s.uri), detail=self.mask(s.detail))
+
+    def disguise(self, r: Resource) -> list[tuple[str, Hit]]:
+        """Mask the resource's uri and parent in place (its locator keeps the real one); hits in its own name."""
+        real, parent = r.uri, r.parent
+        shown = self.uri(real)
+        if shown != real:
+            r.locator, r.uri = real, shown
+        if parent:
+            r.parent = self.uri(parent)
+        own = real[len(parent):] if parent and real.startswith(parent) else real.rsplit("/", 1)[-1]
+        if "%" in own:
+            own = unquote(own, errors="surrogateescape")
+        return self._hits(own.strip("/"))
+
+    # -- findings -------------------------------------------------------------------------------
+    def hits(self, name: str) -> list[tuple[str, Hit]]:
+        """(check id, hit) for what the content checks find in a name."""
+        return self._hits(name)
+
+    def location(self, loc: Location, seen: dict) -> tuple[dict, list[tuple[str, Hit, dict]]]:
+        """A container location's fields with names masked, and the hits in names not seen before.
+
+        seen: the caller's per-resource memo (a Location object -> its masked fields)."""
+        done = seen.get(loc)
+        if done is not None:
+            return done, []
+        fields = loc.to_dict()
+        found = []
+        for f in NAME_FIELDS:
+            name = fields.get(f)
+            if name:
+                masked = self.mask(name)
+                if (f, name) not in seen:
+                    seen[(f, name)] = True
+                    found += [(cid, hit, {f: masked, "section": f"{f} name"}) for cid, hit in self._hits(name)]
+                fields[f] = masked
+        seen[loc] = fields
+        return fields, found
+
+    def row_key(self, key: str, position: int) -> str:
+        """A row key as shown: masked; a key of six digits or more (an id the checks may not know) by position."""
+        if not key or _LONG_DIGITS.search(key):
+            return f"#{position}"
+        return self.mask(key)
+
+    def _hits(self, name: str) -> list[tuple[str, Hit]]:
+        if not name:
+            return []
+        return [(cid, hit) for cid, check, ctx in self.contexts for hit in self._scan(check, ctx, name)]
+
+    @staticmethod
+    def _scan(check, ctx, name: str) -> Iterator[Hit]:
+        view = _GLUE.sub(" ", name)
+        return check.scan(Chunk(view, 0, 0, len(view), 1, 1), None, ctx)
