@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 from agent.context import ScanContext, ValueHasher
 from agent.model import Chunk, Hit, Location, Resource, Skipped
 
-NAME_PART = "name"  # Finding.part of what was found in a resource's own name
+NAME_PART = "(name)"  # Finding.part of what a resource's own name holds (parentheses: unlike a column's name)
 NAME_FIELDS = ("member", "sheet")  # Location fields that hold names a supplier chose
 # Only text with four digits in a row or an '@' can hold a value the identifier check accepts.
 _WORTH = re.compile(r"\d{4}|@")

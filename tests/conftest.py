@@ -1,5 +1,6 @@
 """Shared fixtures: planted identifiers and a helper to run the vendorscan command."""
 import json
+from urllib.parse import quote
 import os
 import shutil
 import subprocess
@@ -63,9 +64,10 @@ def run_cli(*args, env=None, timeout=300):
 
 
 def every_form(value: str) -> set[str]:
-    """The value with and without its separators, as it could leak."""
+    """The value with and without its separators, as it could leak (also percent-encoded, as in a uri)."""
     bare = "".join(ch for ch in value if ch.isalnum())
-    return {value, bare, value.replace(" ", ""), value.replace("-", "")}
+    forms = {value, bare, value.replace(" ", ""), value.replace("-", "")}
+    return forms | {quote(form) for form in forms}
 
 
 def assert_no_planted(blobs: dict) -> None:

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 import servers
-from conftest import load_json, run_cli
+from conftest import PLANTED, assert_no_planted, files_under, load_json, run_cli
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
          "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
@@ -253,3 +253,24 @@ def test_documents_in_a_bucket_are_read_through_a_private_temp_copy(moto_endpoin
              for f in _by(report, "identifiers") if f["verdict"] == "real" for o in f["occurrences"]}
     assert ("s3://docs-bucket/hr/memo.docx", "body") in where
     assert ("s3://docs-bucket/hr/export.zip", "list.xlsx") in where
+
+
+def test_identifiers_in_keys_and_prefixes_are_findings_and_masked(moto_endpoint, tmp_path):
+    se, dk = PLANTED["se.personnummer"][0], PLANTED["dk.cpr"][1]
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, **_client_creds())
+    s3.create_bucket(Bucket="named-keys", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+    s3.put_object(Bucket="named-keys", Key=f"cases/{se}/scan.txt", Body=b"inget\n")
+    s3.put_object(Bucket="named-keys", Key=f"lonespec-{dk}.txt", Body=b"inget\n")
+    proc, report = _scan(tmp_path, moto_endpoint, ["named-keys"], name="keys")
+    assert proc.returncode in (0, 1) and report, proc.stderr
+    named = {f["kind"]: f["resource"] for f in report["findings"] if f["part"] == "(name)"}
+    assert named["se.personnummer"].startswith("s3://named-keys/cases/850412-****/scan.txt#h=")
+    assert named["dk.cpr"].startswith("s3://named-keys/lonespec-120485-****.txt#h=")
+    blobs = {p: p.read_bytes() for p in files_under(tmp_path / "out-keys", tmp_path / "state")}
+    blobs["terminal"] = (proc.stdout + proc.stderr).encode()
+    assert_no_planted(blobs)
+
+
+def _client_creds():
+    return {"aws_access_key_id": CREDS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": CREDS["AWS_SECRET_ACCESS_KEY"],
+            "region_name": "eu-north-1"}
