@@ -111,7 +111,8 @@ def _screenshots(d: Path, rng: random.Random) -> None:
             kind = rng.choice(("dk.cpr", "se.personnummer"))
             rows.append([_name(rng), synth.real(kind, rng), rng.choice(ETHNICITY).split(": ")[1],
                          f"UM-2024-{rng.randrange(1000, 9999)}"])
-        path = d / f"arende-{4711 + i}.png"
+        # The last one saved under its first applicant's id, as case workers name screenshots.
+        path = d / (f"arende-{4711 + i}.png" if i < 2 else f"arende-{4711 + i}-{rows[0][1]}.png")
         demo_documents.screenshot(path, f"Ärendehantering — Migrationsärenden (vy {i + 1})",
                                   ["Sökande", "CPR-nr / personnummer", "Etniskt ursprung", "Ärende"], rows,
                                   [230, 230, 190, 180])

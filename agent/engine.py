@@ -21,7 +21,7 @@ from agent.context import ScanContext, ValueHasher
 from agent.cache import TargetCache
 from agent.executor import make_executor
 from agent.keys import hash_key, state_dir
-from agent.model import Coverage, Finding, Location, Resource, Severity, Skipped
+from agent.model import NAME_SECTION, Coverage, Finding, Location, Resource, Severity, Skipped
 from agent.names import NAME_PART, Names
 from agent.state import ScanLock, State
 from agent.store import RunStore, finding_row
@@ -377,7 +377,7 @@ class _TargetScan:
         rec = Recorder(resource, lambda row: rows.append((*row[:-1], json.dumps(row[-1]))),
                        self.config.limits.max_locations)
         for cid, hit in hits:
-            rec.add(cid, hit, {"section": "name"}, part=NAME_PART)
+            rec.add(cid, hit, {"section": NAME_SECTION}, part=NAME_PART)
         self.store.add_occurrences(rows)
         for f in self._judge(resource.uri, rec.aggs.values(), 0, None):
             self._add(f)

@@ -167,6 +167,9 @@ class Skipped:
     target: str = ""
 
 
+NAME_SECTION = "name"  # Location.section of a value found in a name (a file's, a member's, a column's)
+
+
 @dataclass(frozen=True, slots=True)
 class Location:
     """Where in a resource a value is: enough for a person to find it again."""

@@ -16,16 +16,13 @@ from typing import Iterator
 from urllib.parse import quote, unquote
 
 from agent.context import ScanContext, ValueHasher
-from agent.model import Chunk, Hit, Location, Resource, Skipped
+from agent.model import NAME_SECTION, Chunk, Hit, Location, Resource, Skipped
 
 NAME_PART = "(name)"  # Finding.part of what a resource's own name holds (parentheses: unlike a column's name)
 NAME_FIELDS = ("member", "sheet")  # Location fields that hold names a supplier chose
 # Only text with four digits in a row or an '@' can hold a value the identifier check accepts.
 _WORTH = re.compile(r"\d{4}|@")
-# In a name, '-', '_', '#' or '/' between a word and a number separates them ("lonespec-850412-1234"):
-# seen as a space, so the value is not taken for an order number glued to its prefix (X is left: it
-# masks digits in "XXXXXX-1234"). One character for one: offsets stay those of the name.
-_GLUE = re.compile(r"(?<=[^\W\d_Xx])[-_#/](?=\d)")
+_AS_NAME = Location(section=NAME_SECTION)  # checks read a name as one (its parts joined by '-' and '_')
 _SAFE = "/:@*+,;=~!$&'()"  # what quote() leaves as it is in the uris connectors build, and masks' '*'
 _LONG_DIGITS = re.compile(r"\d{6}")
 _CACHE = 4096
@@ -147,5 +144,4 @@ class Names:
 
     @staticmethod
     def _scan(check, ctx, name: str) -> Iterator[Hit]:
-        view = _GLUE.sub(" ", name)
-        return check.scan(Chunk(view, 0, 0, len(view), 1, 1), None, ctx)
+        return check.scan(Chunk(name, 0, 0, len(name), 1, 1, _AS_NAME), None, ctx)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterator
 
-from agent.model import Chunk, Hit, Verdict
+from agent.model import NAME_SECTION, Chunk, Hit, Verdict
 from checks import masking, nordic
 from checks.base import ContentCheck, require_known
 from checks.idspecs import CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
@@ -136,10 +136,13 @@ class IdentifierCheck(ContentCheck):
         hasher = ctx.hasher
         today = self._today or date.today()
         minimum = self.options.min_confidence
-        column = chunk.location.column_name if chunk.location is not None else None
+        loc = chunk.location
+        column = loc.column_name if loc is not None else None
         # A column named personnummer/cpr/fnr/hetu/ssn… is context for every value in it.
         self_context = self._column_context(column) if column else 0
-        for hit in self._candidates(text, lo, hi, base, hasher, today, self_context):
+        # In a name, '-' and '_' join its parts ("arende-4713-290897-1119.png"): no sign of an order number.
+        glue = not (loc is not None and loc.section == NAME_SECTION)
+        for hit in self._candidates(text, lo, hi, base, hasher, today, self_context, glue):
             if hit.confidence >= minimum:
                 yield hit
         if "email" in self._types and "@" in text:
@@ -151,7 +154,7 @@ class IdentifierCheck(ContentCheck):
         spaced = name.lower().replace("_", " ").replace("-", " ")
         return _words_mask(spaced) | _words_mask(name.lower())
 
-    def _candidates(self, text, lo, hi, base, hasher, today, column_context=0) -> Iterator[Hit]:
+    def _candidates(self, text, lo, hi, base, hasher, today, column_context=0, glue=True) -> Iterator[Hit]:
         # National ids are decided after the chunk's other candidates are seen: a value that several
         # countries' rules accept goes to the country whose unambiguous ids fill the text (an export
         # belongs to one country), so they are held back until the end of the chunk.
@@ -186,7 +189,7 @@ class IdentifierCheck(ContentCheck):
         if home is not None and (votes[home] < HOME_VOTES or votes[home] < HOME_SHARE * sum(votes.values())):
             home = None
         for s, e, found in pending:
-            hit = self._decide(text, s, e, base, hasher, found, home)
+            hit = self._decide(text, s, e, base, hasher, found, home, glue)
             if hit is not None:
                 yield hit
 
@@ -212,7 +215,7 @@ class IdentifierCheck(ContentCheck):
                 return None
         return (head, sep, tail), results, mask
 
-    def _decide(self, text, s, e, base, hasher, found, home) -> Hit | None:
+    def _decide(self, text, s, e, base, hasher, found, home, glue=True) -> Hit | None:
         (head, sep, tail), results, mask = found
         near, named = _NEAR[mask], _NAMED[mask]
         length = e - s
@@ -244,7 +247,7 @@ class IdentifierCheck(ContentCheck):
                 conf += HOME_BONUS  # the text's own country, unless the words around the value name one
             if note.startswith("possible test number"):
                 conf = min(conf, 0.6)
-            if s >= 2 and text[s - 1] in _GLUE and text[s - 2].isalnum():
+            if glue and s >= 2 and text[s - 1] in _GLUE and text[s - 2].isalnum():
                 conf *= 0.25  # glued to a prefix such as ORD-: an order or case number
             if conf > best_conf:
                 best, best_conf = (kind, verdict, normalised, note), conf
