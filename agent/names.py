@@ -48,17 +48,16 @@ class Names:
         self._uris: dict[str, str] = {}  # real -> shown; the files of one folder share their parent's
 
     # -- masking --------------------------------------------------------------------------------
-    def mask(self, text: str) -> str:
-        """The text with every identifier in it replaced by its masked evidence."""
+    def mask(self, text: str, hits: list[tuple[str, Hit]] | None = None) -> str:
+        """The text with every identifier in it replaced by its masked evidence (hits: the checks', if known)."""
         if not text or not _WORTH.search(text):
             return text
-        spans = sorted((h.start, h.end, h.evidence) for h in self._scan(self._masker, self._ctx, text)
-                       if h.category != "special_category")
-        spans += sorted((h.start, h.end, h.evidence) for _, h in self._hits(text) if h.category != "special_category")
+        found = [*self._scan(self._masker, self._ctx, text), *(h for _, h in (self._hits(text) if hits is None else hits))]
+        spans = sorted((h.start, h.end, h.evidence) for h in found if h.category != "special_category")
         if not spans:
             return text
         out, at = [], 0
-        for s, e, evidence in sorted(spans):
+        for s, e, evidence in spans:
             if s < at:
                 continue  # overlaps a span already masked
             out.append(text[at:s])
@@ -71,23 +70,26 @@ class Names:
         """The uri as it is shown and recorded: identifiers masked, and then a keyed hash of the real uri."""
         if uri is None:
             return None
-        shown = self._uris.get(uri)
-        if shown is None:
-            shown = self._mask_uri(uri)
+        known = self._uris.get(uri)
+        if known is None:
+            plain = self._mask_part(uri)
+            known = (plain, self._suffixed(uri, plain))
             if len(self._uris) >= _CACHE:
                 self._uris.clear()
-            self._uris[uri] = shown
-        return shown
+            self._uris[uri] = known
+        return known[1]
 
-    def _mask_uri(self, uri: str) -> str:
-        encoded = "%" in uri
-        text = unquote(uri, errors="surrogateescape") if encoded else uri
-        masked = self.mask(text)
+    def _mask_part(self, part: str, hits: list[tuple[str, Hit]] | None = None) -> str:
+        """A piece of a uri masked, percent-encoded again where the connector encoded it (bad bytes stay %FF)."""
+        encoded = "%" in part
+        text = unquote(part, errors="surrogateescape") if encoded else part
+        masked = self.mask(text, hits)
         if masked == text:
-            return uri
-        if encoded:  # the connector percent-encoded its path: so is the masked one (bad bytes stay %FF)
-            masked = quote(masked.encode("utf-8", "surrogateescape"), safe=_SAFE)
-        return f"{masked}#h={self.hasher('name', uri)[:12]}"
+            return part
+        return quote(masked.encode("utf-8", "surrogateescape"), safe=_SAFE) if encoded else masked
+
+    def _suffixed(self, real: str, plain: str) -> str:
+        return real if plain == real else f"{plain}#h={self.hasher('name', real)[:12]}"
 
     def skipped(self, s: Skipped) -> Skipped:
         """A connector's skip record as it may be shown (its uri and detail masked)."""
@@ -96,15 +98,18 @@ class Names:
     def disguise(self, r: Resource) -> list[tuple[str, Hit]]:
         """Mask the resource's uri and parent in place (its locator keeps the real one); hits in its own name."""
         real, parent = r.uri, r.parent
-        shown = self.uri(real)
+        # The parent's part is masked once for all its files; only the resource's own name is scanned here.
+        cut = len(parent) if parent and real.startswith(parent) else real.rfind("/") + 1
+        head, own = real[:cut], real[cut:]
+        text = unquote(own, errors="surrogateescape") if "%" in own else own
+        hits = self._hits(text)
+        self.uri(head)
+        shown = self._suffixed(real, self._uris[head][0] + self._mask_part(own, hits))
         if shown != real:
             r.locator, r.uri = real, shown
         if parent:
             r.parent = self.uri(parent)
-        own = real[len(parent):] if parent and real.startswith(parent) else real.rsplit("/", 1)[-1]
-        if "%" in own:
-            own = unquote(own, errors="surrogateescape")
-        return self._hits(own.strip("/"))
+        return hits
 
     # -- findings -------------------------------------------------------------------------------
     def hits(self, name: str) -> list[tuple[str, Hit]]:
