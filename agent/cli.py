@@ -15,18 +15,23 @@ from reports.base import ReportError
 log = logging.getLogger("vendorscan")
 
 
+class UsageError(Exception):
+    """A mistake on the command line (a path or file that is not there): one line, exit 2."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 clean, 1 findings, 2 error or incomplete)."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
+        parser.print_usage(sys.stderr)
+        print("vendorscan: give a command (vendorscan --help lists them)", file=sys.stderr)
         return 2
     from agent import logs
-    logs.setup(args.log_level, args.log_format, getattr(args, "log_file", None))
+    logs.setup(args.log_level, args.log_format, args.log_file)
     try:
         return args.func(args)
-    except (ConfigError, ExecutorError, plugins.PluginError, ReportError, StateBusy) as exc:
+    except (UsageError, ConfigError, ExecutorError, plugins.PluginError, ReportError, StateBusy) as exc:
         print(f"vendorscan: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -45,8 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vendorscan", description="Audit scanner for unredacted personal identifiers "
                                 "and over-broad access at IT suppliers.")
     p.add_argument("--version", action="version", version=f"vendorscan {__version__}")
-    p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
-    p.add_argument("--log-format", default="text", choices=["text", "json"])
+    _global_options(p, defaults=True)
     sub = p.add_subparsers(dest="command")
 
     scan = sub.add_parser("scan", help="scan local paths or the targets of a config file")
@@ -98,7 +102,21 @@ def _parser() -> argparse.ArgumentParser:
         g = sub.add_parser(group, help=f"list installed {group}")
         g.add_argument("action", choices=["list"])
         g.set_defaults(func=_cmd_list, group=group)
+    # The global options are also taken after the command (`vendorscan scan … --log-format json`); there they
+    # default to SUPPRESS, so a command that does not repeat them keeps what was given before it.
+    for command in sub.choices.values():
+        _global_options(command, defaults=False)
     return p
+
+
+def _global_options(p: argparse.ArgumentParser, defaults: bool) -> None:
+    """--log-level, --log-format and --log-file, with their defaults only on the main parser."""
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+    p.add_argument("--log-level", default=default("warning"), choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-format", default=default("text"), choices=["text", "json"])
+    p.add_argument("--log-file", default=default(None),
+                   help="also write JSON log lines to this file (0600; a scan's default is state/last-scan.log)")
 
 
 def _scan_options(p: argparse.ArgumentParser) -> None:
@@ -109,7 +127,6 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state-dir", help="state directory (default $VENDORSCAN_STATE or ~/.local/state/vendorscan)")
     p.add_argument("--workers", type=int, help="worker processes (0 = one per core, 1 = none)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the summary (no progress display)")
-    p.add_argument("--log-file", help="also write JSON log lines to this file")
     p.add_argument("--bundle", action="store_true", help="also write a signed evidence bundle of the reports")
     p.add_argument("--lang", choices=["en", "sv"], help="language of the HTML report (default en)")
     p.add_argument("--full", action="store_true", help="read every resource again (ignore the incremental cache)")
@@ -152,7 +169,22 @@ def _load_config(args, paths: list[str], environment: str):
 
 
 def _cmd_scan(args) -> int:
+    missing = _missing(args.paths)
+    for line in missing:  # said here, as ripgrep does; the scan still lists each as skipped (not-found)
+        print(f"vendorscan: {line}", file=sys.stderr)
     return _run(_load_config(args, args.paths, args.environment), args)
+
+
+def _missing(paths: list[str]) -> list[str]:
+    """'PATH: reason' for each path given that cannot be looked at (does not exist, permission denied)."""
+    import os
+    lines = []
+    for path in paths:
+        try:
+            os.lstat(path)
+        except OSError as exc:
+            lines.append(f"{path}: {exc.strerror}")
+    return lines
 
 
 def _cmd_demo(args) -> int:
@@ -268,7 +300,7 @@ def _cmd_verify(args) -> int:
     from agent import bundle as bundles
     key = args.public_key
     if key and not key.startswith("ed25519:"):
-        key = Path(key).read_text().strip()
+        key = _read_small(key, "public key file")
     problems, used = bundles.verify(Path(args.bundle), key)
     if problems:
         print(f"ALTERED: {args.bundle}")
@@ -278,6 +310,16 @@ def _cmd_verify(args) -> int:
     pinned = "" if args.public_key else " (key taken from the manifest; pass --public-key to pin it)"
     print(f"OK: every file matches the signed manifest; signed by {used}{pinned}")
     return 0
+
+
+def _read_small(path: str, what: str) -> str:
+    """The stripped text of a small file named on the command line; a UsageError that names it if unreadable."""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"the {what} {path} is not text (expected ed25519:BASE64 lines)") from None
 
 
 def _print_summary(result, written, code: int) -> None:
