@@ -190,3 +190,27 @@ def test_demo_report_shows_ids_in_case_screenshots_and_the_zipped_office_export(
     assert ("export/personal.xlsx", False, True, False) in found["hr_export_2024.zip"]
     exposure = [f for f in report["findings"] if f["check_id"] == "exposure" and "case-screenshots" in f["resource"]]
     assert exposure and exposure[0]["severity"] == "critical"  # ids and ethnicity open to everyone
+
+
+
+FORMULAS = ['=HYPERLINK("https:evil.example","open")', "+SUM(1,1)", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1"]
+
+
+def test_csv_cells_never_start_a_formula(tmp_path):
+    """Supplier-chosen names (a file, an archive member) must reach findings.csv as text, not as live formulas."""
+    import zipfile
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / (FORMULAS[0] + ".txt")).write_text("personnummer 850412-1230\n")
+    for i, name in enumerate(FORMULAS):  # one archive each: each member's name starts a locations cell
+        with zipfile.ZipFile(tree / f"export{i}.zip", "w") as z:
+            z.writestr(f"{name}.txt", "rad 1\npersonnummer 850412-1230\n")
+    proc = run_cli("scan", tree, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet")
+    assert proc.returncode in (0, 1), proc.stderr
+    raw = (tmp_path / "o" / "findings.csv").read_bytes().decode("utf-8-sig")  # CR kept as written
+    rows = list(csv.reader(io.StringIO(raw, newline=""), delimiter=";"))
+    cells = [c for row in rows[1:] for c in row]
+    assert [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))] == []
+    locations = {row[rows[0].index("locations")] for row in rows[1:]}
+    for name in FORMULAS:
+        assert f"'{name}.txt, line 2, col 14" in locations, (name, locations)
