@@ -91,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check a bundle's hashes and signature (exit 0 intact, 1 altered)")
     verify.add_argument("bundle")
     verify.add_argument("--public-key", help="ed25519:BASE64 as printed in the report, or a file holding it")
+    verify.add_argument("--trusted-keys", metavar="FILE",
+                        help="a file of trusted keys, one ed25519:BASE64 per line (text after it and # lines ignored)")
+    verify.add_argument("--state-dir", help="without a key given: trust this state dir's own signing key "
+                        "(default $VENDORSCAN_STATE or ~/.local/state/vendorscan)")
     verify.set_defaults(func=_cmd_verify)
 
     demo = sub.add_parser("demo", help="build the bundled demo supplier estate and scan it")
@@ -298,18 +302,57 @@ def _cmd_bundle(args) -> int:
 
 def _cmd_verify(args) -> int:
     from agent import bundle as bundles
-    key = args.public_key
-    if key and not key.startswith("ed25519:"):
-        key = _read_small(key, "public key file")
-    problems, used = bundles.verify(Path(args.bundle), key)
+    trusted, source = _trusted_keys(args)
+    problems, used = bundles.verify(Path(args.bundle), trusted)
     if problems:
         print(f"ALTERED: {args.bundle}")
         for p in problems:
             print(f"  - {p}")
+        print(f"  trusted: {source}")
         return 1
-    pinned = "" if args.public_key else " (key taken from the manifest; pass --public-key to pin it)"
-    print(f"OK: every file matches the signed manifest; signed by {used}{pinned}")
+    print(f"OK: every file matches the signed manifest; signed by {used} ({source})")
     return 0
+
+
+def _trusted_keys(args) -> tuple[list[str], str]:
+    """The keys a bundle may be signed by, and where they came from; UsageError when there are none."""
+    from agent import bundle as bundles
+    from agent.keys import state_path
+    keys, sources = [], []
+    if args.public_key:
+        text = args.public_key if args.public_key.startswith("ed25519:") else _read_small(args.public_key,
+                                                                                           "public key file")
+        keys += _parse_keys(text, "--public-key")
+        sources.append("--public-key")
+    if args.trusted_keys:
+        keys += _parse_keys(_read_small(args.trusted_keys, "trusted-keys file"), args.trusted_keys)
+        sources.append(f"--trusted-keys {args.trusted_keys}")
+    if not keys:
+        state = state_path(args.state_dir or "")
+        own = bundles.state_public_key(state)
+        if own:  # on the machine that signed: its own key is as trusted as the state dir itself
+            return [own], f"the signing key of the state dir {state}"
+        raise UsageError("no trusted key to verify against: pass --public-key ed25519:… (as printed in the report, "
+                         "from its signer, not from the bundle) or --trusted-keys FILE; the key named in the manifest "
+                         "proves nothing, since whoever edits a bundle can re-sign it with a key of their own")
+    return keys, " and ".join(sources)
+
+
+def _parse_keys(text: str, where: str) -> list[str]:
+    """The ed25519:… keys of a text, one a line (first word; blank and # lines skipped); UsageError if malformed."""
+    from agent import bundle as bundles
+    keys = []
+    for n, line in enumerate(text.splitlines(), 1):
+        word = line.split("#", 1)[0].split(maxsplit=1)
+        if not word:
+            continue
+        try:
+            keys.append(bundles.parse_public(word[0]))
+        except ValueError as exc:
+            raise UsageError(f"{where}, line {n}: {exc}") from None
+    if not keys:
+        raise UsageError(f"{where}: no key in it (expected ed25519:BASE64 lines)")
+    return keys
 
 
 def _read_small(path: str, what: str) -> str:
