@@ -80,7 +80,8 @@ def make(files: list[Path], result, state: Path, out_dir: Path) -> Path:
     bundle = out_dir / f"bundle-{result.scan_id}"
     if bundle.exists():
         shutil.rmtree(bundle)
-    bundle.mkdir(parents=True, mode=0o700)
+    bundle.mkdir(mode=0o700)
+    os.chmod(bundle, 0o700)
     hashes = {}
     for src in files:
         dst = bundle / src.name

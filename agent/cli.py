@@ -9,7 +9,7 @@ from pathlib import Path
 from agent import __version__, plugins
 from agent.executor import ExecutorError
 from agent.options import ConfigError
-from agent.state import StateBusy
+from agent.state import StateError
 from reports.base import ReportError
 
 log = logging.getLogger("vendorscan")
@@ -28,10 +28,14 @@ def main(argv: list[str] | None = None) -> int:
         print("vendorscan: give a command (vendorscan --help lists them)", file=sys.stderr)
         return 2
     from agent import logs
-    logs.setup(args.log_level, args.log_format, args.log_file)
+    try:
+        logs.setup(args.log_level, args.log_format, args.log_file)
+    except OSError as exc:
+        print(f"vendorscan: cannot write the log file {args.log_file}: {exc.strerror}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
-    except (UsageError, ConfigError, ExecutorError, plugins.PluginError, ReportError, StateBusy) as exc:
+    except (UsageError, ConfigError, ExecutorError, plugins.PluginError, ReportError, StateError) as exc:
         print(f"vendorscan: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -225,13 +229,15 @@ def _run(config, args) -> int:
 
 def _render(result, formats, out_dir: Path, state: Path, bundle: bool) -> list[Path]:
     from agent import bundle as bundles
+    from reports.base import report_set
     result.public_key = bundles.public_text(bundles.signing_key(state).public_key())
     written = []
-    for fmt in formats:
-        written += plugins.load("reports", fmt)().render(result, out_dir)
-    if bundle:
-        written.append(bundles.make(written, result, state, out_dir))
-    return written
+    with report_set(out_dir) as staging:  # the whole set, or (on a full disk, a failed writer) none of it
+        for fmt in formats:
+            written += plugins.load("reports", fmt)().render(result, staging)
+        if bundle:
+            written.append(bundles.make(written, result, state, staging))
+    return [out_dir / p.name for p in written]
 
 
 def _cmd_agent(args) -> int:
