@@ -92,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", "-o", default=".", help="where to write the bundle directory")
     bundle.set_defaults(func=_cmd_bundle)
 
-    verify = sub.add_parser("verify", help="check a bundle's hashes and signature (exit 0 intact, 1 altered)")
+    verify = sub.add_parser("verify", help="check a bundle's hashes and signature against a pinned key "
+                            "(exit 0 intact, 1 altered, 2 no trusted key)")
     verify.add_argument("bundle")
     verify.add_argument("--public-key", help="ed25519:BASE64 as printed in the report, or a file holding it")
     verify.add_argument("--trusted-keys", metavar="FILE",
@@ -298,6 +299,9 @@ def _cmd_bundle(args) -> int:
     run_dir = state / "runs" / args.scan_id
     if not (run_dir / "result.json").exists():
         raise ConfigError("scan_id", f"no finished scan {args.scan_id} in {state / 'runs'}")
+    db = _state(args)
+    db.check()  # the run store reads carried findings from state.db: damage is named here, not an internal error
+    db.close()
     result = ScanResult.load(run_dir)
     out = Path(args.out)
     written = _render(result, list(plugins.available("reports")), out / f"reports-{args.scan_id}", state, True)

@@ -60,8 +60,8 @@ class StateDamaged(StateError):
     """state.db is not a database, or a damaged one."""
 
     def __init__(self, path: Path, exc: sqlite3.DatabaseError):
-        super().__init__(f"state database {path.absolute()} is damaged ({type(exc).__name__}); move it away to start a new "
-                         "history, or restore it from a backup")
+        super().__init__(f"state database {path.absolute()} is damaged ({type(exc).__name__}); move it away to "
+                         "start a new history, or restore it from a backup")
 
 
 _CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary codes)
@@ -127,6 +127,13 @@ class State:
         for target in range(version + 1, SCHEMA_VERSION + 1):
             # One script, one transaction: a crash mid-migration leaves the old version whole.
             self.db.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[target]}; PRAGMA user_version = {target}; COMMIT;")
+
+    @_guarded
+    def check(self) -> None:
+        """Read every page (PRAGMA quick_check): StateDamaged if the database is damaged anywhere."""
+        (verdict,) = self.db.execute("PRAGMA quick_check(1)").fetchone()
+        if verdict != "ok":
+            raise StateDamaged(self.path, sqlite3.DatabaseError(verdict))
 
     def close(self) -> None:
         """Close the database."""

@@ -121,7 +121,8 @@ def test_a_damaged_state_db_is_named_with_what_to_do(tmp_path, how):
     _damage(db, how)
     expected = (f"vendorscan: state database {db} is damaged (DatabaseError); move it away to start a new history, "
                 "or restore it from a backup")
-    for args in (["history", "--state-dir", state],
+    scan_id = next((state / "runs").iterdir()).name
+    for args in (["history", "--state-dir", state], ["bundle", scan_id, "--state-dir", state, "--out", tmp_path / "b"],
                  ["scan", tree, "--state-dir", state, "--out", tmp_path / "o", "--quiet"]):
         proc = run_cli(*args)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
