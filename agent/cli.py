@@ -9,10 +9,14 @@ from pathlib import Path
 from agent import __version__, plugins
 from agent.executor import ExecutorError
 from agent.options import ConfigError
-from agent.state import StateBusy
+from agent.state import StateError
 from reports.base import ReportError
 
 log = logging.getLogger("vendorscan")
+
+
+class UsageError(Exception):
+    """A mistake on the command line (a path or file that is not there): one line, exit 2."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,13 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
+        parser.print_usage(sys.stderr)
+        print("vendorscan: give a command (vendorscan --help lists them)", file=sys.stderr)
         return 2
     from agent import logs
-    logs.setup(args.log_level, args.log_format, getattr(args, "log_file", None))
+    try:
+        logs.setup(args.log_level, args.log_format, args.log_file)
+    except OSError as exc:
+        print(f"vendorscan: cannot write the log file {args.log_file}: {exc.strerror}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
-    except (ConfigError, ExecutorError, plugins.PluginError, ReportError, StateBusy) as exc:
+    except (UsageError, ConfigError, ExecutorError, plugins.PluginError, ReportError, StateError) as exc:
         print(f"vendorscan: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -45,8 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vendorscan", description="Audit scanner for unredacted personal identifiers "
                                 "and over-broad access at IT suppliers.")
     p.add_argument("--version", action="version", version=f"vendorscan {__version__}")
-    p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
-    p.add_argument("--log-format", default="text", choices=["text", "json"])
+    _global_options(p, defaults=True)
     sub = p.add_subparsers(dest="command")
 
     scan = sub.add_parser("scan", help="scan local paths or the targets of a config file")
@@ -84,9 +92,14 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", "-o", default=".", help="where to write the bundle directory")
     bundle.set_defaults(func=_cmd_bundle)
 
-    verify = sub.add_parser("verify", help="check a bundle's hashes and signature (exit 0 intact, 1 altered)")
+    verify = sub.add_parser("verify", help="check a bundle's hashes and signature against a pinned key "
+                            "(exit 0 intact, 1 altered, 2 no trusted key)")
     verify.add_argument("bundle")
     verify.add_argument("--public-key", help="ed25519:BASE64 as printed in the report, or a file holding it")
+    verify.add_argument("--trusted-keys", metavar="FILE",
+                        help="a file of trusted keys, one ed25519:BASE64 per line (text after it and # lines ignored)")
+    verify.add_argument("--state-dir", help="without a key given: trust this state dir's own signing key "
+                        "(default $VENDORSCAN_STATE or ~/.local/state/vendorscan)")
     verify.set_defaults(func=_cmd_verify)
 
     demo = sub.add_parser("demo", help="build the bundled demo supplier estate and scan it")
@@ -98,7 +111,21 @@ def _parser() -> argparse.ArgumentParser:
         g = sub.add_parser(group, help=f"list installed {group}")
         g.add_argument("action", choices=["list"])
         g.set_defaults(func=_cmd_list, group=group)
+    # The global options are also taken after the command (`vendorscan scan … --log-format json`); there they
+    # default to SUPPRESS, so a command that does not repeat them keeps what was given before it.
+    for command in sub.choices.values():
+        _global_options(command, defaults=False)
     return p
+
+
+def _global_options(p: argparse.ArgumentParser, defaults: bool) -> None:
+    """--log-level, --log-format and --log-file, with their defaults only on the main parser."""
+    def default(value):
+        return value if defaults else argparse.SUPPRESS
+    p.add_argument("--log-level", default=default("warning"), choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-format", default=default("text"), choices=["text", "json"])
+    p.add_argument("--log-file", default=default(None),
+                   help="also write JSON log lines to this file (0600; a scan's default is state/last-scan.log)")
 
 
 def _scan_options(p: argparse.ArgumentParser) -> None:
@@ -109,7 +136,6 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state-dir", help="state directory (default $VENDORSCAN_STATE or ~/.local/state/vendorscan)")
     p.add_argument("--workers", type=int, help="worker processes (0 = one per core, 1 = none)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the summary (no progress display)")
-    p.add_argument("--log-file", help="also write JSON log lines to this file")
     p.add_argument("--bundle", action="store_true", help="also write a signed evidence bundle of the reports")
     p.add_argument("--lang", choices=["en", "sv"], help="language of the HTML report (default en)")
     p.add_argument("--full", action="store_true", help="read every resource again (ignore the incremental cache)")
@@ -152,7 +178,22 @@ def _load_config(args, paths: list[str], environment: str):
 
 
 def _cmd_scan(args) -> int:
+    missing = _missing(args.paths)
+    for line in missing:  # said here, as ripgrep does; the scan still lists each as skipped (not-found)
+        print(f"vendorscan: {line}", file=sys.stderr)
     return _run(_load_config(args, args.paths, args.environment), args)
+
+
+def _missing(paths: list[str]) -> list[str]:
+    """'PATH: reason' for each path given that cannot be looked at (does not exist, permission denied)."""
+    import os
+    lines = []
+    for path in paths:
+        try:
+            os.lstat(path)
+        except OSError as exc:
+            lines.append(f"{path}: {exc.strerror}")
+    return lines
 
 
 def _cmd_demo(args) -> int:
@@ -189,13 +230,15 @@ def _run(config, args) -> int:
 
 def _render(result, formats, out_dir: Path, state: Path, bundle: bool) -> list[Path]:
     from agent import bundle as bundles
+    from reports.base import report_set
     result.public_key = bundles.public_text(bundles.signing_key(state).public_key())
     written = []
-    for fmt in formats:
-        written += plugins.load("reports", fmt)().render(result, out_dir)
-    if bundle:
-        written.append(bundles.make(written, result, state, out_dir))
-    return written
+    with report_set(out_dir) as staging:  # the whole set, or (on a full disk, a failed writer) none of it
+        for fmt in formats:
+            written += plugins.load("reports", fmt)().render(result, staging)
+        if bundle:
+            written.append(bundles.make(written, result, state, staging))
+    return [out_dir / p.name for p in written]
 
 
 def _cmd_agent(args) -> int:
@@ -256,6 +299,9 @@ def _cmd_bundle(args) -> int:
     run_dir = state / "runs" / args.scan_id
     if not (run_dir / "result.json").exists():
         raise ConfigError("scan_id", f"no finished scan {args.scan_id} in {state / 'runs'}")
+    db = _state(args)
+    db.check()  # the run store reads carried findings from state.db: damage is named here, not an internal error
+    db.close()
     result = ScanResult.load(run_dir)
     out = Path(args.out)
     written = _render(result, list(plugins.available("reports")), out / f"reports-{args.scan_id}", state, True)
@@ -266,18 +312,67 @@ def _cmd_bundle(args) -> int:
 
 def _cmd_verify(args) -> int:
     from agent import bundle as bundles
-    key = args.public_key
-    if key and not key.startswith("ed25519:"):
-        key = Path(key).read_text().strip()
-    problems, used = bundles.verify(Path(args.bundle), key)
+    trusted, source = _trusted_keys(args)
+    problems, used = bundles.verify(Path(args.bundle), trusted)
     if problems:
         print(f"ALTERED: {args.bundle}")
         for p in problems:
             print(f"  - {p}")
+        print(f"  trusted: {source}")
         return 1
-    pinned = "" if args.public_key else " (key taken from the manifest; pass --public-key to pin it)"
-    print(f"OK: every file matches the signed manifest; signed by {used}{pinned}")
+    print(f"OK: every file matches the signed manifest; signed by {used} ({source})")
     return 0
+
+
+def _trusted_keys(args) -> tuple[list[str], str]:
+    """The keys a bundle may be signed by, and where they came from; UsageError when there are none."""
+    from agent import bundle as bundles
+    from agent.keys import state_path
+    keys, sources = [], []
+    if args.public_key:
+        text = args.public_key if args.public_key.startswith("ed25519:") else _read_small(args.public_key,
+                                                                                           "public key file")
+        keys += _parse_keys(text, "--public-key")
+        sources.append("--public-key")
+    if args.trusted_keys:
+        keys += _parse_keys(_read_small(args.trusted_keys, "trusted-keys file"), args.trusted_keys)
+        sources.append(f"--trusted-keys {args.trusted_keys}")
+    if not keys:
+        state = state_path(args.state_dir or "")
+        own = bundles.state_public_key(state)
+        if own:  # on the machine that signed: its own key is as trusted as the state dir itself
+            return [own], f"the signing key of the state dir {state}"
+        raise UsageError("no trusted key to verify against: pass --public-key ed25519:… (as printed in the report, "
+                         "from its signer, not from the bundle) or --trusted-keys FILE; the key named in the manifest "
+                         "proves nothing, since whoever edits a bundle can re-sign it with a key of their own")
+    return keys, " and ".join(sources)
+
+
+def _parse_keys(text: str, where: str) -> list[str]:
+    """The ed25519:… keys of a text, one a line (first word; blank and # lines skipped); UsageError if malformed."""
+    from agent import bundle as bundles
+    keys = []
+    for n, line in enumerate(text.splitlines(), 1):
+        word = line.split("#", 1)[0].split(maxsplit=1)
+        if not word:
+            continue
+        try:
+            keys.append(bundles.parse_public(word[0]))
+        except ValueError as exc:
+            raise UsageError(f"{where}, line {n}: {exc}") from None
+    if not keys:
+        raise UsageError(f"{where}: no key in it (expected ed25519:BASE64 lines)")
+    return keys
+
+
+def _read_small(path: str, what: str) -> str:
+    """The stripped text of a small file named on the command line; a UsageError that names it if unreadable."""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"the {what} {path} is not text (expected ed25519:BASE64 lines)") from None
 
 
 def _print_summary(result, written, code: int) -> None:

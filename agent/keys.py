@@ -8,10 +8,15 @@ from pathlib import Path
 from agent.options import ConfigError
 
 
-def state_dir(configured: str = "") -> Path:
-    """--state-dir / [scan].state_dir, else $VENDORSCAN_STATE, else ~/.local/state/vendorscan."""
+def state_path(configured: str = "") -> Path:
+    """--state-dir / [scan].state_dir, else $VENDORSCAN_STATE, else ~/.local/state/vendorscan (not created)."""
     raw = configured or os.environ.get("VENDORSCAN_STATE") or "~/.local/state/vendorscan"
-    path = Path(raw).expanduser()
+    return Path(raw).expanduser()
+
+
+def state_dir(configured: str = "") -> Path:
+    """The state dir (see state_path), created 0700 if it is not there."""
+    path = state_path(configured)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 

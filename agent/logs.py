@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import warnings
 from datetime import datetime, timezone
@@ -20,6 +21,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, ensure_ascii=False, default=str)
 
 
+class PrivateFileHandler(logging.FileHandler):
+    """A FileHandler whose file, when it creates it, is 0600 whatever the umask (log lines name what was scanned)."""
+
+    def _open(self):
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 def quiet_libraries() -> None:
     """Keep third-party log records and document libraries' warnings out of stderr and the log file."""
     # Libraries (paramiko, botocore, pypdf, …) log tracebacks, request headers and bits of what they read:
@@ -31,7 +40,7 @@ def quiet_libraries() -> None:
 
 
 def setup(level: str = "warning", fmt: str = "text", file: str | None = None) -> None:
-    """Configure the vendorscan logger."""
+    """Configure the vendorscan logger; OSError when the log file cannot be opened."""
     quiet_libraries()
     logger = logging.getLogger("vendorscan")
     logger.handlers.clear()
@@ -42,6 +51,6 @@ def setup(level: str = "warning", fmt: str = "text", file: str | None = None) ->
     handler.setFormatter(formatter)
     logger.addHandler(handler)
     if file:
-        fh = logging.FileHandler(file, encoding="utf-8")
+        fh = PrivateFileHandler(file, encoding="utf-8")
         fh.setFormatter(JsonFormatter())
         logger.addHandler(fh)

@@ -4,6 +4,7 @@ Only masked evidence and keyed value hashes are stored here, as everywhere.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -47,8 +48,36 @@ _MIGRATIONS = {
 }
 
 
-class StateBusy(RuntimeError):
+class StateError(RuntimeError):
+    """The state dir cannot be used as it is; the message says why and what to do."""
+
+
+class StateBusy(StateError):
     """Another scan holds the state dir."""
+
+
+class StateDamaged(StateError):
+    """state.db is not a database, or a damaged one."""
+
+    def __init__(self, path: Path, exc: sqlite3.DatabaseError):
+        super().__init__(f"state database {path.absolute()} is damaged ({type(exc).__name__}); move it away to "
+                         "start a new history, or restore it from a backup")
+
+
+_CORRUPT = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB (primary codes)
+
+
+def _guarded(method):
+    """A State method that turns SQLite's 'malformed' and 'not a database' into StateDamaged."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CORRUPT:
+                raise StateDamaged(self.path, exc) from None
+            raise
+    return wrapper
 
 
 class ScanLock:
@@ -83,6 +112,7 @@ def _now() -> str:
 class State:
     """One state database per state dir: migrations run on open."""
 
+    @_guarded
     def __init__(self, state_dir: Path):
         self.path = state_dir / "state.db"
         fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
@@ -98,11 +128,19 @@ class State:
             # One script, one transaction: a crash mid-migration leaves the old version whole.
             self.db.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[target]}; PRAGMA user_version = {target}; COMMIT;")
 
+    @_guarded
+    def check(self) -> None:
+        """Read every page (PRAGMA quick_check): StateDamaged if the database is damaged anywhere."""
+        (verdict,) = self.db.execute("PRAGMA quick_check(1)").fetchone()
+        if verdict != "ok":
+            raise StateDamaged(self.path, sqlite3.DatabaseError(verdict))
+
     def close(self) -> None:
         """Close the database."""
         self.db.close()
 
     # -- lifecycle ----------------------------------------------------------------------------
+    @_guarded
     def record_scan(self, result, summary: dict[str, Any]) -> dict[str, int]:
         """Store a finished scan and move every finding along new -> persisting -> resolved."""
         scan_id, now = result.scan_id, result.ended or _now()
@@ -150,6 +188,7 @@ class State:
             self.db.execute("DETACH DATABASE run")
         return counts
 
+    @_guarded
     def free_cache_entries(self, oldest_kept_run: str) -> int:
         """Delete cached occurrences superseded before the oldest kept run (no kept run refers to them)."""
         self.db.execute("BEGIN IMMEDIATE")
@@ -158,6 +197,7 @@ class State:
         self.db.execute("COMMIT")
         return n
 
+    @_guarded
     def mark_interrupted(self, runs: Path) -> list[str]:
         """Record runs that never finished (killed mid-scan) as interrupted; returns their ids, oldest first."""
         known = {sid for (sid,) in self.db.execute("SELECT scan_id FROM scans")}
@@ -170,27 +210,32 @@ class State:
                     found.append(run.name)
         return found
 
+    @_guarded
     def accepted(self) -> set[str]:
         """Fingerprints of findings accepted as a risk."""
         return {fp for (fp,) in self.db.execute("SELECT fingerprint FROM findings WHERE status='accepted'")}
 
+    @_guarded
     def accept(self, fingerprint: str, who: str, reason: str) -> bool:
         """Mark a finding as accepted risk (kept out of the fail threshold); False if unknown."""
         cur = self.db.execute("UPDATE findings SET status='accepted', accepted_by=?, accepted_reason=?, accepted_at=? "
                               "WHERE fingerprint=?", (who, reason, _now(), fingerprint))
         return cur.rowcount == 1
 
+    @_guarded
     def acceptance(self, fingerprint: str) -> tuple[str, str, str] | None:
         """(who, why, when) of an accepted finding."""
         row = self.db.execute("SELECT accepted_by, accepted_reason, accepted_at FROM findings WHERE fingerprint=? "
                               "AND status='accepted'", (fingerprint,)).fetchone()
         return tuple(row) if row else None
 
+    @_guarded
     def history(self) -> list[tuple]:
         """(scan_id, started, ended, status, summary json) of every scan, oldest first."""
         return self.db.execute("SELECT scan_id, started, ended, status, summary FROM scans ORDER BY scan_id"
                                ).fetchall()
 
+    @_guarded
     def diff(self, a: str, b: str) -> dict[str, list[tuple[str, str, str]]]:
         """Findings new in b, resolved since a, and persisting between two scans (fingerprint, severity, title)."""
         def of(scan):

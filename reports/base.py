@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,10 @@ from agent.model import Severity
 
 class ReportError(Exception):
     """A report could not be written; the message says what to install or fix."""
+
+    def __init__(self, message: str, path: Path | None = None, reason: str = ""):
+        super().__init__(message)
+        self.path, self.reason = path, reason  # the file and the OS's reason, when writing one failed
 
 
 class Report:
@@ -26,14 +31,70 @@ class Report:
         raise NotImplementedError
 
 
+def private_dir(path: Path) -> None:
+    """Create `path` and any missing parents 0700 whatever the umask (mkdir(parents=True) makes parents 0755)."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for p in reversed(missing):
+        p.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(p, 0o700)
+
+
+@contextmanager
+def report_set(out_dir: Path) -> Iterator[Path]:
+    """A staging dir inside out_dir: what is written there replaces out_dir's files only once all of it is written.
+
+    A full disk or a failing writer leaves out_dir's earlier set whole, never new HTML beside old JSON."""
+    try:
+        private_dir(out_dir)
+        staging = Path(tempfile.mkdtemp(prefix=".vendorscan-new-", dir=out_dir))
+    except OSError as exc:
+        raise ReportError(f"cannot write the reports in {out_dir}: {_why(exc)}") from None
+    try:
+        yield staging
+        _swap_in(staging, out_dir)
+    except OSError as exc:
+        raise ReportError(f"cannot write the reports in {out_dir}: {_why(exc)}; the earlier reports there are "
+                          "unchanged") from None
+    except ReportError as exc:
+        if exc.path is None:
+            raise
+        raise ReportError(f"cannot write {out_dir / exc.path.name}: {exc.reason}; the earlier reports in {out_dir} "
+                          "are unchanged") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    # Renames only: they need no free space. The earlier files are moved aside into the staging dir (removed with
+    # it); should a rename still fail (an immutable file), what was done is undone and the earlier set stays.
+    placed, aside = [], []
+    try:
+        for new in sorted(staging.iterdir()):
+            dest = out_dir / new.name
+            if os.path.lexists(dest):
+                os.rename(dest, staging / f".old-{new.name}")
+                aside.append(dest)
+            os.rename(new, dest)
+            placed.append(dest)
+    except OSError:
+        for dest in reversed(placed):
+            os.rename(dest, staging / dest.name)
+        for dest in reversed(aside):
+            os.rename(staging / f".old-{dest.name}", dest)
+        raise
+
+
 @contextmanager
 def atomic_text(path: Path) -> Iterator[TextIO]:
     """Write to a temp file beside `path` (0600) and rename it over: an old report stays whole until then."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
-        raise ReportError(f"cannot write {path}: {exc.strerror}") from None
+        raise ReportError(f"cannot write {path}: {_why(exc)}", path, _why(exc)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             yield f
@@ -44,8 +105,14 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
     except BaseException as exc:
         os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise ReportError(f"cannot write {path}: {exc.strerror}; an earlier {path.name} there is unchanged") from None
+            raise ReportError(f"cannot write {path}: {_why(exc)}; an earlier {path.name} there is unchanged", path,
+                              _why(exc)) from None
         raise
+
+
+def _why(exc: OSError) -> str:
+    """The OS's reason (No space left on device), never a library's message."""
+    return exc.strerror or type(exc).__name__
 
 
 def summary(result) -> dict:

@@ -6,6 +6,10 @@ from pathlib import Path
 
 from reports.base import Report, atomic_text
 
+# A cell that starts with one of these is a formula to Excel and LibreOffice (OWASP, "CSV Injection"): file,
+# member, sheet and table names come from the supplier, and `=HYPERLINK(…)` there would be a live link.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 COLUMNS = ("severity", "title", "check_id", "kind", "verdict", "target", "resource", "part", "count", "distinct",
            "confidence", "evidence", "locations", "remediation", "references", "fingerprint")
 
@@ -25,8 +29,15 @@ class CsvReport(Report):
             writer = csv.writer(f, delimiter=self.delimiter, lineterminator="\r\n")
             writer.writerow(COLUMNS)
             for fd in result.store.findings():
-                writer.writerow([fd.severity.value, fd.title, fd.check_id, fd.kind, fd.verdict, fd.target,
-                                 fd.resource, fd.part, fd.count, fd.distinct, f"{fd.confidence:.2f}",
-                                 " | ".join(fd.evidence), " | ".join(loc.label() for loc in fd.locations),
-                                 fd.remediation, ", ".join(fd.references), fd.fingerprint])
+                writer.writerow(map(_cell, [
+                    fd.severity.value, fd.title, fd.check_id, fd.kind, fd.verdict, fd.target, fd.resource, fd.part,
+                    fd.count, fd.distinct, f"{fd.confidence:.2f}", " | ".join(fd.evidence),
+                    " | ".join(loc.label() for loc in fd.locations), fd.remediation, ", ".join(fd.references),
+                    fd.fingerprint]))
         return [path]
+
+
+def _cell(value) -> str:
+    """The value as text, with a leading single quote when a spreadsheet would read it as a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text

@@ -38,7 +38,8 @@ def test_schedule_every_second_runs_scans_and_keeps_n(open_dir, tmp_path):
     logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert sum(1 for entry in logs if entry["message"].startswith("scan of tree finished")) == 3
     assert len(list((tmp_path / "dropbox").glob("bundle-*"))) == 3
-    assert run_cli("verify", next((tmp_path / "dropbox").glob("bundle-*"))).returncode == 0
+    delivered = next((tmp_path / "dropbox").glob("bundle-*"))
+    assert run_cli("verify", delivered, "--state-dir", tmp_path / "state").returncode == 0  # the agent's own key
 
 
 def test_sigterm_stops_cleanly(open_dir, tmp_path):

@@ -77,13 +77,89 @@ def _bundle(demo, tmp_path):
     return dst
 
 
+def _demo_key(demo) -> str:
+    """The demo's public key, from its state dir (as its signer knows it), never from the bundle."""
+    return bundle.state_public_key(demo.parent / "demo-state")
+
+
+def _verify(b, *args):
+    """`vendorscan verify` with a state dir of no key of its own, so that only the given keys are trusted."""
+    return run_cli("verify", b, *args, env={"VENDORSCAN_STATE": str(b.parent / "no-such-state")})
+
+
+def _resign(b, edit) -> None:
+    """What an attacker can do without the signing key: edit, rehash, re-sign with a key of their own."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    import base64
+    key = Ed25519PrivateKey.generate()
+    edit(b)
+    manifest = json.loads((b / "manifest.json").read_text())
+    manifest["files"] = {p.name: bundle._sha256(p) for p in b.iterdir() if p.name not in ("manifest.json",
+                                                                                           "manifest.sig")}
+    manifest["public_key"] = bundle.public_text(key.public_key())
+    body = json.dumps(manifest, indent=1, sort_keys=True).encode()
+    (b / "manifest.json").write_bytes(body)
+    (b / "manifest.sig").write_text(base64.b64encode(key.sign(body)).decode() + "\n")
+
+
 def test_fresh_bundle_verifies(demo, tmp_path):
     b = _bundle(demo, tmp_path)
-    key = json.loads((b / "manifest.json").read_text())["public_key"]
-    proc = run_cli("verify", b, "--public-key", key)
-    assert proc.returncode == 0 and proc.stdout.startswith("OK")
+    proc = _verify(b, "--public-key", _demo_key(demo))
+    assert proc.returncode == 0 and proc.stdout.startswith("OK"), proc.stdout + proc.stderr
     assert {p.name for p in b.iterdir()} == {"report.html", "report.json", "findings.csv", "report.sarif",
                                              "manifest.json", "manifest.sig"}
+
+
+def test_trusted_keys_file_and_the_state_dirs_own_key(demo, tmp_path):
+    b = _bundle(demo, tmp_path)
+    other = bundle.public_text(bundle.signing_key(tmp_path).public_key())
+    keys = tmp_path / "trusted.keys"
+    keys.write_text(f"# suppliers' scanners\n{other} old scanner\n\n{_demo_key(demo)}  demo 2026\n")
+    proc = _verify(b, "--trusted-keys", keys)
+    assert proc.returncode == 0 and proc.stdout.startswith("OK"), proc.stdout + proc.stderr
+    proc = run_cli("verify", b, "--state-dir", demo.parent / "demo-state")  # on the machine that signed it
+    assert proc.returncode == 0 and "the signing key of the state dir" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_without_a_pinned_key_verify_refuses_to_say_ok(demo, tmp_path):
+    b = _bundle(demo, tmp_path)
+    proc = _verify(b)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout
+    assert proc.stderr.startswith("vendorscan: no trusted key to verify against: pass --public-key")
+    assert len(proc.stderr.splitlines()) == 1
+
+
+def test_a_resigned_bundle_fails(demo, tmp_path):
+    b = _bundle(demo, tmp_path)
+    _resign(b, lambda b: (b / "report.json").write_text("{}"))
+    assert _verify(b).returncode == 2  # the old verify said OK here: it trusted the key in the manifest
+    proc = _verify(b, "--public-key", _demo_key(demo))
+    assert proc.returncode == 1 and "not signed by a trusted key" in proc.stdout, proc.stdout
+
+
+def test_junk_appended_to_the_signature_fails(demo, tmp_path):
+    for junk in (b"junk", b"AAAA", b"!!", b"\n\n", b" ", "ø".encode()):
+        b = _bundle(demo, tmp_path / junk.hex())
+        with open(b / "manifest.sig", "ab") as f:
+            f.write(junk)
+        proc = _verify(b, "--public-key", _demo_key(demo))
+        assert proc.returncode == 1 and "manifest.sig is not" in proc.stdout, (junk, proc.stdout)
+
+
+def test_a_bundle_renamed_to_another_scan_fails(demo, tmp_path):
+    b = _bundle(demo, tmp_path)
+    renamed = b.with_name("bundle-20990101T000000.000000Z-00000000")
+    b.rename(renamed)
+    proc = _verify(renamed, "--public-key", _demo_key(demo))
+    assert proc.returncode == 1 and "the directory is named bundle-2099" in proc.stdout, proc.stdout
+
+
+def test_a_malformed_public_key_is_a_clear_error(demo, tmp_path):
+    b = _bundle(demo, tmp_path)
+    key = _demo_key(demo)
+    for bad in (key + "AA", key[:-4], "ed25519:" + "!" * 44):
+        proc = _verify(b, "--public-key", bad)
+        assert proc.returncode == 2 and proc.stderr.startswith("vendorscan: --public-key"), (bad, proc.stderr)
 
 
 @pytest.mark.parametrize("name", ["report.html", "report.json", "findings.csv", "report.sarif"])
@@ -92,7 +168,7 @@ def test_one_changed_byte_is_detected(demo, tmp_path, name):
     data = bytearray((b / name).read_bytes())
     data[len(data) // 2] ^= 0x01
     (b / name).write_bytes(bytes(data))
-    proc = run_cli("verify", b)
+    proc = _verify(b, "--public-key", _demo_key(demo))
     assert proc.returncode == 1 and f"{name}: changed" in proc.stdout
 
 
@@ -100,7 +176,7 @@ def test_deleted_file_and_added_file_are_detected(demo, tmp_path):
     b = _bundle(demo, tmp_path)
     (b / "findings.csv").unlink()
     (b / "extra.txt").write_text("x")
-    problems, _ = bundle.verify(b)
+    problems, _ = bundle.verify(b, [_demo_key(demo)])
     assert "findings.csv: missing" in problems and any("extra.txt" in p for p in problems)
 
 
@@ -110,14 +186,14 @@ def test_swapped_manifest_is_detected(demo, tmp_path):
     (b / "report.json").write_text("{}")
     manifest["files"]["report.json"] = bundle._sha256(b / "report.json")
     (b / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
-    problems, _ = bundle.verify(b)
+    problems, _ = bundle.verify(b, [_demo_key(demo)])
     assert any("signature does not match" in p for p in problems)
 
 
 def test_bundle_signed_by_another_key_is_refused_when_the_key_is_pinned(demo, tmp_path):
     b = _bundle(demo, tmp_path)
     other = bundle.public_text(bundle.signing_key(tmp_path).public_key())
-    problems, _ = bundle.verify(b, other)
+    problems, _ = bundle.verify(b, [other])
     assert problems
 
 
@@ -140,7 +216,7 @@ def test_bundle_command_rebuilds_a_past_scan(planted_tree, tmp_path):
     proc = run_cli("bundle", scan_id, "--state-dir", tmp_path / "s", "--out", tmp_path / "b")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     built = Path(proc.stdout.split("bundle: ", 1)[1].strip())
-    assert run_cli("verify", built).returncode == 0
+    assert run_cli("verify", built, "--state-dir", tmp_path / "s").returncode == 0
 
 
 def test_swedish_report_from_the_catalog(planted_tree, tmp_path):
@@ -190,3 +266,27 @@ def test_demo_report_shows_ids_in_case_screenshots_and_the_zipped_office_export(
     assert ("export/personal.xlsx", False, True, False) in found["hr_export_2024.zip"]
     exposure = [f for f in report["findings"] if f["check_id"] == "exposure" and "case-screenshots" in f["resource"]]
     assert exposure and exposure[0]["severity"] == "critical"  # ids and ethnicity open to everyone
+
+
+
+FORMULAS = ['=HYPERLINK("https:evil.example","open")', "+SUM(1,1)", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1"]
+
+
+def test_csv_cells_never_start_a_formula(tmp_path):
+    """Supplier-chosen names (a file, an archive member) must reach findings.csv as text, not as live formulas."""
+    import zipfile
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / (FORMULAS[0] + ".txt")).write_text("personnummer 850412-1230\n")
+    for i, name in enumerate(FORMULAS):  # one archive each: each member's name starts a locations cell
+        with zipfile.ZipFile(tree / f"export{i}.zip", "w") as z:
+            z.writestr(f"{name}.txt", "rad 1\npersonnummer 850412-1230\n")
+    proc = run_cli("scan", tree, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet")
+    assert proc.returncode in (0, 1), proc.stderr
+    raw = (tmp_path / "o" / "findings.csv").read_bytes().decode("utf-8-sig")  # CR kept as written
+    rows = list(csv.reader(io.StringIO(raw, newline=""), delimiter=";"))
+    cells = [c for row in rows[1:] for c in row]
+    assert [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))] == []
+    locations = {row[rows[0].index("locations")] for row in rows[1:]}
+    for name in FORMULAS:
+        assert f"'{name}.txt, line 2, col 14" in locations, (name, locations)

@@ -1,38 +1,82 @@
-"""Faults around the scan: a full disk while writing reports leaves the earlier report whole."""
+"""Faults around the scan: a full disk while writing reports leaves the earlier report set whole."""
 import os
 import subprocess
+from contextlib import contextmanager
 
 from conftest import crash_estate, load_json, run_cli
 from documents import SE
 
 
-def test_disk_full_while_writing_reports_keeps_the_earlier_report(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(out)], capture_output=True,
+@contextmanager
+def _small_tmpfs(path, size: str):
+    """A tmpfs of `size` mounted on `path` for the test's length (needs root)."""
+    path.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True,
                              text=True)
     assert mounted.returncode == 0, f"this test mounts a small tmpfs (needs root): {mounted.stderr}"
     try:
-        tree = tmp_path / "t"
-        tree.mkdir()
-        (tree / "a.csv").write_text(f"personnummer {SE}\n")
-        first = run_cli("scan", tree, "--out", out, "--state-dir", tmp_path / "s", "--quiet")
-        assert first.returncode in (0, 1), first.stderr
-        before = (out / "report.json").read_bytes()
-        for i in range(300):  # a bigger scan: its reports cannot fit in what is left
-            (tree / f"b{i}.csv").write_text("".join(f"personnummer {SE} rad {n}\n" for n in range(200)))
-        st = os.statvfs(out)
-        with open(out / "filler", "wb") as f:  # leave about 16 KB: less than the bigger reports need
-            f.write(b"\0" * (st.f_bavail * st.f_frsize - 16 * 1024))
-        second = run_cli("scan", tree, "--out", out, "--state-dir", tmp_path / "s", "--quiet")
-        assert second.returncode == 2
-        assert "No space left on device" in second.stderr and "unchanged" in second.stderr, second.stderr
-        assert "Traceback" not in second.stderr and "internal error" not in second.stderr
-        assert (out / "report.json").read_bytes() == before  # whole, and the earlier scan's
-        assert load_json(out / "report.json")["summary"]["findings_total"] >= 1
-        assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temp files left behind
+        yield path
     finally:
-        subprocess.run(["umount", str(out)], capture_output=True)
+        subprocess.run(["umount", str(path)], capture_output=True)
+
+
+def _leave_free(out, room: int) -> None:
+    """Fill the file system of `out` until only about `room` bytes are free."""
+    st = os.statvfs(out)
+    with open(out / "filler", "wb") as f:
+        f.write(b"\0" * (st.f_bavail * st.f_frsize - room))
+
+
+def _grow(tree, files: int) -> None:
+    for i in range(files):  # a bigger scan: its reports cannot fit in what is left
+        (tree / f"b{i}.csv").write_text("".join(f"personnummer {SE} rad {n}\n" for n in range(200)))
+
+
+def _set(out) -> dict:
+    return {p.name: p.read_bytes() for p in out.iterdir() if p.name != "filler"}
+
+
+def _first_scan(tmp_path, out):
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "a.csv").write_text(f"personnummer {SE}\n")
+    first = run_cli("scan", tree, "--out", out, "--state-dir", tmp_path / "s", "--quiet")
+    assert first.returncode in (0, 1), first.stderr
+    return tree, _set(out)  # the whole set: html, json, csv, sarif
+
+
+def _assert_earlier_set_kept(second, out, before) -> None:
+    assert second.returncode == 2
+    assert "No space left on device" in second.stderr and "unchanged" in second.stderr, second.stderr
+    assert "Traceback" not in second.stderr and "internal error" not in second.stderr
+    assert _set(out) == before  # whole, and the earlier scan's: never the new HTML beside the old JSON
+    assert load_json(out / "report.json")["summary"]["findings_total"] >= 1
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temp files left behind
+
+
+def test_disk_full_while_writing_reports_keeps_the_earlier_report_set(tmp_path):
+    with _small_tmpfs(tmp_path / "out", "512k") as out:
+        tree, before = _first_scan(tmp_path, out)
+        _grow(tree, 300)
+        _leave_free(out, 16 * 1024)  # less than any of the bigger reports needs
+        second = run_cli("scan", tree, "--out", out, "--state-dir", tmp_path / "s", "--quiet")
+        _assert_earlier_set_kept(second, out, before)
+
+
+def test_disk_full_after_the_new_html_fits_keeps_the_earlier_report_set(tmp_path):
+    """Room for the new report.html (written first) but not for the new report.json: each file replaced on its
+    own would leave the new HTML beside the earlier JSON."""
+    with _small_tmpfs(tmp_path / "out", "2m") as out:
+        tree, before = _first_scan(tmp_path, out)
+        _grow(tree, 40)
+        sizes = tmp_path / "sizes"  # the same scan elsewhere, to learn how big its HTML is
+        assert run_cli("scan", tree, "--out", sizes, "--state-dir", tmp_path / "s2", "--quiet").returncode in (0, 1)
+        html, json_size = (sizes / "report.html").stat().st_size, (sizes / "report.json").stat().st_size
+        room = html + 16 * 1024
+        assert json_size > room + len(before["report.html"]), "the JSON must not fit where the HTML did"
+        _leave_free(out, room)
+        second = run_cli("scan", tree, "--out", out, "--state-dir", tmp_path / "s", "--quiet")
+        _assert_earlier_set_kept(second, out, before)
 
 
 def test_dns_failure_is_a_clear_error(tmp_path):
