@@ -260,7 +260,9 @@ def test_demo_report_shows_ids_in_case_screenshots_and_the_zipped_office_export(
                 found.setdefault(f["resource"].rsplit("/", 1)[1], set()).add(
                     (o["location"].get("member"), "region" in o["location"], "cell" in o["location"],
                      "paragraph" in o["location"]))
-    for shot in ("arende-4711.png", "arende-4712.png", "arende-4713.png"):
+    named = next(name for name in found if name.startswith("arende-4713-"))  # saved under an applicant's id
+    assert named.startswith("arende-4713-") and "-****.png#h=" in named
+    for shot in ("arende-4711.png", "arende-4712.png", named):
         assert (None, True, False, False) in found[shot]  # read through OCR, located by region
     assert ("export/overlamning.docx", False, False, True) in found["hr_export_2024.zip"]
     assert ("export/personal.xlsx", False, True, False) in found["hr_export_2024.zip"]
