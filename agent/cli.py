@@ -3,14 +3,29 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
-from agent import __version__, plugins
-from agent.executor import ExecutorError
-from agent.options import ConfigError
-from agent.state import StateBusy
-from reports.base import ReportError
+
+def _drop_script_dir() -> None:
+    """Take the console script's own directory off sys.path (a venv's bin/ holds scripts that shadow modules)."""
+    # impacket installs smbclient.py, net.py, split.py … into bin/; a console script's sys.path[0] is bin/, so
+    # `import smbclient` would load impacket's script. Pool workers inherit this path, so it is cleaned here, first.
+    # Only for a launcher (no .py suffix): `python -m agent` and `python some_script.py` keep their path.
+    script = sys.argv[0] if sys.argv else ""
+    if script and not os.path.splitext(script)[1] and sys.path \
+            and os.path.abspath(sys.path[0] or os.curdir) == os.path.dirname(os.path.abspath(script)):
+        del sys.path[0]
+
+
+_drop_script_dir()
+
+from agent import __version__, plugins  # noqa: E402 - after the path is clean
+from agent.executor import ExecutorError  # noqa: E402
+from agent.options import ConfigError  # noqa: E402
+from agent.state import StateBusy  # noqa: E402
+from reports.base import ReportError  # noqa: E402
 
 log = logging.getLogger("vendorscan")
 

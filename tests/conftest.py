@@ -55,11 +55,28 @@ def planted_tree(open_dir):
     return root
 
 
+# The installed console script, run from a directory outside the repo, as users run it: `python -m agent` from
+# the repo hides what only the installed command meets (its bin/ first on sys.path, no repo on the path).
+VENDORSCAN = str(Path(sys.executable).with_name("vendorscan"))
+OUTSIDE = Path(tempfile.mkdtemp(prefix="vendorscan-cwd-"))
+
+
+def cli(*args) -> list[str]:
+    """The command line that runs the installed `vendorscan ARGS` (paths must be absolute; cwd=OUTSIDE)."""
+    return [VENDORSCAN, *map(str, args)]
+
+
+def popen_cli(*args, env=None, **kw) -> subprocess.Popen:
+    """Start the installed `vendorscan ARGS` from outside the repo, its output piped as text."""
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen(cli(*args), cwd=OUTSIDE, env={**os.environ, **(env or {})}, text=True, **kw)
+
+
 def run_cli(*args, env=None, timeout=300):
-    """Run `python -m agent ARGS` and return the CompletedProcess."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "agent", *map(str, args)], capture_output=True, text=True,
-                          cwd=ROOT, env=full_env, timeout=timeout)
+    """Run the installed `vendorscan ARGS` from outside the repo and return the CompletedProcess."""
+    return subprocess.run(cli(*args), capture_output=True, text=True, cwd=OUTSIDE,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 def every_form(value: str) -> set[str]:
