@@ -7,7 +7,7 @@ import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from agent.model import Resource, Skipped
 from connectors import posix
@@ -17,13 +17,13 @@ _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
 def uri_of(path: str) -> str:
-    """file:// URI of an absolute path."""
-    return "file://" + quote(path)
+    """file:// URI of an absolute path; bytes of a name that is not UTF-8 are percent-encoded (%FF)."""
+    return "file://" + quote(os.fsencode(path))
 
 
 def path_of(uri: str) -> str:
-    """Absolute path of a file:// URI."""
-    return unquote(urlsplit(uri).path)
+    """Absolute path of a file:// URI (a percent-encoded bad byte comes back as that byte)."""
+    return os.fsdecode(unquote_to_bytes(urlsplit(uri).path))
 
 
 class LocalConnector(Connector):

@@ -10,6 +10,7 @@ from agent.context import ScanContext, ValueHasher
 from agent.model import Resource, Scope, Skipped
 from checks.access import AccessCheck
 from connectors.local import LocalConnector, path_of
+from conftest import load_json, run_cli
 
 CTX = ScanContext("t", "production", ValueHasher(b"k" * 32))
 
@@ -159,3 +160,26 @@ def test_walk_and_read_change_nothing(open_dir):
                 assert f.read()
     after = snapshot()
     assert after == before  # content, mtimes and atimes (the connector opens with O_NOATIME)
+
+
+def test_a_name_that_is_not_utf8_is_scanned_percent_encoded_and_the_walk_goes_on(open_dir, tmp_path):
+    """One bad byte in a name once ended the whole target (UnicodeEncodeError): siblings were never walked."""
+    root = open_dir / "names"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    bad = os.fsencode(str(root / "a")) + b"/l\xf6ner-\xff.csv"  # Latin-1 bytes, as an old Windows share leaves them
+    with open(bad, "wb") as f:
+        f.write(b"personnummer 850412-1230\n")
+    (root / "b" / "after.csv").write_text("CPR-nr: 120485-1006\n")
+    for p in (root, root / "a", root / "b"):
+        os.chmod(p, 0o755)
+    proc = run_cli("scan", root, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet", "--workers", "1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # findings, and complete
+    report = load_json(tmp_path / "o" / "report.json")
+    found = {f["resource"].rsplit("/", 1)[1]: f["kind"] for f in report["findings"] if f["check_id"] == "identifiers"}
+    assert found == {"l%F6ner-%FF.csv": "se.personnummer", "after.csv": "dk.cpr"}
+    assert report["skipped"] == [] and report["targets"][0]["complete"]
+    conn = LocalConnector(LocalConnector.Options(paths=[str(root)]), CTX)
+    item = next(i for i in conn.walk() if i.uri.endswith("%FF.csv"))
+    with conn.open(item) as f:  # the real bytes path is opened, not a look-alike
+        assert f.read() == b"personnummer 850412-1230\n"
