@@ -31,7 +31,7 @@ log = logging.getLogger("vendorscan")
 # Skips that mean the scan could not do what it was asked: they make the scan incomplete (exit 2).
 FAILURE_REASONS = frozenset({"permission-denied", "read-error", "timeout", "worker-crashed", "internal-error",
                              "not-found", "connection-lost", "connector-error", "time-budget",
-                             "ocr-unavailable"})
+                             "ocr-unavailable", "changed-during-read"})
 CONTENT_KINDS = frozenset({"file", "object", "table"})
 
 
