@@ -1,6 +1,5 @@
 """`vendorscan agent`: schedules run, SIGTERM stops cleanly; a scan killed with -9 is resumed."""
 import json
-import os
 import signal
 import sqlite3
 import subprocess
