@@ -1,16 +1,43 @@
 """The `vendorscan` command line."""
 from __future__ import annotations
 
-import argparse
-import logging
+import os
+import signal
 import sys
-from pathlib import Path
 
-from agent import __version__, plugins
-from agent.executor import ExecutorError
-from agent.options import ConfigError
-from agent.state import StateError
-from reports.base import ReportError
+INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+
+def _launched() -> bool:
+    """True in the installed console script (a launcher without .py suffix, its own dir first on sys.path)."""
+    script = sys.argv[0] if sys.argv else ""
+    return bool(script and not os.path.splitext(script)[1] and sys.path
+                and os.path.abspath(sys.path[0] or os.curdir) == os.path.dirname(os.path.abspath(script)))
+
+
+def _interrupted_early(_signum, _frame) -> None:
+    # Ctrl-C while the command is still importing: nothing is written yet, so leave at once, without a traceback.
+    os.write(2, b"vendorscan: interrupted\n")
+    os._exit(INTERRUPTED)
+
+
+_LAUNCHED = _launched()
+if _LAUNCHED:
+    # impacket installs smbclient.py, net.py, split.py … into bin/; a console script's sys.path[0] is bin/, so
+    # `import smbclient` would load impacket's script. Pool workers inherit this path: it is cleaned here, first.
+    del sys.path[0]
+    signal.signal(signal.SIGINT, _interrupted_early)
+
+import argparse  # noqa: E402 - after the path is clean and Ctrl-C is handled
+import logging  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from agent import __version__, plugins  # noqa: E402
+from agent.executor import ExecutorError  # noqa: E402
+from agent.options import ConfigError  # noqa: E402
+from agent.state import StateError  # noqa: E402
+from reports.base import ReportError  # noqa: E402
 
 log = logging.getLogger("vendorscan")
 
@@ -20,7 +47,17 @@ class UsageError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 clean, 1 findings, 2 error or incomplete)."""
+    """Run the command line; returns the exit code (0 clean, 1 findings, 2 error or incomplete, 130 Ctrl-C)."""
+    if _LAUNCHED:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _main(argv)
+    finally:
+        if _LAUNCHED:  # the process ends now: a Ctrl-C in the interpreter's exit must not print a traceback
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -40,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("vendorscan: interrupted", file=sys.stderr)
-        return 2
+        return INTERRUPTED
+    except BrokenPipeError:  # `vendorscan checks list | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - exit 1 means "findings"; a crash must say 2
         # The type only: a message could quote scanned content.
         print(f"vendorscan: internal error ({type(exc).__name__}); the scan did not finish", file=sys.stderr)
@@ -210,16 +250,48 @@ def _cmd_demo(args) -> int:
     return _run(_load_config(args, [], "production"), args)
 
 
+class _StopOnInterrupt:
+    """While a scan runs, Ctrl-C (SIGINT) asks it to stop: never an exception in the middle of a database write."""
+
+    def __init__(self):
+        self.scan = None
+        self.count = 0
+        self._old = None
+
+    def _handle(self, _signum, _frame) -> None:
+        self.count += 1
+        if self.scan is not None:
+            self.scan.stop_requested = True
+
+    def __enter__(self) -> "_StopOnInterrupt":
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
 def _run(config, args) -> int:
     from agent.engine import Scan, exit_code
     from agent.progress import Progress
     from agent import logs
     out_dir = Path(config.scan.out_dir)
-    with Progress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
+    with _StopOnInterrupt() as interrupt, Progress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
         scan = Scan(config, on_progress=progress.update, full=args.full)
+        interrupt.scan = scan
+        if interrupt.count:
+            raise KeyboardInterrupt  # before the scan started: nothing to keep
         if args.log_file is None:
             logs.setup(args.log_level, args.log_format, str(scan.state / "last-scan.log"))
         result = scan.run()
+    if interrupt.count:
+        # The scan stopped at the next resource, recorded itself as interrupted and kept what it finished.
+        result.store.close()
+        print(f"vendorscan: interrupted; scan {result.scan_id} kept what it finished, the next scan resumes from "
+              "there", file=sys.stderr)
+        return INTERRUPTED
     result.lang = config.scan.lang
     written = _render(result, config.scan.formats, out_dir, scan.state, args.bundle)
     code = exit_code(result)

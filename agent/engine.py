@@ -33,7 +33,7 @@ log = logging.getLogger("vendorscan")
 # Skips that mean the scan could not do what it was asked: they make the scan incomplete (exit 2).
 FAILURE_REASONS = frozenset({"permission-denied", "read-error", "timeout", "worker-crashed", "internal-error",
                              "not-found", "connection-lost", "connector-error", "time-budget",
-                             "ocr-unavailable"})
+                             "ocr-unavailable", "changed-during-read"})
 CONTENT_KINDS = frozenset({"file", "object", "table"})
 
 
@@ -60,6 +60,7 @@ class ScanResult:
     accepted: dict[str, list[str]] = field(default_factory=dict)  # fingerprint -> [who, why, when]
     resumed_from: str = ""  # an interrupted scan whose finished work this one did not redo
     lang: str = "en"  # language of the HTML report
+    stopped: bool = False  # stopped on request (Ctrl-C, SIGTERM): recorded as interrupted, the next scan resumes
 
     @property
     def complete(self) -> bool:
@@ -132,6 +133,8 @@ class Scan:
         try:
             return self._run_with(executor)
         finally:
+            if self.stop_requested and hasattr(executor, "abort"):
+                executor.abort()  # units still running were abandoned: do not wait for them
             executor.shutdown()
 
     def _run_with(self, executor) -> ScanResult:
@@ -139,6 +142,9 @@ class Scan:
         scan_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:8]
         run_dir = self.state / "runs" / scan_id
         interrupted = self.db.mark_interrupted(self.state / "runs")
+        last = self.db.history()[-1:]
+        if not interrupted and last and last[0][3] == "interrupted":  # stopped on request: its cache is kept
+            interrupted = [last[0][0]]
         run_dir.parent.mkdir(mode=0o700, exist_ok=True)
         run_dir.mkdir(mode=0o700)
         (run_dir / "spool").mkdir(mode=0o700)
@@ -160,6 +166,7 @@ class Scan:
             _TargetScan(self, target, cov, store, executor, run_dir, deadline).run()
             store.commit()
         result.ended = _now()
+        result.stopped = self.stop_requested
         store.commit()
         from reports.base import summary
         counts = summary(result)
@@ -208,6 +215,9 @@ class _TargetScan:
         self.names = Names(contexts, scan.hasher)
 
     def run(self) -> None:
+        if self.scan.stop_requested:
+            self._fail("not scanned: the scan was stopped before this target", reason="stopped")
+            return
         resource_checks = [(c.cls(c.options), self.ctx.with_options(c.options))
                            for c in self.config.checks if c.cls.kind == "resource"]
         log.info("target %s: scanning (%s, %s)", self.target.name, self.target.type, self.target.environment,
@@ -267,8 +277,9 @@ class _TargetScan:
                     self._add(f)
             if batch:
                 self._submit(batch)
-            while self.pending:
-                self._collect(*self.pending.popleft())
+            while self.pending and self._wait_any():
+                self._collect_done()
+            self._abandon()
             self._read_alone()
             self.findings += self.cache.flush()
             connector.close()
@@ -284,7 +295,9 @@ class _TargetScan:
         message = self.names.mask(message)
         self.cov.complete = False
         self.cov.errors.append(message)
-        log.error("target %s: %s", self.target.name, message, extra={"target": self.target.name, "reason": reason})
+        # A stop on request is the user's own doing: the report says so, the terminal needs no error line.
+        log.log(logging.INFO if reason == "stopped" else logging.ERROR, "target %s: %s", self.target.name, message,
+                extra={"target": self.target.name, "reason": reason})
 
     def _skip(self, s: Skipped) -> None:
         if s.detail:
@@ -303,12 +316,39 @@ class _TargetScan:
 
     def _submit(self, resources: list[Resource]) -> None:
         while len(self.pending) >= self.max_pending:
-            done, _ = wait([f for f, _ in self.pending], return_when=FIRST_COMPLETED)
-            for item in [p for p in self.pending if p[0] in done]:
-                self.pending.remove(item)
-                self._collect(*item)
+            if not self._wait_any():
+                self._abandon(resources)
+                return
+            self._collect_done()
         unit = self._unit(resources)
         self.pending.append((self.executor.submit(unit), unit))
+
+    def _wait_any(self) -> bool:
+        """Wait until a pending unit is done; False when the scan was stopped first."""
+        # Short waits: a stop request (a signal handler's flag) is answered within a fraction of a second.
+        while not self.scan.stop_requested:
+            done, _ = wait([f for f, _ in self.pending], timeout=0.2, return_when=FIRST_COMPLETED)
+            if done:
+                return True
+        return False
+
+    def _collect_done(self) -> None:
+        for item in [p for p in self.pending if p[0].done()]:
+            self.pending.remove(item)
+            self._collect(*item)
+
+    def _abandon(self, resources: list[Resource] = ()) -> None:
+        """The scan was stopped: units not finished (and resources not submitted) are listed as not read."""
+        self._collect_done()  # what finished is kept (and cached: the next scan does not read it again)
+        for fut, unit in self.pending:
+            fut.cancel()
+            resources = [*resources, *unit.resources]
+        self.pending.clear()
+        if self.scan.stop_requested:
+            resources = [*resources, *self.alone]
+            self.alone = []
+        for r in resources:
+            self._skip(Skipped(r.uri, "stopped", "the scan was stopped before it was read", r.target))
 
     def _unit(self, resources: list[Resource]) -> WorkUnit:
         self.unit_seq += 1

@@ -1,8 +1,15 @@
 """Executors run work units: in this process, in a local process pool (the default), or on a Dask cluster."""
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import multiprocessing.forkserver
 import os
+import select
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -36,18 +43,85 @@ class InlineExecutor:
         self._worker.close()
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this process when its parent dies (Linux), so a coordinator killed with -9 leaves none."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _die_with_coordinator(pid: int) -> None:
+    """Exit as soon as the coordinating process is gone, in a watcher thread."""
+    # Our parent is the forkserver, and it outlives the coordinator as long as any worker lives (each worker holds
+    # its "alive" pipe): without this, workers of a coordinator killed with -9 would wait for work forever.
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfds (not Linux, or an old kernel): poll
+        fd = None
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])  # readable once the process has exited
+        else:
+            while _alive(pid):
+                time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="vendorscan-coordinator-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def init_pool_process(coordinator: int, *args) -> None:
+    """Pool initializer: Ctrl-C is the coordinator's to handle, the process dies with its parents, then its Worker."""
+    # A terminal sends SIGINT to the whole process group: workers ignore it and the coordinator stops them.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    _die_with_coordinator(coordinator)
+    init_process(*args)
+
+
+def _start_forkserver() -> None:
+    """Start the forkserver with SIGINT ignored: it and every worker forked from it ignore it from birth."""
+    # Otherwise the forkserver hands each new worker Python's KeyboardInterrupt handler, and a Ctrl-C before the
+    # pool initializer ran kills the worker (BrokenProcessPool). Blocked meanwhile: a Ctrl-C now is kept, not lost.
+    if threading.current_thread() is not threading.main_thread():
+        return  # dispositions are set in the main thread only; the initializer still ignores SIGINT
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 class ProcessExecutor:
     """A process pool sized to the machine; each process parses the config and loads plugins once."""
 
     def __init__(self, config: Config, key: bytes, workers: int):
         self.workers = workers
-        self._args = (config.raw, config.source, key)
+        self._args = (os.getpid(), config.raw, config.source, key)
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
         # forkserver: no inherited threads or open connections from the coordinator.
+        _start_forkserver()
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("forkserver"),
-                                   initializer=init_process, initargs=self._args)
+                                   initializer=init_pool_process, initargs=self._args)
 
     def submit(self, unit: WorkUnit) -> Future:
         """The future of the unit's outcomes."""
@@ -58,6 +132,11 @@ class ProcessExecutor:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._start()
             return self._pool.submit(run_in_process, unit)
+
+    def abort(self) -> None:
+        """Kill the workers mid-unit (the scan was stopped): they hold no state, only spool files of this run."""
+        for proc in list(getattr(self._pool, "_processes", {}).values()):  # no public call for it before 3.14
+            proc.kill()
 
     def shutdown(self) -> None:
         """Stop the pool, cancelling what has not started."""

@@ -150,11 +150,12 @@ class State:
         title = "json_extract(r.body, '$.title')"
         # Set-based, inside SQLite: a scan with a million findings costs no per-finding Python here. The
         # finding bodies stay in each run's store; the lifecycle rows hold only what history and diff need.
+        status = "interrupted" if result.stopped else "complete" if result.complete else "incomplete"
         self.db.execute("ATTACH DATABASE ? AS run", (str(result.store.path),))
         try:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("INSERT OR REPLACE INTO scans VALUES (?,?,?,?,?,?,?,?)",
-                            (scan_id, result.started, result.ended, "complete" if result.complete else "incomplete",
+                            (scan_id, result.started, result.ended, status,
                              result.config_digest, result.checks_digest, json.dumps(summary),
                              json.dumps([c.to_dict() for c in result.coverage])))
             self.db.execute(f"INSERT OR REPLACE INTO scan_findings SELECT ?, r.fingerprint, {sev} FROM run.findings r",

@@ -6,6 +6,7 @@ coverage counts, and writes every occurrence to a spool file; never content, nev
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from agent.names import Names
 from connectors.base import ConnectorError, ResourceError
 
 EVIDENCE_SAMPLES = 3
+CHANGED = "changed-during-read"  # the skip reason of a resource that changed while it was read, twice
 
 
 @dataclass(slots=True)
@@ -119,6 +121,18 @@ class Worker:
         return outcomes
 
     def _read(self, connector, resource: Resource, contexts, spool) -> Outcome:
+        """Read one resource; one that changed while it was read is read once more, then skipped."""
+        for _ in range(2):
+            attempt = _ResourceSpool(spool)
+            out = self._read_once(connector, resource, contexts, attempt)
+            if out.skipped is None or out.skipped.reason != CHANGED:
+                attempt.keep()
+                return out
+            attempt.discard()  # what a mixed read found is not kept
+        out.aggregates = []
+        return out
+
+    def _read_once(self, connector, resource: Resource, contexts, spool) -> Outcome:
         out = Outcome(resource.uri, marker=resource.etag)
         rec = Recorder(resource, _json_lines(spool), self.config.limits.max_locations)
         try:
@@ -263,6 +277,35 @@ class Recorder:
         r = self.resource
         self.sink([r.target, r.uri, part, cid, hit.kind, verdict, hit.category, hit.value_hash,
                    round(hit.confidence, 3), hit.evidence, loc])
+
+
+class _ResourceSpool:
+    """One read's occurrence lines, held back (in memory, spilled to a private temp file when large) until the
+    read is known good: a read of a file that changed meanwhile is discarded and read again."""
+
+    __slots__ = ("_spool", "_buf")
+
+    def __init__(self, spool):
+        self._spool, self._buf = spool, None
+
+    def write(self, text: str) -> None:
+        if self._buf is None:
+            self._buf = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8")
+        self._buf.write(text)
+
+    def keep(self) -> None:
+        """Hand the lines to the unit's spool, whole lines at a time (other threads may write between them)."""
+        if self._buf is not None:
+            self._buf.seek(0)
+            for line in self._buf:
+                self._spool.write(line)
+            self.discard()
+
+    def discard(self) -> None:
+        """Drop the lines."""
+        if self._buf is not None:
+            self._buf.close()
+            self._buf = None
 
 
 class _LockedWriter:

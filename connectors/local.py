@@ -7,7 +7,7 @@ import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from agent.model import Resource, Skipped
 from connectors import posix
@@ -17,13 +17,13 @@ _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
 def uri_of(path: str) -> str:
-    """file:// URI of an absolute path."""
-    return "file://" + quote(path)
+    """file:// URI of an absolute path; bytes of a name that is not UTF-8 are percent-encoded (%FF)."""
+    return "file://" + quote(os.fsencode(path))
 
 
 def path_of(uri: str) -> str:
-    """Absolute path of a file:// URI."""
-    return unquote(urlsplit(uri).path)
+    """Absolute path of a file:// URI (a percent-encoded bad byte comes back as that byte)."""
+    return os.fsdecode(unquote_to_bytes(urlsplit(uri).path))
 
 
 class LocalConnector(Connector):
@@ -89,23 +89,26 @@ class LocalConnector(Connector):
             yield self._resource(path, dst, dchain, parent_uri)
             own_chain = dchain + (posix.dir_perm(path, dst),)
             try:
-                with os.scandir(path) as it:
-                    entries = sorted(it, key=lambda e: e.name)
+                entries = self._list(path)
             except PermissionError:
                 yield self._skip(path, "permission-denied", "cannot list folder")
                 continue
             except FileNotFoundError:
                 yield self._skip(path, "vanished", "folder removed during the scan")
                 continue
+            except OSError as exc:  # swapped for a link or a file since it was seen
+                yield self._skip(path, "read-error", exc.strerror or "cannot list folder")
+                continue
             subdirs = []
             my_uri = uri_of(path)
-            for entry in entries:
-                child = entry.path
+            for name, cst in entries:
+                child = os.path.join(path, name)
                 if self._excluded(root, child):
                     yield self._skip(child, "excluded", "matches an exclude pattern")
                     continue
                 try:
-                    cst = entry.stat(follow_symlinks=False)
+                    if isinstance(cst, OSError):
+                        raise cst
                     if stat.S_ISLNK(cst.st_mode):
                         if not self.options.follow_symlinks:
                             yield self._skip(child, "symlink", "not followed (follow_symlinks = false)")
@@ -130,6 +133,26 @@ class LocalConnector(Connector):
                 else:
                     yield self._skip(child, "special-file", _kind_name(cst.st_mode))
             stack.extend(reversed(subdirs))
+
+    def _list(self, path: str) -> list[tuple[str, os.stat_result | OSError]]:
+        """A folder's entries as (name, lstat or the error it gave), by name; its access time left as found
+        where allowed."""
+        flags = os.O_RDONLY | os.O_DIRECTORY | (0 if self.options.follow_symlinks else os.O_NOFOLLOW)
+        try:
+            fd = os.open(path, flags | _NOATIME)
+        except PermissionError:  # O_NOATIME needs ownership (or root); list plainly, the atime then moves
+            fd = os.open(path, flags)
+        entries = []
+        try:
+            with os.scandir(fd) as it:
+                for entry in it:  # stat now: an fd-based entry stats through the fd, closed below
+                    try:
+                        entries.append((entry.name, entry.stat(follow_symlinks=False)))
+                    except OSError as exc:
+                        entries.append((entry.name, exc))
+        finally:
+            os.close(fd)
+        return sorted(entries, key=lambda e: e[0])
 
     def _excluded(self, root: str, path: str) -> bool:
         if not self.options.exclude:
@@ -163,11 +186,20 @@ class LocalConnector(Connector):
             raise ResourceError("read-error", exc.strerror or "open failed") from None
         f = os.fdopen(fd, "rb", buffering=0)
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode):
                 raise ResourceError("special-file", "no longer a regular file")
             yield f
+            if _version(os.fstat(fd)) != _version(before):
+                # Truncated or rewritten while it was read: what was read may be half old, half new.
+                raise ResourceError("changed-during-read", "the file changed while it was read")
         finally:
             f.close()
+
+
+def _version(st: os.stat_result) -> tuple[int, int, int]:
+    """What changes when a file's content does: size, mtime and ctime (ctime cannot be set back by a writer)."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _kind_name(mode: int) -> str:

@@ -11,11 +11,45 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from agent.model import Resource, Skipped
 from connectors import posix
 from connectors.base import Connector, ConnectorError, ResourceError
+
+
+def _b(path: str) -> bytes:
+    """The name's bytes on the server (a name that is not UTF-8 was decoded with surrogateescape)."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def listdir_attr(sftp, path: str) -> list:
+    """paramiko's listdir_attr, but names that are not UTF-8 kept (surrogateescape) instead of failing the folder."""
+    from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+    from paramiko.sftp_attr import SFTPAttributes
+    # paramiko's own listdir_attr decodes each name strictly: one bad byte raises for the whole folder.
+    t, msg = sftp._request(CMD_OPENDIR, _b(path))
+    if t != CMD_HANDLE:
+        raise SFTPError("Expected handle")
+    handle = msg.get_binary()
+    entries = []
+    try:
+        while True:
+            try:
+                t, msg = sftp._request(CMD_READDIR, handle)
+            except EOFError:  # the end of the listing
+                break
+            if t != CMD_NAME:
+                raise SFTPError("Expected name response")
+            for _ in range(msg.get_int()):
+                name = msg.get_string().decode("utf-8", "surrogateescape")
+                longname = msg.get_string().decode("utf-8", "replace")
+                attr = SFTPAttributes._from_msg(msg, name, longname)  # read for "." too: it is in the message
+                if name not in (".", ".."):
+                    entries.append(attr)
+    finally:
+        sftp._request(CMD_CLOSE, handle)
+    return entries
 
 
 def fingerprint(key) -> str:
@@ -144,7 +178,7 @@ class SftpConnector(Connector):
 
     # -- walk ---------------------------------------------------------------------------------
     def _uri(self, path: str) -> str:
-        return f"sftp://{self.options.host}:{self.options.port}{quote(path)}"
+        return f"sftp://{self.options.host}:{self.options.port}{quote(_b(path))}"
 
     def walk(self) -> Iterator[Resource | Skipped]:
         """Folders before their contents, sorted; what cannot be read is a Skipped with its reason."""
@@ -152,7 +186,7 @@ class SftpConnector(Connector):
         for root in self.options.paths:
             root = posixpath.normpath(root)
             try:
-                st = sftp.stat(root) if self.options.follow_symlinks else sftp.lstat(root)
+                st = sftp.stat(_b(root)) if self.options.follow_symlinks else sftp.lstat(_b(root))
             except FileNotFoundError:
                 yield Skipped(self._uri(root), "not-found", "the configured path does not exist", self.ctx.target)
                 continue
@@ -167,7 +201,7 @@ class SftpConnector(Connector):
         chain, current = [], path
         while True:
             try:
-                chain.append(posix.dir_perm(current, self._sftp.stat(current), read_acl=False))
+                chain.append(posix.dir_perm(current, self._sftp.stat(_b(current)), read_acl=False))
             except OSError:
                 break
             if current in ("/", ""):
@@ -214,13 +248,13 @@ class SftpConnector(Connector):
     def _listdir(self, path: str):
         import paramiko
         try:
-            return self._client().listdir_attr(path)
+            return listdir_attr(self._client(), path)
         except (paramiko.SSHException, EOFError, socket.error) as exc:
             if isinstance(exc, (PermissionError, FileNotFoundError)):
                 raise
             if not self._reconnect():
                 raise ConnectorError(f"connection lost and not regained ({type(exc).__name__})") from None
-            return self._sftp.listdir_attr(path)
+            return listdir_attr(self._sftp, path)
 
     def _learn_names(self, attr) -> None:
         # The server only tells names in the unstandardised longname: "-rw-r--r-- 1 alice staff …".
@@ -244,7 +278,7 @@ class SftpConnector(Connector):
     def open(self, resource: Resource) -> Iterator[BinaryIO]:
         """The remote file, opened read-only and streamed."""
         import paramiko
-        path = unquote(urlsplit(resource.address).path)
+        path = unquote_to_bytes(urlsplit(resource.address).path)  # the name's own bytes, even where not UTF-8
         f = None
         try:
             try:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import errno
+import importlib.machinery
+import importlib.util
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
@@ -22,6 +25,28 @@ _READ = 0x1 | 0x80000000 | 0x10000000  # FILE_READ_DATA / LIST_DIRECTORY, GENERI
 _WRITE = 0x2 | 0x4 | 0x10000 | 0x40000000 | 0x10000000  # WRITE_DATA, APPEND_DATA, DELETE, GENERIC_WRITE/ALL
 _ADMIN = 0x40000 | 0x80000 | 0x10000000  # WRITE_DAC, WRITE_OWNER, GENERIC_ALL
 _INHERITED, _INHERIT_ONLY = 0x10, 0x08
+
+
+def smbclient_module():
+    """smbprotocol's `smbclient` package, also where a scripts dir holding impacket's smbclient.py is on sys.path."""
+    mod = sys.modules.get("smbclient")
+    if mod is not None and hasattr(mod, "register_session"):
+        return mod
+    # A Dask worker's or another console script's bin/ first on sys.path: `import smbclient` would find
+    # impacket's script there. Look for the package only where no plain smbclient.py module sits.
+    path = [d for d in sys.path if not os.path.isfile(os.path.join(d or os.curdir, "smbclient.py"))]
+    spec = importlib.machinery.PathFinder.find_spec("smbclient", path)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("smbprotocol's smbclient package is not installed (pip install smbprotocol)",
+                          name="smbclient")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["smbclient"] = mod  # before running it: its own modules import smbclient.* by name
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        del sys.modules["smbclient"]
+        raise
+    return mod
 
 
 def _reason(exc: Exception) -> str:
@@ -143,7 +168,7 @@ class SmbConnector(Connector):
     def _session(self) -> None:
         if self._registered:
             return
-        import smbclient
+        smbclient = smbclient_module()
         from smbprotocol.exceptions import LogonFailure, SMBAuthenticationError, SMBException
         o = self.options
         secret = os.environ.get(o.password_env)
@@ -161,6 +186,7 @@ class SmbConnector(Connector):
         self._registered = True
 
     def _descriptor(self, rel: str, is_dir: bool) -> AccessPolicy:
+        smbclient_module()
         from smbclient._pool import get_smb_tree
         from smbprotocol.exceptions import SMBException
         from smbprotocol.open import (CreateDisposition, CreateOptions, FileAttributes, FilePipePrinterAccessMask,
@@ -259,7 +285,7 @@ class SmbConnector(Connector):
             yield from self._walk_share()
 
     def _walk_share(self) -> Iterator[Resource | Skipped]:
-        import smbclient
+        smbclient = smbclient_module()
         from smbprotocol.exceptions import SMBException
         o = self.options
         for root in o.paths:
@@ -308,7 +334,7 @@ class SmbConnector(Connector):
     @contextmanager
     def open(self, resource: Resource) -> Iterator[BinaryIO]:
         """The file opened read-only (other openers may still read, write and delete it)."""
-        import smbclient
+        smbclient = smbclient_module()
         from smbprotocol.exceptions import SMBException
         from urllib.parse import unquote, urlsplit
         _, _, path = urlsplit(resource.address).path.partition("/")
@@ -337,7 +363,7 @@ class SmbConnector(Connector):
 
     def _drop(self) -> None:
         """Forget a connection the server dropped: the next call registers a new session (a reconnect)."""
-        import smbclient
+        smbclient = smbclient_module()
         smbclient.reset_connection_cache()
         self._registered = False
 

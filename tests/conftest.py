@@ -56,11 +56,28 @@ def planted_tree(open_dir):
     return root
 
 
+# The installed console script, run from a directory outside the repo, as users run it: `python -m agent` from
+# the repo hides what only the installed command meets (its bin/ first on sys.path, no repo on the path).
+VENDORSCAN = str(Path(sys.executable).with_name("vendorscan"))
+OUTSIDE = Path(tempfile.mkdtemp(prefix="vendorscan-cwd-"))
+
+
+def cli(*args) -> list[str]:
+    """The command line that runs the installed `vendorscan ARGS` (paths must be absolute; cwd=OUTSIDE)."""
+    return [VENDORSCAN, *map(str, args)]
+
+
+def popen_cli(*args, env=None, **kw) -> subprocess.Popen:
+    """Start the installed `vendorscan ARGS` from outside the repo, its output piped as text."""
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen(cli(*args), cwd=OUTSIDE, env={**os.environ, **(env or {})}, text=True, **kw)
+
+
 def run_cli(*args, env=None, timeout=300):
-    """Run `python -m agent ARGS` and return the CompletedProcess."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "agent", *map(str, args)], capture_output=True, text=True,
-                          cwd=ROOT, env=full_env, timeout=timeout)
+    """Run the installed `vendorscan ARGS` from outside the repo and return the CompletedProcess."""
+    return subprocess.run(cli(*args), capture_output=True, text=True, cwd=OUTSIDE,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 def every_form(value: str) -> set[str]:
@@ -154,12 +171,17 @@ def crash_estate(tmp_path: Path, files: int, poisoned: int, executor: str) -> tu
 
 
 def _install_crash_check(tmp_path: Path) -> dict:
+    """The crash check, enabled by [checks.crashtest]. Returns the environment to run with."""
+    return install_check(tmp_path, "crashtest", _CRASH_CHECK, "CrashCheck")
+
+
+def install_check(tmp_path: Path, check_id: str, source: str, cls: str) -> dict:
     """A third-party check installed as pip installs one (a dist-info with an entry point, on PYTHONPATH), so
-    that worker processes load it too; enabled by [checks.crashtest]. Returns the environment to run with."""
-    plugin = tmp_path / "plugin"
-    info = plugin / "vs_crashtest-1.0.dist-info"
+    that worker processes load it too; enabled by [checks.ID]. Returns the environment to run with."""
+    plugin = tmp_path / f"plugin-{check_id}"
+    info = plugin / f"vs_{check_id}-1.0.dist-info"
     info.mkdir(parents=True)
-    (plugin / "vs_crashtest.py").write_text(_CRASH_CHECK)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vs-crashtest\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[vendorscan.checks]\ncrashtest = vs_crashtest:CrashCheck\n")
+    (plugin / f"vs_{check_id}.py").write_text(source)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: vs-{check_id}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[vendorscan.checks]\n{check_id} = vs_{check_id}:{cls}\n")
     return {"PYTHONPATH": f"{plugin}:{os.environ.get('PYTHONPATH', '')}"}

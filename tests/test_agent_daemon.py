@@ -1,13 +1,11 @@
 """`vendorscan agent`: schedules run, SIGTERM stops cleanly; a scan killed with -9 is resumed."""
 import json
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
-from conftest import ROOT, load_json, run_cli, wait_for_cached, write_bulk
+from conftest import OUTSIDE, cli, load_json, popen_cli, run_cli, wait_for_cached, write_bulk
 
 
 def _config(tmp_path, tree, **agent):
@@ -20,9 +18,7 @@ def _config(tmp_path, tree, **agent):
 
 
 def _agent(cfg, *args):
-    return subprocess.Popen([sys.executable, "-m", "agent", "--log-format", "json", "--log-level", "info", "agent",
-                             "--config", str(cfg), *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return popen_cli("--log-format", "json", "--log-level", "info", "agent", "--config", cfg, *args)
 
 
 def test_schedule_every_second_runs_scans_and_keeps_n(open_dir, tmp_path):
@@ -63,14 +59,14 @@ def test_kill_9_mid_scan_then_rerun_resumes(open_dir, tmp_path):
     tree.mkdir()
     write_bulk(tree / "bulk", files=300)
     state, total = tmp_path / "state", 300
-    cmd = [sys.executable, "-m", "agent", "scan", str(tree), "--quiet", "--workers", "1", "--state-dir", str(state)]
-    proc = subprocess.Popen(cmd + ["--out", str(tmp_path / "o1")], cwd=ROOT, stdout=subprocess.DEVNULL,
+    cmd = cli("scan", tree, "--quiet", "--workers", "1", "--state-dir", state)
+    proc = subprocess.Popen(cmd + ["--out", str(tmp_path / "o1")], cwd=OUTSIDE, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     wait_for_cached(state, 64)  # kill once some work units are done
     cache = state / "state.db"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    rerun = subprocess.run(cmd + ["--out", str(tmp_path / "o2")], cwd=ROOT, capture_output=True, text=True)
+    rerun = subprocess.run(cmd + ["--out", str(tmp_path / "o2")], cwd=OUTSIDE, capture_output=True, text=True)
     assert rerun.returncode == 1, rerun.stdout + rerun.stderr
     report = load_json(tmp_path / "o2" / "report.json")
     cov = report["targets"][0]
@@ -94,8 +90,7 @@ def test_bundles_delivered_to_an_s3_drop_box(open_dir, tmp_path):
         tree.mkdir()
         (tree / "a.csv").write_text("personnummer 850412-1230\n")
         cfg = _config(tmp_path, tree, deliver_to="s3://dropbox/audits")
-        proc = subprocess.run([sys.executable, "-m", "agent", "agent", "--config", str(cfg), "--runs", "1"], cwd=ROOT,
-                              capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+        proc = run_cli("agent", "--config", cfg, "--runs", "1", env=env, timeout=120)
         assert proc.returncode == 0, proc.stderr
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket="dropbox")["Contents"]]
         assert any(k.endswith("/manifest.json") for k in keys) and any(k.endswith("/manifest.sig") for k in keys)

@@ -1,11 +1,10 @@
 """Config mistakes are refused before scanning, with the key path, one line, exit code 2."""
-import subprocess
-import sys
 
 import pytest
 
 from agent import config
 from agent.options import ConfigError
+from conftest import run_cli
 
 
 def _target(**extra):
@@ -64,8 +63,7 @@ def test_digest_is_stable_and_changes_with_checks():
 def test_literal_secret_in_file_exits_2_with_one_line(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('[[targets]]\nname = "t"\ntype = "local"\npaths = ["/tmp"]\npassword = "hunter2"\n')
-    proc = subprocess.run([sys.executable, "-m", "agent", "scan", "--config", str(cfg),
-                           "--state-dir", str(tmp_path / "state")], capture_output=True, text=True)
+    proc = run_cli("scan", "--config", cfg, "--state-dir", tmp_path / "state")
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "targets[0].password" in proc.stderr and "hunter2" not in proc.stderr
@@ -75,6 +73,5 @@ def test_literal_secret_in_file_exits_2_with_one_line(tmp_path):
 def test_bad_toml_exits_2(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text("[scan\n")
-    proc = subprocess.run([sys.executable, "-m", "agent", "scan", "--config", str(cfg)],
-                          capture_output=True, text=True)
+    proc = run_cli("scan", "--config", cfg)
     assert proc.returncode == 2 and "not valid TOML" in proc.stderr

@@ -11,7 +11,7 @@ import pytest
 from distributed import Client, LocalCluster, WorkerPlugin
 
 import servers
-from conftest import assert_no_planted, crash_estate, files_under, load_json, run_cli, write_bulk
+from conftest import assert_no_planted, crash_estate, files_under, load_json, popen_cli, run_cli, write_bulk
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
          "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
@@ -106,11 +106,8 @@ def test_workers_without_the_credentials_skip_with_a_reason_that_says_so(estate,
 
 
 def _scan_in_background(cfg: str, state, out):
-    import subprocess
-    import sys
-    return subprocess.Popen([sys.executable, "-m", "agent", "scan", "--config", cfg, "--out", str(out),
-                             "--state-dir", str(state), "--quiet", "--full", "--fail-on", "low"],
-                            env={**os.environ, **CREDS}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return popen_cli("scan", "--config", cfg, "--out", out, "--state-dir", state, "--quiet", "--full", "--fail-on",
+                     "low", env=CREDS)
 
 
 def test_a_worker_killed_mid_scan_loses_nothing(estate, local_scan, cluster, tmp_path):

@@ -3,13 +3,18 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 
 from agent.context import ScanContext, ValueHasher
 from agent.model import Resource, Scope, Skipped
 from checks.access import AccessCheck
+from connectors.base import ResourceError
 from connectors.local import LocalConnector, path_of
+from conftest import install_check, load_json, run_cli
 
 CTX = ScanContext("t", "production", ValueHasher(b"k" * 32))
 
@@ -159,3 +164,119 @@ def test_walk_and_read_change_nothing(open_dir):
                 assert f.read()
     after = snapshot()
     assert after == before  # content, mtimes and atimes (the connector opens with O_NOATIME)
+
+
+def test_a_name_that_is_not_utf8_is_scanned_percent_encoded_and_the_walk_goes_on(open_dir, tmp_path):
+    """One bad byte in a name once ended the whole target (UnicodeEncodeError): siblings were never walked."""
+    root = open_dir / "names"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    bad = os.fsencode(str(root / "a")) + b"/l\xf6ner-\xff.csv"  # Latin-1 bytes, as an old Windows share leaves them
+    with open(bad, "wb") as f:
+        f.write(b"personnummer 850412-1230\n")
+    (root / "b" / "after.csv").write_text("CPR-nr: 120485-1006\n")
+    for p in (root, root / "a", root / "b"):
+        os.chmod(p, 0o755)
+    proc = run_cli("scan", root, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet", "--workers", "1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # findings, and complete
+    report = load_json(tmp_path / "o" / "report.json")
+    found = {f["resource"].rsplit("/", 1)[1]: f["kind"] for f in report["findings"] if f["check_id"] == "identifiers"}
+    assert found == {"l%F6ner-%FF.csv": "se.personnummer", "after.csv": "dk.cpr"}
+    assert report["skipped"] == [] and report["targets"][0]["complete"]
+    conn = LocalConnector(LocalConnector.Options(paths=[str(root)]), CTX)
+    item = next(i for i in conn.walk() if i.uri.endswith("%FF.csv"))
+    with conn.open(item) as f:  # the real bytes path is opened, not a look-alike
+        assert f.read() == b"personnummer 850412-1230\n"
+
+
+# A test-only check that rewrites the file being read when it sees a marker in the first chunk: a real writer
+# racing the reader lands between open and close only by chance, this one always does (and the content read
+# stays the old one, so only the before/after comparison can tell).
+_REWRITE_CHECK = '''"""Test only: rewrites the file being read, as a supplier's job truncating and rewriting it would."""
+from checks.base import ContentCheck
+from connectors.local import path_of
+
+
+class RewriteCheck(ContentCheck):
+    """Rewrites the file it reads."""
+
+    id = "rewritetest"
+    version = "1"
+
+    def scan(self, chunk, resource, ctx):
+        path = path_of(resource.uri)
+        if "REWRITE-ONCE" in chunk.text:  # the read again finds the new content
+            with open(path, "w") as f:
+                f.write("CPR-nr: 120485-1006\\n")
+        elif "REWRITE-ALWAYS" in chunk.text:  # changes again while read again
+            with open(path, "a") as f:
+                f.write("REWRITE-ALWAYS personnummer 850412-1230\\n")
+        return iter(())
+'''
+
+
+def test_a_file_rewritten_while_read_is_read_again_or_skipped(open_dir, tmp_path):
+    env = install_check(tmp_path, "rewritetest", _REWRITE_CHECK, "RewriteCheck")
+    tree = open_dir / "changing"
+    tree.mkdir()
+    (tree / "once.txt").write_text("REWRITE-ONCE personnummer 850412-1230\n")
+    (tree / "always.txt").write_text("REWRITE-ALWAYS personnummer 850412-1230\n")
+    (tree / "steady.txt").write_text("kennitala: 120174-2079\n")
+    cfg = tmp_path / "scan.toml"
+    cfg.write_text(f'[checks.rewritetest]\nenabled = true\n\n[[targets]]\nname = "t"\ntype = "local"\n'
+                   f'paths = ["{tree}"]\n')
+    proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                   "--workers", "1", env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr  # always.txt could not be read whole: incomplete
+    report = load_json(tmp_path / "o" / "report.json")
+    found = {(f["resource"].rsplit("/", 1)[1], f["kind"]) for f in report["findings"]
+             if f["check_id"] == "identifiers"}
+    # once.txt: only what the second read saw (the first read's personnummer was discarded with it)
+    assert found == {("once.txt", "dk.cpr"), ("steady.txt", "is.kennitala")}
+    assert [(s["uri"].rsplit("/", 1)[1], s["reason"]) for s in report["skipped"]] == \
+        [("always.txt", "changed-during-read")]
+    assert report["targets"][0]["resources_read"] == 2
+
+
+def test_open_tells_a_file_truncated_and_rewritten_mid_read(open_dir):
+    big = open_dir / "big.bin"
+    big.write_bytes(b"a" * 1_000_000)
+    conn = LocalConnector(LocalConnector.Options(paths=[str(open_dir)]), CTX)
+    item = next(i for i in conn.walk() if i.uri.endswith("big.bin"))
+    with pytest.raises(ResourceError) as err:
+        with conn.open(item) as f:
+            head = f.read(500_000)
+            time.sleep(0.02)  # past the file system's timestamp granularity
+            big.write_bytes(b"b" * 1_000_000)  # truncated and rewritten, to the same size
+            tail = f.read()
+    assert head + tail == b"a" * 500_000 + b"b" * 500_000  # what a reader that does not check would scan
+    assert err.value.reason == "changed-during-read"
+
+
+def test_listing_and_reading_leave_access_times_as_found(tmp_path):
+    """On a file system that updates atime on every read (strictatime), a scan leaves folders' and files'
+    access times as they were: the scanner runs as root here, so O_NOATIME is allowed everywhere."""
+    mnt = tmp_path / "strict"
+    mnt.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,strictatime", "tmpfs", str(mnt)],
+                             capture_output=True, text=True)
+    assert mounted.returncode == 0, f"this test mounts a tmpfs (needs root): {mounted.stderr}"
+    try:
+        os.chmod(mnt, 0o755)
+        (mnt / "hr" / "old").mkdir(parents=True)
+        (mnt / "hr" / "staff.csv").write_text("personnummer 850412-1230\n")
+        (mnt / "hr" / "old" / "2019.csv").write_text("CPR-nr: 120485-1006\n")
+        paths = [mnt, mnt / "hr", mnt / "hr" / "old", mnt / "hr" / "staff.csv", mnt / "hr" / "old" / "2019.csv"]
+        for p in paths:
+            os.utime(p, ns=(1_000_000_000_000_000_000, os.stat(p).st_mtime_ns))  # an atime far in the past
+        with os.scandir(mnt / "hr") as it:  # the mount does update a plain listing's atime
+            list(it)
+        assert os.stat(mnt / "hr").st_atime_ns != 1_000_000_000_000_000_000
+        os.utime(mnt / "hr", ns=(1_000_000_000_000_000_000, os.stat(mnt / "hr").st_mtime_ns))
+        proc = run_cli("scan", mnt, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                       "--workers", "1")
+        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+        assert len(load_json(tmp_path / "o" / "report.json")["findings"]) > 0  # it did read them
+        assert {str(p): os.stat(p).st_atime_ns for p in paths} == {str(p): 1_000_000_000_000_000_000 for p in paths}
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)

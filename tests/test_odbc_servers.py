@@ -2,15 +2,13 @@
 import os
 import random
 import subprocess
-import sys
-from pathlib import Path
 import time
 
 import pytest
 
 import servers
 from checks import synth
-from conftest import load_json, run_cli
+from conftest import load_json, popen_cli, run_cli
 
 AUDITOR_PW = "auditor-pw-7"
 N = 30
@@ -230,10 +228,8 @@ def test_dropped_connection_gives_a_partial_report(postgres, tmp_path):
     cfg.write_text(f'[[targets]]\nname = "drop"\ntype = "odbc"\nenvironment = "test"\n'
                    f'connection_string = "{postgres.odbc("hr", "auditor")}"\npassword_env = "HR_DB_PASSWORD"\n'
                    'query_timeout = 60\n')
-    scan = subprocess.Popen([sys.executable, "-m", "agent", "scan", "--config", str(cfg), "--out",
-                             str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"), "--quiet", "--workers", "1"],
-                            cwd=Path(__file__).parent.parent, env={**os.environ, "HR_DB_PASSWORD": AUDITOR_PW},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    scan = popen_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                     "--workers", "1", env={"HR_DB_PASSWORD": AUDITOR_PW})
     try:
         killed = ""
         for _ in range(100):  # wait until the auditor's query waits on the lock, then end its session

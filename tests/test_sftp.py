@@ -3,7 +3,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import servers
-from conftest import load_json, run_cli, write_bulk
+from conftest import load_json, popen_cli, run_cli, write_bulk
 
 HR = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n"
 
@@ -127,10 +126,8 @@ def test_server_killed_mid_scan_gives_a_partial_report(share, tmp_path):
         write_bulk(share / "projects" / "bulk")
         cfg = _config(tmp_path, s, share, name="killed", max_retries=1)
         out = tmp_path / "out-killed"
-        scan = subprocess.Popen([sys.executable, "-m", "agent", "scan", "--config", str(cfg), "--out", str(out),
-                                 "--state-dir", str(tmp_path / "state"), "--quiet", "--workers", "1"],
-                                cwd=Path(__file__).parent.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        scan = popen_cli("scan", "--config", cfg, "--out", out, "--state-dir", tmp_path / "state", "--quiet",
+                         "--workers", "1")
         # wait until some files were read (the session is busy reading), then kill server and sessions
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not s.sessions():
@@ -165,3 +162,26 @@ def test_documents_over_sftp_are_read_with_their_locations(sshd, share, tmp_path
              for f in report["findings"] if f["check_id"] == "identifiers" and f["verdict"] == "real"
              for o in f["occurrences"]}
     assert ("memo.docx", "body") in where and ("export.zip", "list.xlsx") in where
+
+
+@pytest.mark.server
+def test_a_name_that_is_not_utf8_is_scanned_and_its_folder_listed(sshd, tmp_path):
+    """paramiko decodes names as strict UTF-8: one bad name once failed the listing of its whole folder."""
+    root = Path(tempfile.mkdtemp(prefix="vendorscan-sftp-names-", dir="/tmp"))
+    try:
+        (root / "a").mkdir()
+        (root / "b").mkdir()
+        with open(os.fsencode(str(root / "a")) + b"/l\xf6ner-\xff.csv", "wb") as f:  # made on the server side
+            f.write(b"personnummer 850412-1230\n")
+        (root / "a" / "sibling.csv").write_text("CPR-nr: 120485-1006\n")
+        (root / "b" / "after.txt").write_text("henkilötunnus 131052-308T\n")
+        for p in root.rglob("*"):
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        os.chmod(root, 0o755)
+        proc, report = _scan(tmp_path, _config(tmp_path, sshd, root), name="names")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # findings, nothing skipped
+    found = {f["resource"].rsplit("/", 1)[1]: f["kind"] for f in report["findings"] if f["check_id"] == "identifiers"}
+    assert found == {"l%F6ner-%FF.csv": "se.personnummer", "sibling.csv": "dk.cpr", "after.txt": "fi.hetu"}
+    assert report["skipped"] == []

@@ -8,7 +8,7 @@ from smbprotocol.security_descriptor import AccessAllowedAce, AccessDeniedAce, A
 import servers
 from agent.model import Scope
 from connectors.smb import dacl_policy, sid_principal
-from conftest import load_json, run_cli, wait_for_cached, write_bulk
+from conftest import load_json, popen_cli, run_cli, wait_for_cached, write_bulk
 
 HR = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n"
 
@@ -57,6 +57,34 @@ def test_findings_and_access_equal_planted_truth(smbd, tmp_path):
     assert exposure["screenshots"]["severity"] == "critical"
     after = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in smbd.share_path.rglob("*.*")}
     assert after == before
+
+
+@pytest.mark.server
+def test_installed_command_with_workers_reads_the_share(smbd, tmp_path):
+    """The installed command (its bin/ holds impacket's smbclient.py) walks in the coordinator and reads in pool
+    workers: both must get smbprotocol's smbclient, not the script."""
+    cfg = tmp_path / "pool.toml"
+    cfg.write_text(f'[[targets]]\nname = "pool"\ntype = "smb"\nserver = "127.0.0.1"\nport = {smbd.port}\n'
+                   f'share = "{smbd.share}"\nusername = "{smbd.user}"\npassword_env = "SMB_PW"\n')
+    proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                   "--workers", "2", env={"SMB_PW": smbd.password})
+    assert "walk stopped" not in proc.stdout and "internal-error" not in proc.stdout, proc.stdout + proc.stderr
+    report = load_json(tmp_path / "o" / "report.json")
+    assert {f["resource"].rsplit("/", 1)[1] for f in report["findings"] if f["check_id"] == "identifiers"} == \
+        {"export.csv", "case-notes.txt"}
+
+
+def test_smbclient_is_smbprotocols_even_behind_a_shadowing_scripts_dir(tmp_path):
+    """A script run from a dir holding a plain smbclient.py (as a Dask worker's bin/ does) gets the package."""
+    import subprocess
+    import sys
+    (tmp_path / "smbclient.py").write_text("raise SystemExit('the shadowing script was imported')\n")
+    (tmp_path / "probe.py").write_text("from connectors.smb import smbclient_module\n"
+                                       "m = smbclient_module()\nprint(m.register_session.__module__)\n")
+    proc = subprocess.run([sys.executable, str(tmp_path / "probe.py")], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().startswith("smbclient"), proc.stdout
 
 
 @pytest.mark.server
@@ -164,18 +192,14 @@ def test_dacls_set_over_smb(smbd_dacls, tmp_path):
 @pytest.mark.server
 def test_server_killed_mid_scan_gives_a_partial_report(tmp_path):
     import subprocess
-    import sys
-    from pathlib import Path
     s = servers.start_smbd()
     try:
         write_bulk(s.share_path / "bulk", files=400)
         cfg = tmp_path / "killed.toml"
         cfg.write_text(f'[[targets]]\nname = "killed"\ntype = "smb"\nserver = "127.0.0.1"\nport = {s.port}\n'
                        f'share = "{s.share}"\nusername = "{s.user}"\npassword_env = "SMB_PW"\ntimeout = 5\n')
-        scan = subprocess.Popen([sys.executable, "-m", "agent", "scan", "--config", str(cfg), "--out",
-                                 str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"), "--quiet", "--workers", "1"],
-                                cwd=Path(__file__).parent.parent, env={**os.environ, "SMB_PW": s.password},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        scan = popen_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                         "--workers", "1", env={"SMB_PW": s.password})
         wait_for_cached(tmp_path / "s", 8)  # some files read, most still to come
         servers.stop_process(s.proc, grace=5)
         subprocess.run(["pkill", "-9", "-f", str(s.dir / "smb.conf")], capture_output=True)

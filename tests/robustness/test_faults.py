@@ -3,7 +3,7 @@ import os
 import subprocess
 from contextlib import contextmanager
 
-from conftest import crash_estate, load_json, run_cli
+from conftest import OUTSIDE, cli, crash_estate, load_json, run_cli
 from documents import SE
 
 
@@ -81,9 +81,6 @@ def test_disk_full_after_the_new_html_fits_keeps_the_earlier_report_set(tmp_path
 
 def test_dns_failure_is_a_clear_error(tmp_path):
     """In a network namespace of the test's own, with no interface: no name resolves, no packet leaves."""
-    import sys
-
-    from conftest import ROOT
     ns = f"vendorscan-dns-{os.getpid()}"
     made = subprocess.run(["ip", "netns", "add", ns], capture_output=True, text=True)
     assert made.returncode == 0, f"this test makes a network namespace (needs root and iproute2): {made.stderr}"
@@ -92,9 +89,9 @@ def test_dns_failure_is_a_clear_error(tmp_path):
         cfg.write_text('[[targets]]\nname = "dns"\ntype = "sftp"\nhost = "sftp.supplier.example"\n'
                        'paths = ["/"]\nusername = "audit"\npassword_env = "PW"\n'
                        'host_key_fingerprint = "SHA256:AAAA"\ntimeout = 5\n')
-        proc = subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-m", "agent", "scan", "--config", str(cfg),
-                               "--out", str(tmp_path / "o"), "--state-dir", str(tmp_path / "s"), "--quiet"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "PW": "x"})
+        proc = subprocess.run(["ip", "netns", "exec", ns, *cli("scan", "--config", cfg, "--out", tmp_path / "o",
+                                                               "--state-dir", tmp_path / "s", "--quiet")],
+                              cwd=OUTSIDE, capture_output=True, text=True, timeout=120, env={**os.environ, "PW": "x"})
     finally:
         subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -2,13 +2,11 @@
 import io
 import os
 import resource
-import subprocess
-import sys
 import time
 import zipfile
 
 import documents as docs
-from conftest import ROOT, load_json
+from conftest import load_json, run_cli
 from documents import DK, SE
 
 BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -21,9 +19,8 @@ def _scan_child(tmp_path, tree, timeout=300):
     """A scan in a child process; returns (exit code, report, the child's peak RSS in MiB, seconds)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "agent", "scan", str(tree), "--out", str(tmp_path / "out"),
-                           "--state-dir", str(tmp_path / "state"), "--quiet", "--workers", "1"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    proc = run_cli("scan", tree, "--out", tmp_path / "out", "--state-dir", tmp_path / "state", "--quiet",
+                   "--workers", "1", timeout=timeout)
     peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc.returncode, load_json(tmp_path / "out" / "report.json"), peak, time.monotonic() - t0

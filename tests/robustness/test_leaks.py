@@ -2,11 +2,10 @@
 import os
 import sqlite3
 import subprocess
-import sys
 import time
 
 import documents as docs
-from conftest import PLANTED, ROOT, assert_no_planted, files_under
+from conftest import OUTSIDE, PLANTED, assert_no_planted, cli, files_under
 
 
 def _tables(db):
@@ -28,10 +27,10 @@ def test_planted_values_in_text_documents_mail_and_screenshots_appear_in_no_outp
     out, state, log = tmp_path / "out", tmp_path / "state", tmp_path / "debug.jsonl"
     # On a pseudo-terminal, so the rich progress display is drawn and can be read back.
     master, slave = os.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "agent", "--log-level", "debug", "--log-format", "json",
-                             "scan", str(planted_tree), "--log-file", str(log), "--out", str(out), "--state-dir",
-                             str(state), "--workers", "2", "--environment", "test", "--bundle"],
-                            cwd=ROOT, stdin=slave, stdout=slave, stderr=slave, env={**os.environ, "TERM": "xterm"})
+    proc = subprocess.Popen(cli("--log-level", "debug", "--log-format", "json", "scan", planted_tree, "--log-file",
+                                log, "--out", out, "--state-dir", state, "--workers", "2", "--environment", "test",
+                                "--bundle"),
+                            cwd=OUTSIDE, stdin=slave, stdout=slave, stderr=slave, env={**os.environ, "TERM": "xterm"})
     os.close(slave)
     screen = bytearray()
     deadline = time.monotonic() + 300

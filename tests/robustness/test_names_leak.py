@@ -4,7 +4,6 @@ Each is a finding located at the name, and no name is recorded or shown with the
 not in reports, the bundle, state.db, the run store, the debug log, the terminal, `history` or `diff`.
 """
 import sqlite3
-import zipfile
 
 import openpyxl
 
