@@ -10,6 +10,7 @@ the real one (`#h=…`): two files whose names mask alike stay two resources.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from dataclasses import replace
 from typing import Iterator
@@ -18,10 +19,12 @@ from urllib.parse import quote, unquote
 from agent.context import ScanContext, ValueHasher
 from agent.model import NAME_SECTION, Chunk, Hit, Location, Resource, Skipped
 
+log = logging.getLogger("vendorscan")
 NAME_PART = "(name)"  # Finding.part of what a resource's own name holds (parentheses: unlike a column's name)
 NAME_FIELDS = ("member", "sheet")  # Location fields that hold names a supplier chose
 # Only text with four digits in a row or an '@' can hold a value the identifier check accepts.
 _WORTH = re.compile(r"\d{4}|@")
+_UNDECODED = re.compile("[\udc80-\udcff]")
 _AS_NAME = Location(section=NAME_SECTION)  # checks read a name as one (its parts joined by '-' and '_')
 _SAFE = "/:@*+,;=~!$&'()"  # what quote() leaves as it is in the uris connectors build, and masks' '*'
 _LONG_DIGITS = re.compile(r"\d{6}")
@@ -45,7 +48,8 @@ class Names:
         self.hasher = hasher
         self._ctx = ScanContext("names", "production", hasher)
         self._masker = _masking_check()
-        self._uris: dict[str, str] = {}  # real -> shown; the files of one folder share their parent's
+        self._failed: set[str] = set()  # checks that raised on a name: said once
+        self._uris: dict[str, tuple[str, str]] = {}  # real -> shown; the files of one folder share their parent's
 
     # -- masking --------------------------------------------------------------------------------
     def mask(self, text: str, hits: list[tuple[str, Hit]] | None = None) -> str:
@@ -102,7 +106,7 @@ class Names:
         cut = len(parent) if parent and real.startswith(parent) else real.rfind("/") + 1
         head, own = real[:cut], real[cut:]
         text = unquote(own, errors="surrogateescape") if "%" in own else own
-        hits = self._hits(text)
+        hits = self._hits(text, r)
         self.uri(head)
         shown = self._suffixed(real, self._uris[head][0] + self._mask_part(own, hits))
         if shown != real:
@@ -112,11 +116,12 @@ class Names:
         return hits
 
     # -- findings -------------------------------------------------------------------------------
-    def hits(self, name: str) -> list[tuple[str, Hit]]:
-        """(check id, hit) for what the content checks find in a name."""
-        return self._hits(name)
+    def hits(self, name: str, resource: Resource | None = None) -> list[tuple[str, Hit]]:
+        """(check id, hit) for what the content checks find in a name (of the resource, or in it)."""
+        return self._hits(name, resource)
 
-    def location(self, loc: Location, seen: dict) -> tuple[dict, list[tuple[str, Hit, dict]]]:
+    def location(self, loc: Location, seen: dict, resource: Resource | None = None
+                 ) -> tuple[dict, list[tuple[str, Hit, dict]]]:
         """A container location's fields with names masked, and the hits in names not seen before.
 
         seen: the caller's per-resource memo (a Location object -> its masked fields)."""
@@ -131,7 +136,7 @@ class Names:
                 masked = self.mask(name)
                 if (f, name) not in seen:
                     seen[(f, name)] = True
-                    found += [(cid, hit, {f: masked, "section": f"{f} name"}) for cid, hit in self._hits(name)]
+                    found += [(cid, hit, {f: masked, "section": f"{f} name"}) for cid, hit in self._hits(name, resource)]
                 fields[f] = masked
         seen[loc] = fields
         return fields, found
@@ -142,11 +147,22 @@ class Names:
             return f"#{position}"
         return self.mask(key)
 
-    def _hits(self, name: str) -> list[tuple[str, Hit]]:
+    def _hits(self, name: str, resource: Resource | None = None) -> list[tuple[str, Hit]]:
         if not name:
             return []
-        return [(cid, hit) for cid, check, ctx in self.contexts for hit in self._scan(check, ctx, name)]
+        found = []
+        for cid, check, ctx in self.contexts:
+            try:
+                found += [(cid, hit) for hit in self._scan(check, ctx, name, resource)]
+            except Exception as exc:  # noqa: BLE001 - a check that cannot read names must not stop the walk
+                if cid not in self._failed:
+                    self._failed.add(cid)
+                    log.warning("check %s failed on a name (%s); names are masked all the same, "
+                                "but it finds nothing in them", cid, type(exc).__name__)
+        return found
 
     @staticmethod
-    def _scan(check, ctx, name: str) -> Iterator[Hit]:
-        return check.scan(Chunk(name, 0, 0, len(name), 1, 1, _AS_NAME), None, ctx)
+    def _scan(check, ctx, name: str, resource: Resource | None = None) -> Iterator[Hit]:
+        if not name.isascii():  # a name's bytes that are not UTF-8 (surrogate-escaped): checks see U+FFFD, one for one
+            name = _UNDECODED.sub("\ufffd", name)
+        return check.scan(Chunk(name, 0, 0, len(name), 1, 1, _AS_NAME), resource, ctx)

@@ -170,7 +170,7 @@ class Worker:
                     problems.append(item)
                     continue
                 found_text = True
-                container, in_names = names.location(item.location, seen_names)
+                container, in_names = names.location(item.location, seen_names, resource)
                 for cid, hit, loc in in_names:
                     rec.add(cid, hit, loc)
                 if isinstance(item, TextStream):
@@ -216,7 +216,7 @@ class Worker:
         table = names.mask(sample.table)
         shown = [names.mask(column) for column in sample.columns]
         for column, masked in zip(sample.columns, shown):
-            for cid, hit in names.hits(column):
+            for cid, hit in names.hits(column, resource):
                 rec.add(cid, hit, {"table": table, "column_name": masked, "section": "column name"}, part=masked)
         for keys, rows in sample.batches:
             first = out.rows_sampled + 1
