@@ -6,6 +6,7 @@ coverage counts, and writes every occurrence to a spool file; never content, nev
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from agent.config import Config
 from agent.context import ScanContext, ValueHasher
 from agent.formats.cells import cell_text, id_width
 from agent.formats.base import BombError, Budget, FormatError, Problem, TextStream
-from agent.formats.extract import Extractor
+from agent.formats.extract import Extractor, failure
 from agent.formats.sniff import HEAD_SIZE
 from agent.formats.text import LineLocator, iter_chunks, text_chunks
 from agent.model import Chunk, Location, Resource, Skipped
@@ -126,7 +127,9 @@ class Worker:
         except ResourceError as exc:
             out.skipped = Skipped(resource.uri, exc.reason, exc.detail, resource.target)
         except OSError as exc:
-            out.skipped = Skipped(resource.uri, "read-error", exc.strerror or type(exc).__name__, resource.target)
+            # The system's words for the errno, never the exception's text (a library's OSError can quote content).
+            why = os.strerror(exc.errno) if isinstance(exc.errno, int) else type(exc).__name__
+            out.skipped = Skipped(resource.uri, "read-error", why, resource.target)
         except Exception as exc:  # noqa: BLE001 - one bad resource must not end the scan
             # Only the type: a message could quote scanned content.
             out.skipped = Skipped(resource.uri, "internal-error", type(exc).__name__, resource.target)
@@ -168,8 +171,7 @@ class Worker:
                         if deadline is not None and time.monotonic() > deadline:
                             break
                 except (BombError, FormatError) as exc:  # a member that broke off or blew up while being read
-                    reason = "archive-bomb" if isinstance(exc, BombError) else "malformed"
-                    problems.append(Problem(reason, str(exc), item.location.member or ""))
+                    problems.append(failure(exc, "text member", item.location.member or ""))
                 if deadline is not None and time.monotonic() > deadline:
                     # Parts already found unreadable are still listed below; the rest was not read.
                     out.skipped = Skipped(resource.uri, "timeout", f"stopped after {limits.resource_timeout}s "

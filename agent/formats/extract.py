@@ -111,13 +111,8 @@ class Extractor:
                         yield from self._nested(item, member, depth)
                     else:
                         yield _within(item, member)
-            except BombError as exc:
-                yield Problem("archive-bomb", f"{exc}; not unpacked further", member)
-            except (FormatError, zipfile.BadZipFile, EOFError) as exc:
-                yield Problem("malformed", f"{kind}: {exc or type(exc).__name__}", member)
             except Exception as exc:  # noqa: BLE001 - a library choking on hostile input skips the part
-                # Only the type: a library's message could quote the content.
-                yield Problem("malformed", f"{kind}: the {kind} reader failed ({type(exc).__name__})", member)
+                yield failure(exc, kind, member)
 
     @staticmethod
     def _claimed(gate: Problem, claim: str | None, kind: str, member: str) -> Problem:
@@ -166,10 +161,13 @@ class Extractor:
             yield Problem("nesting-too-deep", f"more than {self.settings.max_depth} levels of archives or "
                                               "attachments; not opened ([formats] max_depth)", path)
             return
-        with item.open() as raw:
-            f = self.budget.reader(raw, path, item.packed)
-            head = f.read(HEAD_SIZE)
-            yield from self.extract(f, head, item.name, path, depth + 1)
+        try:
+            with item.open() as raw:
+                f = self.budget.reader(raw, path, item.packed)
+                head = f.read(HEAD_SIZE)
+                yield from self.extract(f, head, item.name, path, depth + 1)
+        except Exception as exc:  # noqa: BLE001 - a member that cannot be opened or copied skips that member only
+            yield failure(exc, "archive member", path)
 
     def _seekable(self, stream: IO[bytes], head: bytes, kind: str):
         if kind not in _SEEKING:
@@ -186,6 +184,17 @@ class Extractor:
         shutil.copyfileobj(stream, tmp, 2**20)
         tmp.seek(0)
         return tmp
+
+
+def failure(exc: Exception, kind: str, member: str) -> Problem:
+    """The skip for a part whose reading raised: our own exceptions' words, of any other only its type."""
+    if isinstance(exc, BombError):
+        return Problem("archive-bomb", f"{exc}; not unpacked further", member)
+    if isinstance(exc, FormatError):
+        return Problem("malformed", f"{kind}: {exc}", member)
+    # A library's message can quote the content (zipfile names the member a local header hides): never shown.
+    what = "is broken or cut short" if isinstance(exc, (zipfile.BadZipFile, EOFError)) else "could not be read"
+    return Problem("malformed", f"the {kind} {what} ({type(exc).__name__})", member)
 
 
 def _fits(claim: str, kind: str) -> bool:
