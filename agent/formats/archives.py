@@ -8,7 +8,7 @@ import tarfile
 import zipfile
 from typing import IO, Iterator
 
-from agent.formats.base import Budget, Item, Nested, Problem
+from agent.formats.base import Budget, Item, Nested, Prepended, Problem
 
 
 def _declared(settings, budget: Budget, name: str, size: int, packed: int) -> Problem | None:
@@ -77,7 +77,9 @@ def _single(opener, suffixes: tuple[str, ...]):
                 break
         else:
             inner = (inner or "content") + ".unpacked"
-        yield Nested(inner.rsplit("/", 1)[-1], lambda: opener(f), None, _size(f))
+        stream = opener(f)
+        first = stream.read(1)  # a stream that does not unpack is not this format (it may be text that starts so)
+        yield Nested(inner.rsplit("/", 1)[-1], lambda: Prepended(stream, first), None, _size(f))
     return read
 
 
