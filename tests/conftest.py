@@ -152,12 +152,17 @@ def crash_estate(tmp_path: Path, files: int, poisoned: int, executor: str) -> tu
 
 
 def _install_crash_check(tmp_path: Path) -> dict:
+    """The crash check installed (see install_check); enabled by [checks.crashtest]."""
+    return install_check(tmp_path, "crashtest", "CrashCheck", _CRASH_CHECK)
+
+
+def install_check(tmp_path: Path, check_id: str, cls: str, source: str) -> dict:
     """A third-party check installed as pip installs one (a dist-info with an entry point, on PYTHONPATH), so
-    that worker processes load it too; enabled by [checks.crashtest]. Returns the environment to run with."""
-    plugin = tmp_path / "plugin"
-    info = plugin / "vs_crashtest-1.0.dist-info"
+    that worker processes load it too; enabled by [checks.<check_id>]. Returns the environment to run with."""
+    plugin = tmp_path / f"plugin-{check_id}"
+    info = plugin / f"vs_{check_id}-1.0.dist-info"
     info.mkdir(parents=True)
-    (plugin / "vs_crashtest.py").write_text(_CRASH_CHECK)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vs-crashtest\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[vendorscan.checks]\ncrashtest = vs_crashtest:CrashCheck\n")
+    (plugin / f"vs_{check_id}.py").write_text(source)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: vs-{check_id}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[vendorscan.checks]\n{check_id} = vs_{check_id}:{cls}\n")
     return {"PYTHONPATH": f"{plugin}:{os.environ.get('PYTHONPATH', '')}"}
