@@ -33,6 +33,7 @@ _OOXML = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"), ("ppt/pres
 _ODF = {"application/vnd.oasis.opendocument.text": "odt",
         "application/vnd.oasis.opendocument.spreadsheet": "ods",
         "application/vnd.oasis.opendocument.presentation": "odp"}
+_PACKAGES = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp"})  # zips a library unpacks by itself
 _UNPARSED = frozenset({"malformed", "too-large"})
 _MAIL_HEADERS = (b"received:", b"return-path:", b"mime-version:", b"delivered-to:", b"message-id:",
                  b"from:", b"date:", b"subject:", b"to:", b"x-")
@@ -126,6 +127,12 @@ class Extractor:
             return
         if claim is not None and not _fits(claim, kind):
             yield Problem("malformed", f"named as {claim} but the content is {kind}; read as {kind}", member)
+        if kind in _PACKAGES:
+            from agent.formats.archives import package_bomb
+            bomb = package_bomb(f, self.settings, self.budget)
+            if bomb is not None:
+                yield _within(bomb, member)
+                return
         try:
             for item in self._handler(kind)(f, name=name, settings=self.settings, budget=self.budget):
                 if isinstance(item, Nested):
