@@ -18,7 +18,7 @@ from conftest import PLANTED, install_check, load_json
 
 SE = PLANTED["se.personnummer"][0]
 _SLEEP_MARKER = "VENDORSCAN-TEST-SLEEP"
-_SLEEP_CHECK = f'''"""Test only: one call that does not return for a minute, as a document library stuck on hostile input."""
+_SLEEP_CHECK = f'''"""Test only: one call that does not return for a minute, as a library stuck on hostile input."""
 import time
 
 from checks.base import ContentCheck
@@ -176,3 +176,24 @@ def test_a_67_mb_mail_is_read_in_a_small_multiple_of_its_attachment(tmp_path):
     code, report, seconds, peak = _scan(tmp_path, tree)
     assert "se.personnummer" in _found(report, "export.eml") and not report["skipped"], report["skipped"]
     assert peak < 250, f"peak RSS {peak} MiB for a 67 MB mail"  # was 617 MiB with the whole mail parsed at once
+
+
+def test_200_pdf_pages_sharing_one_content_stream_read_it_once(tmp_path):
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+    tree = _tree(tmp_path)
+    writer = PdfWriter()
+    font = writer._add_object(DictionaryObject({NameObject(k): NameObject(v) for k, v in (
+        ("/Type", "/Font"), ("/Subtype", "/Type1"), ("/BaseFont", "/Helvetica"))}))
+    resources = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+    content = DecodedStreamObject()
+    content.set_data(f"BT /F1 10 Tf 50 800 Td (personnummer {SE}) Tj ET\n".encode()
+                     + b"BT /F1 1 Tf 0 0 Td (x) Tj ET\n" * 3000)  # ~0.3 s of pypdf's time per page that reads it
+    shared = writer._add_object(content.flate_encode())
+    for _ in range(200):
+        page = writer.add_blank_page(595, 842)
+        page[NameObject("/Contents")], page[NameObject("/Resources")] = shared, resources
+    writer.write(tree / "shared.pdf")
+    code, report, seconds, _ = _scan(tmp_path, tree, "[limits]\nresource_timeout = 30\n")
+    assert "se.personnummer" in _found(report, "shared.pdf") and not report["skipped"], report["skipped"]
+    assert code != 2 and seconds < 30, (code, seconds)

@@ -9,7 +9,7 @@ HIDDEN = f"hr/{PLANTED['se.personnummer'][0]}.txt"  # an identifier as a member 
 
 
 def _hidden_name_zip() -> bytes:
-    """A zip whose central directory names a member differently from its local header (zipfile's message quotes both)."""
+    """A zip whose central directory names a member unlike its local header does (zipfile's message quotes both)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(HIDDEN, "anteckning\n")
