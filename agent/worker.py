@@ -6,6 +6,7 @@ coverage counts, and writes every occurrence to a spool file; never content, nev
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 import time
@@ -15,9 +16,10 @@ from typing import Any
 
 from agent.config import Config
 from agent.context import ScanContext, ValueHasher
+from agent.deadline import Expired, hard_limit
 from agent.formats.cells import cell_text, id_width
 from agent.formats.base import BombError, Budget, FormatError, Problem, TextStream
-from agent.formats.extract import Extractor
+from agent.formats.extract import Extractor, failure
 from agent.formats.sniff import HEAD_SIZE
 from agent.formats.text import LineLocator, iter_chunks, text_chunks
 from agent.model import Chunk, Location, Resource, Skipped
@@ -143,7 +145,9 @@ class Worker:
         except ResourceError as exc:
             out.skipped = Skipped(resource.uri, exc.reason, exc.detail, resource.target)
         except OSError as exc:
-            out.skipped = Skipped(resource.uri, "read-error", exc.strerror or type(exc).__name__, resource.target)
+            # The system's words for the errno, never the exception's text (a library's OSError can quote content).
+            why = os.strerror(exc.errno) if isinstance(exc.errno, int) else type(exc).__name__
+            out.skipped = Skipped(resource.uri, "read-error", why, resource.target)
         except Exception as exc:  # noqa: BLE001 - one bad resource must not end the scan
             # Only the type: a message could quote scanned content.
             out.skipped = Skipped(resource.uri, "internal-error", type(exc).__name__, resource.target)
@@ -158,44 +162,47 @@ class Worker:
         problems: list[Problem] = []
         found_text = False
         seen_names: dict = {}
-        with connector.open(resource) as stream:
-            counting = _CountingReader(stream, 0)
-            head = counting.read(HEAD_SIZE)
-            if not head:
-                out.skipped = Skipped(resource.uri, "empty", "0 bytes: nothing to scan", resource.target)
-                return
-            name = resource.address.rsplit("/", 1)[-1]
-            for item in extractor.extract(counting, head, name):
-                if isinstance(item, Problem):
-                    problems.append(item)
-                    continue
-                found_text = True
-                container, in_names = names.location(item.location, seen_names, resource)
-                for cid, hit, loc in in_names:
-                    rec.add(cid, hit, loc)
-                if isinstance(item, TextStream):
-                    chunks, place = iter_chunks(item.stream, item.encoding, limits.chunk_size, head=item.head), None
-                else:
-                    chunks, place = text_chunks(item.text, limits.chunk_size), item.place
-                try:
-                    for chunk in chunks:
-                        chunk.location = item.location
-                        for cid, hit, line, col in _scan_chunk(chunk, resource, contexts):
-                            if place is None:
-                                loc = {"line": line, "column": col, "offset": hit.start, **container}
-                            else:
-                                loc = {**container, **place(line, col, hit.end - hit.start)}
-                            rec.add(cid, hit, loc)
-                        if deadline is not None and time.monotonic() > deadline:
-                            break
-                except (BombError, FormatError) as exc:  # a member that broke off or blew up while being read
-                    reason = "archive-bomb" if isinstance(exc, BombError) else "malformed"
-                    problems.append(Problem(reason, str(exc), item.location.member or ""))
-                if deadline is not None and time.monotonic() > deadline:
-                    # Parts already found unreadable are still listed below; the rest was not read.
-                    out.skipped = Skipped(resource.uri, "timeout", f"stopped after {limits.resource_timeout}s "
-                                          f"at byte {counting.count}", resource.target)
-                    break
+        counting = _CountingReader(None, 0)
+        try:  # the hard limit holds inside a library call too (in a main thread; elsewhere the checks below)
+            with hard_limit(limits.resource_timeout), connector.open(resource) as stream:
+                counting = _CountingReader(stream, 0)
+                head = counting.read(HEAD_SIZE)
+                if not head:
+                    out.skipped = Skipped(resource.uri, "empty", "0 bytes: nothing to scan", resource.target)
+                    return
+                name = resource.address.rsplit("/", 1)[-1]
+                for item in extractor.extract(counting, head, name):
+                    if isinstance(item, Problem):
+                        problems.append(item)
+                        continue
+                    found_text = True
+                    container, in_names = names.location(item.location, seen_names, resource)
+                    for cid, hit, loc in in_names:
+                        rec.add(cid, hit, loc)
+                    if isinstance(item, TextStream):
+                        chunks, place = iter_chunks(item.stream, item.encoding, limits.chunk_size, head=item.head), None
+                    else:
+                        chunks, place = text_chunks(item.text, limits.chunk_size), item.place
+                    try:
+                        for chunk in chunks:
+                            chunk.location = item.location
+                            for cid, hit, line, col in _scan_chunk(chunk, resource, contexts):
+                                if place is None:
+                                    loc = {"line": line, "column": col, "offset": hit.start, **container}
+                                else:
+                                    loc = {**container, **place(line, col, hit.end - hit.start)}
+                                rec.add(cid, hit, loc)
+                            if deadline is not None and time.monotonic() > deadline:
+                                break
+                    except (BombError, FormatError) as exc:  # a member that broke off or blew up while being read
+                        problems.append(failure(exc, "text member", item.location.member or ""))
+                    if deadline is not None and time.monotonic() > deadline:
+                        # Parts already found unreadable are still listed below; the rest was not read.
+                        out.skipped = _timed_out(resource, limits.resource_timeout, counting.count)
+                        break
+                out.bytes_read = counting.count
+        except Expired:
+            out.skipped = _timed_out(resource, limits.resource_timeout, counting.count)
             out.bytes_read = counting.count
         for p in problems:
             uri = f"{resource.uri}!/{names.mask(p.member)}" if p.member else resource.uri
@@ -230,6 +237,11 @@ class Worker:
                 for cid, hit, line, _ in _scan_chunk(chunk, resource, contexts):
                     key = names.row_key(keys[line - 1], first + line - 1)
                     rec.add(cid, hit, {"table": table, "column_name": shown[ci], "row_key": key}, part=shown[ci])
+
+
+def _timed_out(resource: Resource, seconds: int, count: int) -> Skipped:
+    """The skip of a resource that took longer than resource_timeout; parts found unreadable are listed too."""
+    return Skipped(resource.uri, "timeout", f"stopped after {seconds}s at byte {count}", resource.target)
 
 
 def _scan_chunk(chunk: Chunk, resource: Resource, contexts):

@@ -319,3 +319,25 @@ def test_a_screenshot_in_a_pdf_with_a_text_layer_is_read_too(tmp_path, tree):
     c.save()
     _, report = _scan(tmp_path, tree)
     assert [(o["kind"], o["page"], len(o["region"])) for o in _occurrences(report, "beslut.pdf")] == [("dk.cpr", 1, 4)]
+
+
+def test_text_whose_first_bytes_look_like_a_binary_format_is_read_as_text(tmp_path, tree):
+    import random
+    rng = random.Random(5)
+    ids = {name: synth.real("se.personnummer", rng) for name in ("vikt.csv", "lista.txt", "nul.csv", "utkast.txt",
+                                                                  "bild.gif.txt", "data.bz.txt")}
+    (tree / "vikt.csv").write_text(f"BMI;personnummer;namn\n27,1;{ids['vikt.csv']};Anna\n")  # "BM": a bitmap?
+    (tree / "lista.txt").write_text(f"MZ-lista\nAnna Lindqvist {ids['lista.txt']}\n")  # "MZ": a program?
+    (tree / "nul.csv").write_bytes(b"\x00" + f"namn;personnummer\nAnna;{ids['nul.csv']}\n".encode())
+    (tree / "utkast.txt").write_text(f"%PDF-utkast\npersonnummer {ids['utkast.txt']}\n")  # a PDF that is not one
+    (tree / "bild.gif.txt").write_text(f"GIF89a-rapport, personnummer {ids['bild.gif.txt']}\n")
+    (tree / "data.bz.txt").write_text(f"BZh-export\npersonnummer {ids['data.bz.txt']}\n")
+    (tree / "broken.bmp").write_bytes(b"BM" + bytes(range(256)) * 8)  # neither a bitmap nor text
+    for config in ("", "[formats]\nocr = false\ndocuments = false\narchives = false\n"):
+        proc, report = _scan(tmp_path, tree, config=config)
+        for name in ids:
+            assert _occurrences(report, name, "se.personnummer"), (config, name, report["skipped"])
+        skips = {s["uri"].rsplit("/", 1)[1]: s for s in report["skipped"]}
+        assert set(skips) == {"broken.bmp"}, skips
+        if not config:  # both reasons: not the format its first bytes claim, and not text
+            assert skips["broken.bmp"]["reason"] == "malformed" and "not text" in skips["broken.bmp"]["detail"]

@@ -17,6 +17,8 @@ from agent.formats.text import LineLocator, iter_chunks
     (b"%PDF-1.7\n", "binary", "pdf"),
     (b"PK\x03\x04rest", "binary", "zip"),
     (b"\x00\x01\x02\x03\xff\xfe\x00\x00binary", "binary", "unknown"),
+    (b"\x00namn;personnummer\nAnna;850412-1230\n", "text", "utf-8"),  # one stray NUL does not make it binary
+    (b"x" * 257 + b"ustar\x0000" + b"\x00" * 100 + b"text member\n" * 40, "binary", "tar"),  # a tar of text
 ])
 def test_sniff(data, kind, enc):
     assert sniff(data) == (kind, enc)

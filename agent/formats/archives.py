@@ -8,10 +8,10 @@ import tarfile
 import zipfile
 from typing import IO, Iterator
 
-from agent.formats.base import Budget, Item, Nested, Problem
+from agent.formats.base import Budget, Item, Nested, Prepended, Problem
 
 
-def _declared(settings, budget: Budget, name: str, size: int, packed: int) -> Problem | None:
+def declared(settings, budget: Budget, name: str, size: int, packed: int) -> Problem | None:
     """A member whose declared sizes already break the bounds is reported, never expanded."""
     if size > budget.left:
         return Problem("archive-bomb", f"declares {size} bytes unpacked, more than is left of the "
@@ -19,6 +19,26 @@ def _declared(settings, budget: Budget, name: str, size: int, packed: int) -> Pr
     if size > 2**20 and size > packed * settings.max_ratio:
         return Problem("archive-bomb", f"declares {size} bytes from {packed} packed "
                                        f"(over {settings.max_ratio}x, [formats] max_ratio)", name)
+    return None
+
+
+def package_bomb(f: IO[bytes], settings, budget: Budget) -> Problem | None:
+    """A zip package (docx, xlsx, odt, …) whose parts declare more than the bounds allow, found before a library
+    unpacks them around our bounded reader; else their declared total is taken from the budget."""
+    f.seek(0)
+    total = 0
+    with zipfile.ZipFile(f) as z:
+        for info in z.infolist():
+            # zipfile never gives more than a member's declared size: the declaration is the bound.
+            bomb = declared(settings, budget, _safe_name(info.filename), info.file_size, info.compress_size)
+            if bomb is not None:
+                return bomb
+            total += info.file_size
+    f.seek(0)
+    if total > budget.left:
+        return Problem("archive-bomb", f"its parts declare {total} bytes unpacked, more than is left of the "
+                                       f"{settings.max_expanded_size}-byte limit for one resource")
+    budget.left -= total
     return None
 
 
@@ -35,7 +55,7 @@ def read_zip(f: IO[bytes], *, settings, budget: Budget, **_) -> Iterator[Item]:
             if info.flag_bits & 0x1:
                 yield Problem("encrypted", "password-protected archive member: encrypted, not scanned", name)
                 continue
-            bomb = _declared(settings, budget, name, info.file_size, info.compress_size)
+            bomb = declared(settings, budget, name, info.file_size, info.compress_size)
             if bomb is not None:
                 yield bomb
                 continue
@@ -59,7 +79,7 @@ def read_tar(f: IO[bytes], *, settings, budget: Budget, **_) -> Iterator[Item]:
                 yield Problem("not-a-file", "link or device entry in the archive: not followed", name)
                 continue
             # A tar member is stored, not packed: only the unpacking budget can bind.
-            bomb = _declared(settings, budget, name, info.size, info.size)
+            bomb = declared(settings, budget, name, info.size, info.size)
             if bomb is not None:
                 yield bomb
                 return
@@ -77,7 +97,9 @@ def _single(opener, suffixes: tuple[str, ...]):
                 break
         else:
             inner = (inner or "content") + ".unpacked"
-        yield Nested(inner.rsplit("/", 1)[-1], lambda: opener(f), None, _size(f))
+        stream = opener(f)
+        first = stream.read(1)  # a stream that does not unpack is not this format (it may be text that starts so)
+        yield Nested(inner.rsplit("/", 1)[-1], lambda: Prepended(stream, first), None, _size(f))
     return read
 
 

@@ -116,3 +116,28 @@ def read_all(f: IO[bytes]) -> bytes:
         if not block:
             return b"".join(parts)
         parts.append(block)
+
+
+class Prepended:
+    """A forward-only stream with its already-read head put back in front."""
+
+    def __init__(self, f, head: bytes):
+        self._f, self._head = f, head
+
+    def read(self, n: int = -1) -> bytes:
+        if self._head:
+            if n is None or n < 0:
+                data, self._head = self._head + self._f.read(), b""
+                return data
+            data, self._head = self._head[:n], self._head[n:]
+            return data + self._f.read(n - len(data)) if len(data) < n else data
+        return self._f.read(n)
+
+    def readable(self) -> bool:
+        return True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

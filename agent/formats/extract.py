@@ -15,8 +15,8 @@ import zipfile
 import zlib
 from typing import IO, Iterator
 
-from agent.formats.base import BombError, Budget, FormatError, Nested, Problem, Segment, TextStream
-from agent.formats.sniff import HEAD_SIZE, sniff
+from agent.formats.base import BombError, Budget, FormatError, Nested, Prepended, Problem, Segment, TextStream
+from agent.formats.sniff import HEAD_SIZE, also_text, sniff
 from agent.model import Location
 
 IMAGES = frozenset({"png", "jpeg", "gif", "tiff", "bmp"})
@@ -33,6 +33,8 @@ _OOXML = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"), ("ppt/pres
 _ODF = {"application/vnd.oasis.opendocument.text": "odt",
         "application/vnd.oasis.opendocument.spreadsheet": "ods",
         "application/vnd.oasis.opendocument.presentation": "odp"}
+_PACKAGES = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp"})  # zips a library unpacks by itself
+_UNPARSED = frozenset({"malformed", "too-large"})
 _MAIL_HEADERS = (b"received:", b"return-path:", b"mime-version:", b"delivered-to:", b"message-id:",
                  b"from:", b"date:", b"subject:", b"to:", b"x-")
 
@@ -44,8 +46,6 @@ def kind_of(head: bytes, name: str) -> tuple[str, str]:
         if _looks_like_mail(head, name):
             return "eml", detail
         return "text", detail
-    if detail == "unknown" and len(head) > 262 and head[257:262] == b"ustar":
-        return "tar", ""
     return detail, ""
 
 
@@ -78,46 +78,70 @@ class Extractor:
         kind, detail = kind_of(head, name)
         claim = claimed(name)
         if kind == "text":
-            if claim is not None:
-                yield Problem("malformed", f"named as {claim} but the content is text; scanned as text", member)
-            # A member is decompressed while it is read, after this generator has handed it over: its
-            # decompression errors must still come out as "malformed", never as a crash of the reader.
-            yield TextStream(_Guarded(stream) if member else stream, detail, head, _loc(member))
+            yield from _as_text(stream, detail, head, claim, member)
             return
+        # Magic bytes are a claim too ("BMI;personnummer" starts like a bitmap, "MZ-lista" like a program):
+        # content that reads as text is read as text unless it parses as what its first bytes say.
+        encoding = also_text(head, kind)
         gate = self._gate(kind, detail)
         if gate is not None:
-            yield self._claimed(gate, claim, kind, member)
+            yield from _as_text(stream, encoding, head, claim, member) if encoding else \
+                (self._claimed(gate, claim, kind, member),)
             return
-        with self._seekable(stream, head, kind) as f:
-            try:
-                if kind == "zip":
-                    kind = _zip_kind(f)
-                elif kind == "ole2":
-                    from agent.formats.ole import ole_kind
-                    kind = ole_kind(f)
-                    gate = self._gate(kind if kind != "ole2" else "other", "OLE2 compound file")
-                    if gate is not None:
-                        yield self._claimed(gate, claim, kind, member)
-                        return
-            except Exception as exc:  # noqa: BLE001 - a broken container is reported, never fatal
-                yield Problem("malformed", f"{claim or kind}: the container could not be opened "
-                                           f"({type(exc).__name__})", member)
+        with self._seekable(stream, head, kind, rewind=encoding is not None) as f:
+            items = self._binary(f, kind, name, claim, member, depth, "" if encoding else "; not text either")
+            if encoding is None:
+                yield from items
                 return
-            if claim is not None and not _fits(claim, kind):
-                yield Problem("malformed", f"named as {claim} but the content is {kind}; read as {kind}", member)
-            try:
-                for item in self._handler(kind)(f, name=name, settings=self.settings, budget=self.budget):
-                    if isinstance(item, Nested):
-                        yield from self._nested(item, member, depth)
-                    else:
-                        yield _within(item, member)
-            except BombError as exc:
-                yield Problem("archive-bomb", f"{exc}; not unpacked further", member)
-            except (FormatError, zipfile.BadZipFile, EOFError) as exc:
-                yield Problem("malformed", f"{kind}: {exc or type(exc).__name__}", member)
-            except Exception as exc:  # noqa: BLE001 - a library choking on hostile input skips the part
-                # Only the type: a library's message could quote the content.
-                yield Problem("malformed", f"{kind}: the {kind} reader failed ({type(exc).__name__})", member)
+            # That the file itself did not parse (or claims an absurd size) is held until it proves to be its
+            # format; anything else (text, a member, "encrypted") shows that it is.
+            held: list[Problem] | None = []
+            for item in items:
+                if held is not None and isinstance(item, Problem) and item.member == member \
+                        and item.reason in _UNPARSED:
+                    held.append(item)
+                    continue
+                yield from held or ()
+                held = None
+                yield item
+            if held is not None:  # nothing read as what its magic bytes said: it is text after all
+                f.seek(len(head))
+                yield from _as_text(f, encoding, head, claim, member)
+
+    def _binary(self, f: IO[bytes], kind: str, name: str, claim: str | None, member: str, depth: int,
+                neither: str) -> Iterator[Segment | TextStream | Problem]:
+        """What the format's handler reads in a seekable file, or why not (neither: that it is not text either)."""
+        try:
+            if kind == "zip":
+                kind = _zip_kind(f)
+            elif kind == "ole2":
+                from agent.formats.ole import ole_kind
+                kind = ole_kind(f)
+                gate = self._gate(kind if kind != "ole2" else "other", "OLE2 compound file")
+                if gate is not None:
+                    yield self._claimed(gate, claim, kind, member)
+                    return
+        except Exception as exc:  # noqa: BLE001 - a broken container is reported, never fatal
+            yield Problem("malformed", f"{claim or kind}: the container could not be opened "
+                                       f"({type(exc).__name__}){neither}", member)
+            return
+        if claim is not None and not _fits(claim, kind):
+            yield Problem("malformed", f"named as {claim} but the content is {kind}; read as {kind}", member)
+        if kind in _PACKAGES:
+            from agent.formats.archives import package_bomb
+            bomb = package_bomb(f, self.settings, self.budget)
+            if bomb is not None:
+                yield _within(bomb, member)
+                return
+        try:
+            for item in self._handler(kind)(f, name=name, settings=self.settings, budget=self.budget):
+                if isinstance(item, Nested):
+                    yield from self._nested(item, member, depth)
+                else:
+                    yield _within(item, member)
+        except Exception as exc:  # noqa: BLE001 - a library choking on hostile input skips the part
+            problem = failure(exc, kind, member)
+            yield dataclasses.replace(problem, detail=problem.detail + neither)
 
     @staticmethod
     def _claimed(gate: Problem, claim: str | None, kind: str, member: str) -> Problem:
@@ -141,7 +165,7 @@ class Extractor:
             return Problem("encrypted", "password-protected Office document: encrypted, not scanned")
         if kind not in IMAGES | DOCUMENTS | ARCHIVES | {"ole2"}:
             what = detail or kind
-            return Problem("unsupported-format", f"binary content ({what}); no format handler")
+            return Problem("unsupported-format", f"binary content ({what}), not text; no format handler")
         return None
 
     def _handler(self, kind: str):
@@ -166,14 +190,17 @@ class Extractor:
             yield Problem("nesting-too-deep", f"more than {self.settings.max_depth} levels of archives or "
                                               "attachments; not opened ([formats] max_depth)", path)
             return
-        with item.open() as raw:
-            f = self.budget.reader(raw, path, item.packed)
-            head = f.read(HEAD_SIZE)
-            yield from self.extract(f, head, item.name, path, depth + 1)
+        try:
+            with item.open() as raw:
+                f = self.budget.reader(raw, path, item.packed)
+                head = f.read(HEAD_SIZE)
+                yield from self.extract(f, head, item.name, path, depth + 1)
+        except Exception as exc:  # noqa: BLE001 - a member that cannot be opened or copied skips that member only
+            yield failure(exc, "archive member", path)
 
-    def _seekable(self, stream: IO[bytes], head: bytes, kind: str):
-        if kind not in _SEEKING:
-            return _Prepended(stream, head)
+    def _seekable(self, stream: IO[bytes], head: bytes, kind: str, rewind: bool = False):
+        if kind not in _SEEKING and not rewind:
+            return Prepended(stream, head)
         try:
             if stream.seekable():
                 stream.seek(0)
@@ -186,6 +213,27 @@ class Extractor:
         shutil.copyfileobj(stream, tmp, 2**20)
         tmp.seek(0)
         return tmp
+
+
+def failure(exc: Exception, kind: str, member: str) -> Problem:
+    """The skip for a part whose reading raised: our own exceptions' words, of any other only its type."""
+    if isinstance(exc, BombError):
+        return Problem("archive-bomb", f"{exc}; not unpacked further", member)
+    if isinstance(exc, FormatError):
+        return Problem("malformed", f"{kind}: {exc}", member)
+    # A library's message can quote the content (zipfile names the member a local header hides): never shown.
+    what = "is broken or cut short" if isinstance(exc, (zipfile.BadZipFile, EOFError)) else "could not be read"
+    return Problem("malformed", f"the {kind} {what} ({type(exc).__name__})", member)
+
+
+def _as_text(stream: IO[bytes], encoding: str, head: bytes, claim: str | None,
+             member: str) -> Iterator[TextStream | Problem]:
+    """A text file (or member) as one stream of text, saying so when its name promised a format."""
+    if claim is not None:
+        yield Problem("malformed", f"named as {claim} but the content is text; scanned as text", member)
+    # A member is decompressed while it is read, after this generator has handed it over: its
+    # decompression errors must still come out as "malformed", never as a crash of the reader.
+    yield TextStream(_Guarded(stream) if member else stream, encoding, head, _loc(member))
 
 
 def _fits(claim: str, kind: str) -> bool:
@@ -246,31 +294,6 @@ class _Keep:
 
     def __enter__(self):
         return self.f
-
-    def __exit__(self, *exc):
-        return False
-
-
-class _Prepended:
-    """A forward-only stream with its already-read head put back in front."""
-
-    def __init__(self, f, head: bytes):
-        self._f, self._head = f, head
-
-    def read(self, n: int = -1) -> bytes:
-        if self._head:
-            if n is None or n < 0:
-                data, self._head = self._head + self._f.read(), b""
-                return data
-            data, self._head = self._head[:n], self._head[n:]
-            return data
-        return self._f.read(n)
-
-    def readable(self) -> bool:
-        return True
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, *exc):
         return False

@@ -1,9 +1,11 @@
 """Saved e-mail: .eml (MIME) and Outlook .msg — headers, bodies, and attachments read as files of their own."""
 from __future__ import annotations
 
-import email
+import binascii
 import io
+import tempfile
 from email import policy
+from email.feedparser import BytesFeedParser
 from html.parser import HTMLParser
 from typing import IO, Iterator
 
@@ -15,8 +17,11 @@ _HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date")
 
 def read_eml(f: IO[bytes], **_) -> Iterator[Item]:
     """Address and subject headers, every text part, every attachment (nested .eml included)."""
-    msg = email.message_from_bytes(read_all(f), policy=policy.default)  # the parser holds the whole mail anyway
-    yield from _message(msg)
+    # Fed in blocks: never the whole file as bytes and again as text beside the parsed message.
+    parser = BytesFeedParser(policy=policy.default)
+    while block := f.read(2**20):
+        parser.feed(block)
+    yield from _message(parser.close())
 
 
 def _message(msg) -> Iterator[Item]:
@@ -36,9 +41,30 @@ def _message(msg) -> Iterator[Item]:
                               Location(section="body" if ctype == "text/plain" else "body (html)"))
             continue
         n_attachment += 1
-        data = part.get_payload(decode=True) or b""
         name = filename or f"attachment-{n_attachment}"
-        yield Nested(name, lambda data=data: io.BytesIO(data), len(data), None)
+        # Decoded when it is read, and its encoded text let go once it has been: one attachment at a time.
+        yield Nested(name, lambda part=part: _decoded(part), None, None)
+        part.set_payload("")
+
+
+def _decoded(part) -> IO[bytes]:
+    """An attachment's content; a base64 one decoded block by block into a private temp file (0600, deleted on
+    close), so that a large one is never in memory twice beside its encoded text."""
+    payload = part.get_payload()
+    if not isinstance(payload, str) or str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
+        return io.BytesIO(part.get_payload(decode=True) or b"")
+    out = tempfile.TemporaryFile(prefix="vendorscan-")
+    try:
+        at = 0
+        while at < len(payload):
+            end = payload.find("\n", at + 2**20) + 1 or len(payload)  # whole lines: whole groups of 4
+            out.write(binascii.a2b_base64(payload[at:end]))
+            at = end
+    except (binascii.Error, ValueError):  # lines that split groups of 4: the library's lenient decoder
+        out.close()
+        return io.BytesIO(part.get_payload(decode=True) or b"")
+    out.seek(0)
+    return out
 
 
 def _text(part) -> str:

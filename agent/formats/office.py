@@ -92,6 +92,8 @@ def read_xlsx(f: IO[bytes], **_) -> Iterator[Item]:
     book = openpyxl.load_workbook(f, read_only=True, data_only=True)
     try:
         for sheet in book.worksheets:
+            # The declared dimension is the file's word (A1:XFD1048576 in 4 KB): rows as they are, never padded to it.
+            sheet.reset_dimensions()
             rows = sheet.iter_rows(values_only=True)
             yield from sheet_segments(sheet.title, rows, get_column_letter)
     finally:
@@ -147,7 +149,16 @@ _TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _DRAW = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}"
-_MAX_REPEAT = 1000  # a formatted empty row can claim a million repeats
+_MAX_REPEAT = 1000  # a formatted empty row can claim a million repeats, a run of spaces 300 million
+_MAX_COLUMNS = 16384  # as many as a spreadsheet has: a row of repeated cells is cut there
+
+
+def _count(value: str | None) -> int:
+    """A repeat count from the document (spaces, rows, cells), 1 to _MAX_REPEAT whatever it says."""
+    try:
+        return min(max(int(value or 1), 1), _MAX_REPEAT)
+    except ValueError:
+        return 1
 
 
 def _content(f: IO[bytes]):
@@ -193,8 +204,8 @@ def _odf_paragraphs(xml) -> Iterator[str]:
 def _odf_text(el) -> str:
     parts = []
     for node in el.iter():
-        if node.tag == _TEXT + "s":
-            parts.append(" " * int(node.get(_TEXT + "c", "1") or 1))
+        if node.tag == _TEXT + "s":  # a run of spaces: its count is the document's word, so bounded
+            parts.append(" " * _count(node.get(_TEXT + "c")))
         elif node.tag in (_TEXT + "tab", _TEXT + "line-break"):
             parts.append(" ")
         if node.text and node.tag != _TEXT + "note-citation":
@@ -215,7 +226,7 @@ def read_ods(f: IO[bytes], **_) -> Iterator[Item]:
                 title, rows = el.get(_TABLE + "name", "sheet"), []
             elif event == "end" and el.tag == _TABLE + "table-row":
                 row = _ods_row(el)
-                repeat = min(int(el.get(_TABLE + "number-rows-repeated", "1") or 1), _MAX_REPEAT)
+                repeat = _count(el.get(_TABLE + "number-rows-repeated"))
                 rows.extend([row] * (repeat if any(v not in (None, "") for v in row) else 1))
                 el.clear()
             elif event == "end" and el.tag == _TABLE + "table":
@@ -230,7 +241,7 @@ def _ods_row(row) -> tuple:
     for cell in row:
         if cell.tag not in (_TABLE + "table-cell", _TABLE + "covered-table-cell"):
             continue
-        repeat = min(int(cell.get(_TABLE + "number-columns-repeated", "1") or 1), _MAX_REPEAT)
+        repeat = min(_count(cell.get(_TABLE + "number-columns-repeated")), _MAX_COLUMNS - len(cells))
         kind = cell.get(_OFFICE + "value-type")
         if kind in ("float", "percentage", "currency"):
             raw = cell.get(_OFFICE + "value", "")

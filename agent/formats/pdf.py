@@ -1,24 +1,40 @@
 """PDF: the text layer page by page; a page without one (a scan) goes to OCR when OCR is on."""
 from __future__ import annotations
 
+import zlib
 from typing import IO, Iterator
 
-from agent.formats.base import Item, Problem, Segment
+from pypdf.generic import ArrayObject, IndirectObject
+
+from agent.formats.base import Budget, Item, Problem, Segment
 from agent.model import Location
 
 MAX_IMAGES_PER_PAGE = 20
+MAX_PAGE_CONTENT = 32 * 2**20  # decoded content of one page: far more than any page a person reads
 SCREENSHOT = (300, 100)  # pixels: smaller pictures on a page with text are logos and icons, not read
 
 
-def read_pdf(f: IO[bytes], *, settings, **_) -> Iterator[Item]:
+def read_pdf(f: IO[bytes], *, settings, budget: Budget, **_) -> Iterator[Item]:
     """Text per page (lines as the PDF lays them out); scanned pages and pasted screenshots through OCR."""
     from pypdf import PasswordType, PdfReader
     reader = PdfReader(f, strict=False)
     if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
         yield Problem("encrypted", "password-protected PDF: encrypted, not scanned")
         return
+    seen: set = set()  # content streams already read: pages that share one are read once
     for number, page in enumerate(reader.pages, 1):
         try:
+            streams = _content_streams(page)
+            key = tuple(ref for ref, _ in streams)
+            if key and key in seen:
+                continue  # the same content as a page before it: the same text, found there
+            seen.add(key)
+            size = sum(_decoded_size(stream, MAX_PAGE_CONTENT + 1) for _, stream in streams)
+            if size > MAX_PAGE_CONTENT or size > budget.left:
+                yield Problem("too-large", f"page {number}: more than {MAX_PAGE_CONTENT} bytes of page content "
+                                           "(or the unpacking limit for one resource); not read")
+                continue
+            budget.left -= size
             text = page.extract_text() or ""
         except Exception as exc:  # noqa: BLE001 - one broken page must not hide the others
             yield Problem("malformed", f"page {number}: text could not be extracted ({type(exc).__name__})")
@@ -33,6 +49,32 @@ def read_pdf(f: IO[bytes], *, settings, **_) -> Iterator[Item]:
                 yield Problem("ocr-disabled", f"page {number} has no text layer (a scan?); OCR is turned off")
             continue
         yield from _ocr_page(page, number, settings)
+
+
+def _content_streams(page) -> list[tuple[tuple[int, int] | int, object]]:
+    """The page's content streams, each with its object number (or its id when it is inline)."""
+    raw = page.raw_get("/Contents") if "/Contents" in page else None
+    items = raw.get_object() if raw is not None else None
+    refs = list(items) if isinstance(items, ArrayObject) else [raw] if raw is not None else []
+    out = []
+    for ref in refs:
+        key = (ref.idnum, ref.generation) if isinstance(ref, IndirectObject) else id(ref)
+        out.append((key, ref.get_object()))
+    return out
+
+
+def _decoded_size(stream, cap: int) -> int:
+    """Bytes a content stream decodes to, counted up to cap without holding more (a Flate bomb stays packed)."""
+    if stream.get("/Filter") == "/FlateDecode" and not stream.get("/DecodeParms"):
+        inflate, data, size = zlib.decompressobj(), stream._data, 0
+        try:
+            while data and size <= cap:
+                size += len(inflate.decompress(data, 2**20))
+                data = inflate.unconsumed_tail
+        except zlib.error:
+            pass  # pypdf reads what it can of a broken stream
+        return size
+    return len(stream.get_data())
 
 
 def _has_images(page) -> bool:

@@ -17,32 +17,61 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"SQLite format 3\x00", "sqlite"), (b"\x7fELF", "elf"), (b"MZ", "exe"),
     (b"\x00\x00\x00\x18ftyp", "mp4"), (b"\x00\x00\x00\x20ftyp", "mp4"), (b"ID3", "mp3"), (b"OggS", "ogg"),
 )
+# Formats whose signature is itself plain text ("BM", "MZ", "%PDF-"): a text file can start that way too.
+_TEXTLIKE = frozenset(name for magic, name in _MAGIC if all(32 <= b < 127 for b in magic))
 _TEXTUAL_CHARSETS = {"utf_8", "cp1252", "latin_1", "iso8859_15", "cp850", "mac_roman", "iso8859_1",
                      "cp1257", "iso8859_4", "iso8859_10", "ascii"}
 
 
 def sniff(head: bytes) -> tuple[str, str]:
     """('text', encoding) or ('binary', format name) for the first bytes of a file."""
+    if not head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        for magic, name in _MAGIC:
+            if head.startswith(magic):
+                return "binary", name
+        if len(head) > 262 and head[257:262] == b"ustar":  # before text: a tar of text files is mostly text
+            return "binary", "tar"
+    encoding = text_encoding(head)
+    return ("text", encoding) if encoding else ("binary", "unknown")
+
+
+def also_text(head: bytes, kind: str) -> str | None:
+    """The encoding a head reads as text in when its format's signature is text-like (a CSV "BMI;…"), else None."""
+    return text_encoding(head, strict=True) if kind in _TEXTLIKE else None
+
+
+def text_encoding(head: bytes, strict: bool = False) -> str | None:
+    """The encoding the first bytes read as text in, or None when they are not text.
+
+    strict: plain text only (no charset guessing), for content whose magic bytes claim a binary format.
+    """
     if head.startswith(codecs.BOM_UTF8):
-        return "text", "utf-8-sig"
+        return "utf-8-sig"
     if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
-        return "text", "utf-16"
-    for magic, name in _MAGIC:
-        if head.startswith(magic):
-            return "binary", name
+        return "utf-16"
     if not head:
-        return "text", "utf-8"
+        return "utf-8"
     if b"\x00" in head:
         guess = _bomless_utf16(head)
-        return ("text", guess) if guess else ("binary", "unknown")
+        if guess:
+            return guess
+        # A stray NUL (a leading one, a padded record) does not make text binary; binary formats have more.
+        stripped = head.replace(b"\x00", b"")
+        if len(stripped) < len(head) * 9 // 10:
+            return None
+        head, strict = stripped, True
+    if strict:
+        if not _plain(head):
+            return None
+        return "utf-8" if _is_utf8(head) else "cp1252"
     if _is_utf8(head):
-        return "text", "utf-8"
+        return "utf-8"
     match = from_bytes(head[:16384]).best()
     if match is not None and match.encoding in _TEXTUAL_CHARSETS:
-        return "text", "cp1252" if match.encoding in ("latin_1", "iso8859_1", "ascii") else match.encoding
+        return "cp1252" if match.encoding in ("latin_1", "iso8859_1", "ascii") else match.encoding
     if _mostly_printable(head):
-        return "text", "cp1252"
-    return "binary", "unknown"
+        return "cp1252"
+    return None
 
 
 def _is_utf8(head: bytes) -> bool:
@@ -70,3 +99,10 @@ def _mostly_printable(head: bytes) -> bool:
     sample = head[:4096]
     control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
     return control <= len(sample) * 0.01
+
+
+def _plain(head: bytes) -> bool:
+    """Mostly printable and mostly ASCII, as text in UTF-8 or a Latin code page is (compressed data is not)."""
+    sample = head[:4096]
+    high = sum(1 for b in sample if b >= 128)
+    return _mostly_printable(sample) and high <= len(sample) * 0.3
