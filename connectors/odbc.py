@@ -157,7 +157,7 @@ class OdbcConnector(Connector):
                     None, (), "grants of this database kind are not read")
             except pyodbc.Error as exc:
                 reason = _reason(exc)
-                yield Skipped(uri, reason, _odbc_message(exc), self.ctx.target)
+                yield Skipped(uri, reason, _odbc_state(exc), self.ctx.target)
                 if reason == "connection-lost":
                     self._reconnect()
                 continue
@@ -201,7 +201,7 @@ class OdbcConnector(Connector):
             reason = _reason(exc)
             if reason == "connection-lost":
                 self._reconnect()
-            raise ResourceError(reason, _odbc_message(exc)) from None
+            raise ResourceError(reason, _odbc_state(exc)) from None
         scanned = [c.column_name for c in cols if c.data_type in _TEXT_TYPES or c.data_type in _INT_TYPES
                    or (c.data_type in _NUMERIC_TYPES and not c.decimal_digits)]
         if not scanned:
@@ -282,8 +282,14 @@ def _reason(exc) -> str:
     return "read-error"
 
 
+def _odbc_state(exc) -> str:
+    """What a table's read failure may say: the SQLSTATE and the type (a driver's message can quote a value)."""
+    state = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+    return f"SQLSTATE {state} ({type(exc).__name__})" if state else type(exc).__name__
+
+
 def _odbc_message(exc) -> str:
-    """The driver's message without the connection string (which may carry a password)."""
+    """The driver's message without the connection string (which may carry a password): for connecting only."""
     msg = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
     msg = re.sub(r"PWD=\{[^}]*\}|PWD=[^;]*", "PWD=***", msg, flags=re.IGNORECASE)
     return msg[:300]

@@ -134,7 +134,7 @@ class S3Connector(Connector):
                 self._client = self._make(session, "s3")
                 self._session_obj = session
             except (BotoCoreError, ClientError) as exc:
-                raise ConnectorError(f"cannot set up S3 access: {_describe(exc)}") from None
+                raise ConnectorError(f"cannot set up S3 access: {_describe(exc, message=True)}") from None
         return self._client
 
     def _account_id(self) -> str | None:
@@ -154,16 +154,16 @@ class S3Connector(Connector):
         try:
             names = self.options.buckets or [b["Name"] for b in s3.list_buckets().get("Buckets", [])]
         except ClientError as exc:
-            raise ConnectorError(f"cannot list buckets: {_describe(exc)}") from None
+            raise ConnectorError(f"cannot list buckets: {_describe(exc, message=True)}") from None
         except BotoCoreError as exc:
-            raise ConnectorError(f"cannot reach S3: {_describe(exc)}") from None
+            raise ConnectorError(f"cannot reach S3: {_describe(exc, message=True)}") from None
         for name in names:
             try:
                 bucket = self._bucket(name)
             except ClientError as exc:
                 code = _code(exc)
                 if code in _CREDENTIAL_ERRORS:
-                    raise ConnectorError(f"credentials refused: {_describe(exc)}") from None
+                    raise ConnectorError(f"credentials refused: {_describe(exc, message=True)}") from None
                 reason = ("not-found" if code in ("NoSuchBucket", "404") else "permission-denied"
                           if code in ("AccessDenied", "AllAccessDisabled", "403") else "read-error")
                 detail = "no such bucket" if reason == "not-found" else _describe(exc)
@@ -341,9 +341,11 @@ def _code(exc) -> str:
     return exc.response.get("Error", {}).get("Code", "") if hasattr(exc, "response") else ""
 
 
-def _describe(exc) -> str:
-    code = _code(exc)
-    if code:
-        msg = exc.response.get("Error", {}).get("Message", "")
-        return f"{code}: {msg}"[:300]
-    return f"{type(exc).__name__}: {exc}"[:300]
+def _describe(exc, message: bool = False) -> str:
+    """S3's error code (or the exception's type); its message only where asked (setting up, before any key is read).
+
+    A message can name the key it failed on (AccessDenied quotes the object's ARN): never for buckets' contents."""
+    code = _code(exc) or type(exc).__name__
+    if message and _code(exc):
+        return f"{code}: {exc.response.get('Error', {}).get('Message', '')}"[:300]
+    return code

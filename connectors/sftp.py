@@ -110,7 +110,7 @@ class SftpConnector(Connector):
             raise ConnectorError(f"cannot resolve the host name {o.host}: {exc.strerror}; check the name and this "
                                  "machine's DNS") from None
         except OSError as exc:
-            raise ConnectorError(f"cannot reach {where}: {exc.strerror or exc}") from None
+            raise ConnectorError(f"cannot reach {where}: {exc.strerror or type(exc).__name__}") from None
         transport = paramiko.Transport(sock)
         try:
             transport.start_client(timeout=o.timeout)
