@@ -135,24 +135,30 @@ def write_bulk(folder: Path, files: int = 150) -> None:
         os.chmod(folder / f"f{i:03d}.txt", 0o644)
 
 
-_CRASH_MARKER = "VENDORSCAN-TEST-CRASH"
-_CRASH_CHECK = f'''"""Test only: the worker process dies on the marker, as on a crash in a document library."""
-import os
+def marker_check(check_id: str, cls: str, marker: str, module: str, action: str, why: str) -> str:
+    """Source of a test-only content check that runs `action` (after `import module`) on a chunk holding `marker`."""
+    return f'''"""Test only: {why}."""
+import {module}
 
 from checks.base import ContentCheck
 
 
-class CrashCheck(ContentCheck):
-    """Dies on the marker."""
+class {cls}(ContentCheck):
+    """Acts on the marker."""
 
-    id = "crashtest"
+    id = "{check_id}"
     version = "1"
 
     def scan(self, chunk, resource, ctx):
-        if "{_CRASH_MARKER}" in chunk.text:
-            os._exit(70)
+        if "{marker}" in chunk.text:
+            {action}
         return iter(())
 '''
+
+
+_CRASH_MARKER = "VENDORSCAN-TEST-CRASH"
+_CRASH_CHECK = marker_check("crashtest", "CrashCheck", _CRASH_MARKER, "os", "os._exit(70)",
+                            "the worker process dies on the marker, as on a crash in a document library")
 
 
 def crash_estate(tmp_path: Path, files: int, poisoned: int, executor: str) -> tuple[Path, dict]:

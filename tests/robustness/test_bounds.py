@@ -14,27 +14,12 @@ from pathlib import Path
 import pytest
 
 import documents as docs
-from conftest import PLANTED, install_check, load_json
+from conftest import PLANTED, install_check, load_json, marker_check
 
 SE = PLANTED["se.personnummer"][0]
 _SLEEP_MARKER = "VENDORSCAN-TEST-SLEEP"
-_SLEEP_CHECK = f'''"""Test only: one call that does not return for a minute, as a library stuck on hostile input."""
-import time
-
-from checks.base import ContentCheck
-
-
-class SleepCheck(ContentCheck):
-    """Sleeps on the marker."""
-
-    id = "sleeptest"
-    version = "1"
-
-    def scan(self, chunk, resource, ctx):
-        if "{_SLEEP_MARKER}" in chunk.text:
-            time.sleep(60)
-        return iter(())
-'''
+_SLEEP_CHECK = marker_check("sleeptest", "SleepCheck", _SLEEP_MARKER, "time", "time.sleep(60)",
+                            "one call that does not return for a minute, as a library stuck on hostile input")
 
 
 _PEAK = """import resource, subprocess, sys
