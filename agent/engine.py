@@ -76,26 +76,25 @@ class ScanResult:
                 "lifecycle": self.lifecycle, "resumed_from": self.resumed_from}
 
     def save(self) -> None:
-        """Keep the header, coverage and checks beside the run store (for `vendorscan bundle SCAN_ID`)."""
-        doc = {**self.to_dict(), "coverage": [c.to_dict() for c in self.coverage], "checks": self.checks}
+        """Keep every field but the open store beside the run store (for `vendorscan bundle SCAN_ID`)."""
+        doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _RUNTIME}
+        doc["coverage"] = [c.to_dict() for c in self.coverage]
         (self.run_dir / "result.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
         os.chmod(self.run_dir / "result.json", 0o600)
 
     @classmethod
     def load(cls, run_dir: Path) -> "ScanResult":
-        """A finished scan's result from its run dir (reports can be rendered from it again)."""
+        """A finished scan's result from its run dir (reports can be rendered from it again): every saved field."""
         doc = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
-        coverage = []
-        for c in doc["coverage"]:
-            cov = Coverage(c["target"], c["connector"], c["environment"])
-            for k in ("resources_seen", "resources_read", "bytes_read", "rows_sampled", "skipped", "errors",
-                      "complete"):
-                setattr(cov, k, c[k])
-            cov.weaknesses = c.get("weaknesses", [])
-            coverage.append(cov)
-        return cls(doc["scan_id"], doc["config_digest"], doc["checks_digest"], doc["agent_version"], doc["started"],
-                   doc["ended"], coverage, doc["errors"], _open_store(run_dir), run_dir, doc["checks"],
-                   doc["host"], doc["operator"], doc["fail_on"], doc.get("signing_public_key", ""))
+        if "signing_public_key" in doc:  # saved before every field was (the reports' header form)
+            doc["public_key"] = doc.pop("signing_public_key")
+        names = {f.name for f in dataclasses.fields(cls)} - _RUNTIME
+        doc = {k: v for k, v in doc.items() if k in names}
+        doc["coverage"] = [Coverage.from_dict(c) for c in doc.get("coverage", ())]
+        return cls(**doc, store=_open_store(run_dir), run_dir=run_dir)
+
+
+_RUNTIME = frozenset({"store", "run_dir"})  # ScanResult's fields that only a running process has
 
 
 def _open_store(run_dir: Path) -> RunStore:

@@ -5,7 +5,7 @@ This module imports nothing from the other vendorscan packages.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any
 
@@ -354,6 +354,12 @@ class Coverage:
     errors: list[str] = field(default_factory=list)
     complete: bool = True
     weaknesses: list[str] = field(default_factory=list)  # protections of the scan's connection turned off
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Coverage":
+        """Inverse of to_dict (derived figures such as skipped_total are left out)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
 
     @property
     def skipped_total(self) -> int:

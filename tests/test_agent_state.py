@@ -173,3 +173,28 @@ def test_a_deleted_file_leaves_the_cache_after_a_complete_scan(open_dir, tmp_pat
     (tree / "b.csv").unlink()
     run_cli("scan", tree, "--state-dir", state, "--out", tmp_path / "o2", "--quiet")
     assert cached() == ["a.csv"]
+
+
+def test_a_scan_result_saved_and_loaded_keeps_every_field(tmp_path):
+    """`vendorscan bundle SCAN_ID` renders from a loaded result: lifecycle, accepted risks, resumption, language
+    and every coverage figure must come back as the scan had them."""
+    import dataclasses
+    from agent.engine import ScanResult
+    from agent.model import Coverage
+    cov = Coverage("t", "local", "test", resources_seen=9, resources_read=5, resources_unchanged=3, bytes_read=70,
+                   rows_sampled=2, skipped={"timeout": 1}, errors=["e"], complete=False, weaknesses=["w"])
+    run_dir = tmp_path / "runs" / "S1"
+    run_dir.mkdir(parents=True)
+    result = ScanResult("S1", "cd", "kd", "0.1.0", "start", ended="end", coverage=[cov], errors=["err"],
+                        run_dir=run_dir, checks=[{"id": "identifiers", "version": "1", "description": "d",
+                                                  "kind": "content"}], host="host", operator="op", fail_on="medium",
+                        public_key="ed25519:k", lifecycle={"new": 2}, accepted={"fp": ["who", "why", "when"]},
+                        resumed_from="S0", lang="sv", stopped=True)
+    unset = [f.name for f in dataclasses.fields(ScanResult) if f.name != "store" and getattr(result, f.name) == f.default]
+    assert unset == [], f"give every field a value that is not its default: {unset}"
+    result.save()
+    loaded = ScanResult.load(run_dir)
+    loaded.store.close()
+    for f in dataclasses.fields(ScanResult):
+        if f.name not in ("store", "run_dir"):
+            assert getattr(loaded, f.name) == getattr(result, f.name), f.name
