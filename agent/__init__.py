@@ -1,3 +1,1 @@
-"""vendorscan: audit scanner for personal data and over-broad access at IT suppliers."""
-
-__version__ = "0.1.0"
+"""The application: config, engine, executors, state, command line."""

@@ -1,7 +1,7 @@
-"""`python -m agent` is the vendorscan command."""
+"""`python -m vendorscan.agent` is the vendorscan command."""
 import sys
 
-from agent.cli import main
+from vendorscan.agent.cli import main
 
 if __name__ == "__main__":  # worker processes started by spawn import this module again: they must not run it
     sys.exit(main())

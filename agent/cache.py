@@ -7,8 +7,8 @@ of an unchanged estate writes one small row per resource, not every occurrence a
 """
 from __future__ import annotations
 
-from agent.names import NAME_PART
-from agent.store import RunStore
+from vendorscan.agent.names import NAME_PART
+from vendorscan.agent.store import RunStore
 
 BATCH = 2000  # resources carried over per INSERT ... SELECT
 

@@ -33,11 +33,10 @@ import logging  # noqa: E402
 import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from agent import __version__, plugins  # noqa: E402
-from agent.executor import ExecutorError  # noqa: E402
-from agent.options import ConfigError  # noqa: E402
-from agent.state import StateError  # noqa: E402
-from reports.base import ReportError  # noqa: E402
+from vendorscan import __version__, plugins  # noqa: E402
+from vendorscan.errors import ConfigError, ExecutorError  # noqa: E402
+from vendorscan.agent.state import StateError  # noqa: E402
+from vendorscan.report import ReportError  # noqa: E402
 
 log = logging.getLogger("vendorscan")
 
@@ -64,7 +63,7 @@ def _main(argv: list[str] | None) -> int:
         parser.print_usage(sys.stderr)
         print("vendorscan: give a command (vendorscan --help lists them)", file=sys.stderr)
         return 2
-    from agent import logs
+    from vendorscan.agent import logs
     try:
         logs.setup(args.log_level, args.log_format, args.log_file)
     except OSError as exc:
@@ -191,7 +190,7 @@ def _cmd_list(args) -> int:
 
 
 def _load_config(args, paths: list[str], environment: str):
-    from agent import config as cfg
+    from vendorscan.agent import config as cfg
     base = cfg.load_file(args.config) if args.config else cfg.parse({})
     raw = dict(base.raw)
     scan = dict(raw.get("scan", {}))
@@ -237,7 +236,7 @@ def _missing(paths: list[str]) -> list[str]:
 
 
 def _cmd_demo(args) -> int:
-    from agent import demo
+    from vendorscan.demo import estate as demo
     estate = Path(args.estate).resolve()
     demo.build(estate)
     if not args.out:
@@ -274,9 +273,9 @@ class _StopOnInterrupt:
 
 
 def _run(config, args) -> int:
-    from agent.engine import Scan, exit_code
-    from agent.progress import Progress
-    from agent import logs
+    from vendorscan.agent.engine import Scan, exit_code
+    from vendorscan.agent.progress import Progress
+    from vendorscan.agent import logs
     out_dir = Path(config.scan.out_dir)
     with _StopOnInterrupt() as interrupt, Progress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
         scan = Scan(config, on_progress=progress.update, full=args.full)
@@ -301,8 +300,8 @@ def _run(config, args) -> int:
 
 
 def _render(result, formats, out_dir: Path, state: Path, bundle: bool) -> list[Path]:
-    from agent import bundle as bundles
-    from reports.base import report_set
+    from vendorscan.agent import bundle as bundles
+    from vendorscan.report import report_set
     result.public_key = bundles.public_text(bundles.signing_key(state).public_key())
     written = []
     with report_set(out_dir) as staging:  # the whole set, or (on a full disk, a failed writer) none of it
@@ -314,8 +313,8 @@ def _render(result, formats, out_dir: Path, state: Path, bundle: bool) -> list[P
 
 
 def _cmd_agent(args) -> int:
-    from agent import config as cfg
-    from agent.daemon import Agent
+    from vendorscan.agent import config as cfg
+    from vendorscan.agent.daemon import Agent
     config = cfg.load_file(args.config)
 
     def render(result, out_dir, state):
@@ -326,8 +325,8 @@ def _cmd_agent(args) -> int:
 
 
 def _state(args):
-    from agent.keys import state_dir
-    from agent.state import State
+    from vendorscan.agent.keys import state_dir
+    from vendorscan.agent.state import State
     return State(state_dir(args.state_dir or ""))
 
 
@@ -365,8 +364,8 @@ def _cmd_accept(args) -> int:
 
 
 def _cmd_bundle(args) -> int:
-    from agent.engine import ScanResult
-    from agent.keys import state_dir
+    from vendorscan.agent.engine import ScanResult
+    from vendorscan.agent.keys import state_dir
     state = state_dir(args.state_dir or "")
     run_dir = state / "runs" / args.scan_id
     if not (run_dir / "result.json").exists():
@@ -383,7 +382,7 @@ def _cmd_bundle(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from agent import bundle as bundles
+    from vendorscan.agent import bundle as bundles
     trusted, source = _trusted_keys(args)
     problems, used = bundles.verify(Path(args.bundle), trusted)
     if problems:
@@ -398,8 +397,8 @@ def _cmd_verify(args) -> int:
 
 def _trusted_keys(args) -> tuple[list[str], str]:
     """The keys a bundle may be signed by, and where they came from; UsageError when there are none."""
-    from agent import bundle as bundles
-    from agent.keys import state_path
+    from vendorscan.agent import bundle as bundles
+    from vendorscan.agent.keys import state_path
     keys, sources = [], []
     if args.public_key:
         text = args.public_key if args.public_key.startswith("ed25519:") else _read_small(args.public_key,
@@ -422,7 +421,7 @@ def _trusted_keys(args) -> tuple[list[str], str]:
 
 def _parse_keys(text: str, where: str) -> list[str]:
     """The ed25519:… keys of a text, one a line (first word; blank and # lines skipped); UsageError if malformed."""
-    from agent import bundle as bundles
+    from vendorscan.agent import bundle as bundles
     keys = []
     for n, line in enumerate(text.splitlines(), 1):
         word = line.split("#", 1)[0].split(maxsplit=1)
@@ -448,7 +447,7 @@ def _read_small(path: str, what: str) -> str:
 
 
 def _print_summary(result, written, code: int) -> None:
-    from reports.base import summary
+    from vendorscan.report import summary
     s = summary(result)
     sev = s["findings_by_severity"]
     lines = [f"vendorscan {result.agent_version} · scan {result.scan_id}"]

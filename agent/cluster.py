@@ -19,9 +19,9 @@ from pathlib import Path
 import dask
 from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 
-from agent.config import Config
-from agent.executor import ExecutorError
-from agent.worker import Outcome, Worker, WorkUnit, process_worker
+from vendorscan.agent.config import Config
+from vendorscan.errors import ExecutorError
+from vendorscan.agent.worker import Outcome, Worker, WorkUnit, process_worker
 
 
 class ScannerPlugin(WorkerPlugin):

@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from agent import plugins
-from agent.options import ByteSize, ConfigError, build
+from vendorscan import plugins
+from vendorscan.errors import ConfigError
+from vendorscan.options import ByteSize, build
 
 ENVIRONMENTS = ("production", "test", "shared")
 DEFAULT_CHECKS = ("identifiers", "special_categories", "access", "exposure", "posture")

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from agent import config as cfg
-from agent.engine import Scan, exit_code
-from agent.state import StateBusy
+from vendorscan.agent import config as cfg
+from vendorscan.agent.engine import Scan, exit_code
+from vendorscan.agent.state import StateBusy
 
 log = logging.getLogger("vendorscan")
 

@@ -15,18 +15,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from agent import __version__, plugins, severity
-from agent.config import Config
-from agent.context import ScanContext, ValueHasher
-from agent.cache import TargetCache
-from agent.executor import make_executor
-from agent.keys import hash_key, state_dir
-from agent.model import NAME_SECTION, Coverage, Finding, Location, Resource, Severity, Skipped
-from agent.names import NAME_PART, Names
-from agent.state import ScanLock, State
-from agent.store import RunStore, finding_row
-from agent.worker import Outcome, Recorder, WorkUnit
-from connectors.base import ConnectorError
+from vendorscan import __version__, plugins, severity
+from vendorscan.agent.config import Config
+from vendorscan.context import ScanContext, ValueHasher
+from vendorscan.agent.cache import TargetCache
+from vendorscan.agent.executor import make_executor
+from vendorscan.agent.keys import hash_key, state_dir
+from vendorscan.model import NAME_SECTION, Coverage, Finding, Location, Resource, Severity, Skipped
+from vendorscan.agent.names import NAME_PART, Names
+from vendorscan.agent.state import ScanLock, State
+from vendorscan.agent.store import RunStore, finding_row
+from vendorscan.agent.worker import Outcome, Recorder, WorkUnit
+from vendorscan.connector import ConnectorError
 
 log = logging.getLogger("vendorscan")
 
@@ -167,7 +167,7 @@ class Scan:
         result.ended = _now()
         result.stopped = self.stop_requested
         store.commit()
-        from reports.base import summary
+        from vendorscan.report import summary
         counts = summary(result)
         with store.idle():  # the state db's connection reads the run store and writes the cache it attaches
             result.lifecycle = self.db.record_scan(result, counts)

@@ -13,12 +13,9 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from agent.config import Config
-from agent.worker import WorkUnit, Worker, init_process, run_in_process
-
-
-class ExecutorError(Exception):
-    """The executor cannot run: its cluster is unreachable, has no workers, or its package is missing."""
+from vendorscan.agent.config import Config
+from vendorscan.errors import ExecutorError
+from vendorscan.agent.worker import WorkUnit, Worker, init_process, run_in_process
 
 
 class InlineExecutor:
@@ -147,7 +144,7 @@ def make_executor(config: Config, key: bytes):
     """The executor the config asks for."""
     if config.executor.type in ("dask", "dask-local"):
         try:
-            from agent.cluster import DaskExecutor
+            from vendorscan.agent.cluster import DaskExecutor
         except ImportError as exc:
             raise ExecutorError(f"executor type {config.executor.type} needs Dask's distributed package "
                                 f"({exc.name} is missing): pip install 'vendorscan[dask]'") from None

@@ -5,7 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
-from agent.options import ConfigError
+from vendorscan.errors import ConfigError
 
 
 def state_path(configured: str = "") -> Path:

@@ -16,8 +16,8 @@ from dataclasses import replace
 from typing import Iterator
 from urllib.parse import quote, unquote
 
-from agent.context import ScanContext, ValueHasher
-from agent.model import NAME_SECTION, Chunk, Hit, Location, Resource, Skipped
+from vendorscan.context import ScanContext, ValueHasher
+from vendorscan.model import NAME_SECTION, Chunk, Hit, Location, Resource, Skipped
 
 log = logging.getLogger("vendorscan")
 NAME_PART = "(name)"  # Finding.part of what a resource's own name holds (parentheses: unlike a column's name)
@@ -34,7 +34,7 @@ _CACHE = 4096
 @functools.cache
 def _masking_check():
     """The identifier check that masks names, whatever the config selects: every accepted value counts."""
-    from agent import plugins
+    from vendorscan import plugins
     cls = plugins.load("checks", "identifiers")
     return cls(cls.Options(min_confidence=0.0))
 

@@ -1,7 +1,7 @@
 """Progress on a terminal (rich); nothing at all in CI, cron or with --quiet."""
 from __future__ import annotations
 
-from agent.model import Coverage
+from vendorscan.model import Coverage
 
 
 class Progress:

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from agent.model import Severity
+from vendorscan.model import Severity
 
 SCHEMA_VERSION = 2
 _MIGRATIONS = {

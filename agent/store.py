@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from agent.model import Finding, Resource, Severity, Skipped
+from vendorscan.model import Finding, Resource, Severity, Skipped
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS findings (

@@ -14,17 +14,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.config import Config
-from agent.context import ScanContext, ValueHasher
-from agent.deadline import Expired, hard_limit
-from agent.formats.cells import cell_text, id_width
-from agent.formats.base import BombError, Budget, FormatError, Problem, TextStream
-from agent.formats.extract import Extractor, failure
-from agent.formats.sniff import HEAD_SIZE
-from agent.formats.text import LineLocator, iter_chunks, text_chunks
-from agent.model import Chunk, Location, Resource, Skipped
-from agent.names import Names
-from connectors.base import ConnectorError, ResourceError
+from vendorscan.agent.config import Config
+from vendorscan.context import ScanContext, ValueHasher
+from vendorscan.agent.deadline import Expired, hard_limit
+from vendorscan.formats.cells import cell_text, id_width
+from vendorscan.format import BombError, Budget, FormatError, Problem, TextStream
+from vendorscan.formats.extract import Extractor, failure
+from vendorscan.formats.sniff import HEAD_SIZE
+from vendorscan.formats.text import LineLocator, iter_chunks, text_chunks
+from vendorscan.model import Chunk, Location, Resource, Skipped
+from vendorscan.agent.names import Names
+from vendorscan.connector import ConnectorError, ResourceError
 
 EVIDENCE_SAMPLES = 3
 CHANGED = "changed-during-read"  # the skip reason of a resource that changed while it was read, twice
@@ -83,7 +83,7 @@ class Worker:
 
     def _connector(self, name: str):
         if name not in self._connectors:
-            from agent import plugins
+            from vendorscan import plugins
             t = self.targets[name]
             ctx = ScanContext(t.name, t.environment, self.hasher, t.options, self.config.limits)
             self._connectors[name] = plugins.load("connectors", t.type)(t.options, ctx)
@@ -356,8 +356,8 @@ _PROCESS_WORKER: Worker | None = None
 
 def process_worker(config_raw: dict, source: str, key: bytes) -> Worker:
     """The Worker of a process of its own (a pool's, a Dask worker's): the config parsed again, plugins loaded here."""
-    from agent import logs
-    from agent.config import parse
+    from vendorscan.agent import logs
+    from vendorscan.agent.config import parse
     logs.quiet_libraries()  # as in the coordinating process
     return Worker(parse(config_raw, source), key)
 

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from checks import synth  # noqa: E402
-from checks.idspecs import SPECS  # noqa: E402
+from vendorscan.checks import synth  # noqa: E402
+from vendorscan.checks.idspecs import SPECS  # noqa: E402
 
 NATIONAL = ("se.personnummer", "dk.cpr", "no.fodselsnummer", "fi.hetu", "is.kennitala")
 KINDS = NATIONAL + ("email", "iban", "card")
@@ -75,12 +75,12 @@ def planted(kind: str, rng: random.Random) -> tuple[str, str]:
 
 
 def _on_test_list(value: str) -> bool:
-    from checks.identifiers import detect
+    from vendorscan.checks.identifiers import detect
     return any(h.verdict.value == "test" for h in detect(f"ref {value}", _HASHER))
 
 
 def _valid_anywhere(value: str) -> bool:
-    from checks.identifiers import detect
+    from vendorscan.checks.identifiers import detect
     return any(h.verdict.value != "masked" for word in ("ref", "CPR-nr", "personnummer", "fødselsnummer",
                                                         "henkilötunnus", "kennitala")
                for h in detect(f"{word} {value}", _HASHER))
@@ -139,7 +139,7 @@ class Writer:
 def generate(out: Path, files: int, lines: int, seed: int) -> list[tuple[str, int, int, str, str]]:
     """Write the corpus; returns the labels (file, line, column, kind, label)."""
     global _HASHER
-    from agent.context import ValueHasher
+    from vendorscan.context import ValueHasher
     _HASHER = ValueHasher(b"accuracy-corpus-only")
     rng = random.Random(seed)
     writer = Writer(rng)
@@ -241,9 +241,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="write the corpus and labels here and keep them")
     args = ap.parse_args()
-    from agent import config as cfg
-    from agent.engine import Scan
-    from reports.json import JsonReport
+    from vendorscan.agent import config as cfg
+    from vendorscan.agent.engine import Scan
+    from vendorscan.reports.json import JsonReport
     work = args.keep or Path(tempfile.mkdtemp(prefix="vendorscan-accuracy-"))
     try:
         truth = generate(work / "corpus", args.files, args.lines, args.seed)

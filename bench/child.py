@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def scan_in_child(path: Path, work: Path, workers: int, *extra: str) -> tuple[subprocess.CompletedProcess, float, float]:
     """(process, seconds, peak RSS in MiB) of a quiet scan of path with reports and state under work."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "agent", "scan", str(path), "--quiet", "--workers", str(workers),
+    proc = subprocess.run([sys.executable, "-m", "vendorscan.agent", "scan", str(path), "--quiet", "--workers", str(workers),
                            "--out", str(work / "out"), "--state-dir", str(work / "state"), *extra],
                           cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - t0

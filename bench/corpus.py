@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checks import synth  # noqa: E402
+from vendorscan.checks import synth  # noqa: E402
 
 WORDS = ("och att det som en på är av för med till den har de inte om ett han men var jag sig från vi så "
          "kan man när år säger hon under också efter eller nu sin där vid mot ska skulle kommer ut får "

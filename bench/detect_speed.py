@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.context import ScanContext, ValueHasher  # noqa: E402
-from agent.formats.text import iter_chunks  # noqa: E402
+from vendorscan.context import ScanContext, ValueHasher  # noqa: E402
+from vendorscan.formats.text import iter_chunks  # noqa: E402
 from bench.corpus import generate_text  # noqa: E402
-from checks.idspecs import SPECS  # noqa: E402
-from checks.identifiers import _EMAIL_DOMAIN, CANDIDATES, IdentifierCheck, _compiled  # noqa: E402
-from checks.special_categories import SpecialCategoryCheck  # noqa: E402
+from vendorscan.checks.idspecs import SPECS  # noqa: E402
+from vendorscan.checks.identifiers import _EMAIL_DOMAIN, CANDIDATES, IdentifierCheck, _compiled  # noqa: E402
+from vendorscan.checks.special_categories import SpecialCategoryCheck  # noqa: E402
 
 
 def rate(check, data: bytes, ctx, repeat: int = 3) -> tuple[float, int]:

@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from agent import config as cfg  # noqa: E402
-from agent import demo_documents  # noqa: E402
-from agent.engine import Scan  # noqa: E402
+from vendorscan.agent import config as cfg  # noqa: E402
+from vendorscan.demo import documents as demo_documents  # noqa: E402
+from vendorscan.agent.engine import Scan  # noqa: E402
 from bench.corpus import generate_text  # noqa: E402
-from checks import synth  # noqa: E402
+from vendorscan.checks import synth  # noqa: E402
 
 ROWS_PER_PAGE = 50
 

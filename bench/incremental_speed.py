@@ -15,10 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent import config as cfg  # noqa: E402
-from agent.engine import Scan  # noqa: E402
+from vendorscan.agent import config as cfg  # noqa: E402
+from vendorscan.agent.engine import Scan  # noqa: E402
 from bench.corpus import generate_text  # noqa: E402
-from reports.json import JsonReport  # noqa: E402
+from vendorscan.reports.json import JsonReport  # noqa: E402
 
 
 def main() -> None:

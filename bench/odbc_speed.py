@@ -28,7 +28,7 @@ def scan(pg, work: Path, name: str, extra: str, workers: int) -> tuple[float, di
     cfg.write_text(f'[[targets]]\nname = "{name}"\ntype = "odbc"\n'
                    f'connection_string = "{pg.odbc("hr", "admin")}"\npassword_env = "BENCH_PW"\n{extra}')
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "agent", "scan", "--config", str(cfg), "--quiet", "--workers",
+    proc = subprocess.run([sys.executable, "-m", "vendorscan.agent", "scan", "--config", str(cfg), "--quiet", "--workers",
                            str(workers), "--out", str(work / name), "--state-dir", str(work / "state")],
                           cwd=ROOT, capture_output=True, text=True, env={**os.environ, "BENCH_PW": pg.password})
     dt = time.perf_counter() - t0

@@ -48,7 +48,7 @@ def timed_scan(work: Path, name: str, executor: str, endpoint: str, extra_args: 
     cfg.write_text(f'[executor]\n{executor}\n\n[[targets]]\nname = "bench"\ntype = "s3"\n'
                    f'endpoint_url = "{endpoint}"\nregion = "eu-north-1"\nbuckets = ["bench"]\n')
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "agent", "scan", "--config", str(cfg), "--quiet", "--full",
+    proc = subprocess.run([sys.executable, "-m", "vendorscan.agent", "scan", "--config", str(cfg), "--quiet", "--full",
                            "--out", str(work / f"o-{name}"), "--state-dir", str(work / "state"), *extra_args],
                           cwd=ROOT, capture_output=True, text=True, env={**os.environ, **CREDS})
     dt = time.perf_counter() - t0

@@ -42,7 +42,7 @@ def fill(root: Path, files: int) -> int:
 def run(config: Path, work: Path, env: dict) -> tuple[float, dict]:
     """(seconds, coverage) of one scan."""
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "agent", "scan", "--config", str(config), "--quiet", "--out",
+    subprocess.run([sys.executable, "-m", "vendorscan.agent", "scan", "--config", str(config), "--quiet", "--out",
                     str(work / config.stem), "--state-dir", str(work / "state")], cwd=ROOT, capture_output=True,
                    env={**os.environ, **env})
     dt = time.perf_counter() - t0

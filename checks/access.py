@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from agent import severity
-from agent.model import Finding, Grant, Resource, Scope, Severity
-from checks.base import SCOPE_NAMES, ResourceCheck, message, require_known
+from vendorscan import severity
+from vendorscan.model import Finding, Grant, Resource, Scope, Severity
+from vendorscan.check import SCOPE_NAMES, ResourceCheck, message, require_known
 
 REFERENCES = ("GDPR Art. 5(1)(f)", "GDPR Art. 32", "ISO/IEC 27001 A.5.15", "ISO/IEC 27001 A.8.3")
 _WHO = {Scope.PUBLIC: "anyone on the internet", Scope.EVERYONE: "every account that can log on",

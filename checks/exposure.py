@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Iterator
 
-from agent import severity
-from agent.model import AccessPolicy, Finding, Scope
-from checks.base import SCOPE_NAMES, Correlation, message, require_known
+from vendorscan import severity
+from vendorscan.model import AccessPolicy, Finding, Scope
+from vendorscan.check import SCOPE_NAMES, Correlation, message, require_known
 
 _DATA = {"national_id", "financial", "contact"}
 REFERENCES = ("GDPR Art. 5(1)(f)", "GDPR Art. 25", "GDPR Art. 32", "GDPR Art. 33", "NIS2 Art. 21",

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterator
 
-from agent.model import NAME_SECTION, Chunk, Hit, Verdict
-from checks import masking, nordic
-from checks.base import ContentCheck, require_known
-from checks.idspecs import CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
-from checks.testnumbers import TEST_CARDS, swedish
+from vendorscan.model import NAME_SECTION, Chunk, Hit, Verdict
+from vendorscan.checks import kinds, masking, nordic
+from vendorscan.check import ContentCheck, require_known
+from vendorscan.checks.idspecs import CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
+from vendorscan.checks.testnumbers import TEST_CARDS, swedish
 
 _IBAN_LENGTHS = {"SE": 24, "DK": 18, "NO": 15, "FI": 18, "IS": 26, "DE": 22, "GB": 22, "FR": 27, "NL": 18,
                  "BE": 16, "ES": 24, "IT": 27, "PL": 28, "EE": 20, "LV": 21, "LT": 20, "AT": 20, "CH": 21,
@@ -37,14 +37,14 @@ CANDIDATES = r"""\d{4}(?:
 CARD, NATIONAL, MASKED, MASKED_LEAD, IBAN = 1, 2, 3, 4, 5
 _PASS = re.compile(CANDIDATES, re.X | re.ASCII)  # ASCII: \d is 0-9, as the validators' arithmetic expects
 try:
-    from checks import _pass as _compiled
+    from vendorscan.checks import _pass as _compiled
 
     _compiled.configure("".join(_IBAN_LENGTHS),
                         [(word, g) for g, (_, words) in enumerate(CONTEXT_GROUPS) for word in words])
 except ImportError:  # not built here (no C compiler): Python's re, the same hits
     _compiled = None
 try:
-    from checks import _nordic
+    from vendorscan.checks import _nordic
 except ImportError:  # the same: checks/nordic.py's validators
     _nordic = None
 _GROUP_BIT = {name: 1 << g for g, (name, _) in enumerate(CONTEXT_GROUPS)}
@@ -97,6 +97,7 @@ def _iban_ok(compact: str) -> bool:
 class IdentifierCheck(ContentCheck):
     """Unredacted Nordic national ids (SE, DK, NO, FI, IS), e-mail addresses, IBANs and payment cards."""
 
+    describe = classmethod(kinds.describe_hit)
     id = "identifiers"
     version = "1"
 
@@ -387,7 +388,7 @@ def _end_after(text: str, s: int, count: int) -> int:
 
 def detect(text: str, hasher, options=None, today: date | None = None, compiled: bool = True) -> list[Hit]:
     """Every hit in a whole text (for tests and benchmarks)."""
-    from agent.context import ScanContext
+    from vendorscan.context import ScanContext
     check = IdentifierCheck(options, today=today, compiled=compiled)
     ctx = ScanContext("detect", "production", hasher)
     return list(check.scan(Chunk(text, 0, 0, len(text), 1, 1), None, ctx))

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from checks import nordic
+from vendorscan.checks import nordic
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,15 @@ REFERENCES = {
 }
 
 
+_CATEGORY = {"email": "contact", "iban": "financial", "card": "financial"}
+
+
+def describe_hit(cls, kind: str, verdict: str) -> tuple[str, str, tuple[str, ...]]:
+    """ContentCheck.describe of the built-in content checks: by kind, with its category's remediation."""
+    category = "special_category" if kind.startswith("special.") else _CATEGORY.get(kind, "national_id")
+    return describe(kind, verdict, category)
+
+
 def describe(kind: str, verdict: str, category: str) -> tuple[str, str, tuple[str, ...]]:
     """Title, remediation and references of a data finding."""
     title = NAMES.get(kind, kind) + VERDICT_SUFFIX.get(verdict, "")

@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from agent.model import Finding, Resource, Severity
-from checks.base import ResourceCheck
+from vendorscan.model import Finding, Resource, Severity
+from vendorscan.check import ResourceCheck
 
 REFERENCES = ("GDPR Art. 32", "ISO/IEC 27001 A.8.24", "NIS2 Art. 21")
 

@@ -5,8 +5,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from agent.model import Chunk, Hit, Resource, Verdict
-from checks.base import ContentCheck, require_known
+from vendorscan.model import Chunk, Hit, Resource, Verdict
+from vendorscan.check import ContentCheck, require_known
+from vendorscan.checks import kinds
 
 # Word stems: a term matches at a word start and may continue with letters (diagnos → diagnosen).
 TERMS: dict[str, tuple[str, ...]] = {
@@ -110,6 +111,7 @@ class _Matcher:
 class SpecialCategoryCheck(ContentCheck):
     """GDPR special-category terms (Art. 9/10) in Nordic languages and English; raise id findings."""
 
+    describe = classmethod(kinds.describe_hit)
     id = "special_categories"
     version = "1"
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
-from checks import nordic
-from checks.testnumbers import swedish
+from vendorscan.checks import nordic
+from vendorscan.checks.testnumbers import swedish
 
 _FI_SIGNS_1900 = "-YXWVU"
 _FI_SIGNS_2000 = "ABCDEF"
@@ -110,7 +110,7 @@ def card(rng: random.Random) -> str:
 
 def iban(rng: random.Random, country: str = "SE") -> str:
     """A mod-97-valid IBAN of the country's length, in groups of four."""
-    from checks.identifiers import _IBAN_LENGTHS
+    from vendorscan.checks.identifiers import _IBAN_LENGTHS
     bban = "".join(rng.choice("0123456789") for _ in range(_IBAN_LENGTHS[country] - 4))
     numeric = "".join(str(int(ch, 36)) for ch in bban + country + "00")
     check = 98 - int(numeric) % 97

@@ -19,7 +19,7 @@ TEST_CARDS = frozenset({
 def swedish(extra: tuple[str, ...] = ()) -> frozenset[str]:
     """12-digit Swedish test numbers: the shipped lists plus newer copies named in the config."""
     numbers: set[str] = set()
-    data = files("checks") / "data"
+    data = files(__package__) / "data"
     for name in SHIPPED:
         numbers.update(_lines((data / name).read_text(encoding="ascii")))
     for path in extra:

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
-from agent.model import Resource, Skipped
-from connectors import posix
-from connectors.base import Connector, ResourceError
+from vendorscan.model import Resource, Skipped
+from vendorscan.connectors import posix
+from vendorscan.connector import Connector, ResourceError
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
 

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from agent.model import AccessPolicy, Resource, Skipped
-from connectors import sqlgrants
-from connectors.base import Connector, ConnectorError, ResourceError
+from vendorscan.model import AccessPolicy, Resource, Skipped
+from vendorscan.connectors import sqlgrants
+from vendorscan.connector import Connector, ConnectorError, ResourceError
 
 _SECRET_IN_STRING = re.compile(r"(^|;)\s*(pwd|password)\s*=", re.IGNORECASE)
 _SYSTEM_SCHEMAS = {"pg_catalog", "information_schema", "mysql", "performance_schema", "sys", "pg_toast"}

@@ -8,7 +8,7 @@ import stat
 from dataclasses import dataclass
 from functools import lru_cache
 
-from agent.model import AccessPolicy, Grant, Scope
+from vendorscan.model import AccessPolicy, Grant, Scope
 
 try:
     import posix1e

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator
 
-from agent.model import AccessPolicy, Resource, Skipped
-from connectors import s3posture
-from connectors.base import Connector, ConnectorError, ResourceError
+from vendorscan.model import AccessPolicy, Resource, Skipped
+from vendorscan.connectors import s3posture
+from vendorscan.connector import Connector, ConnectorError, ResourceError
 
 RANGE = 8 * 2**20
 _CREDENTIAL_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken",

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
-from agent.model import Resource, Skipped
-from connectors import posix
-from connectors.base import Connector, ConnectorError, ResourceError
+from vendorscan.model import Resource, Skipped
+from vendorscan.connectors import posix
+from vendorscan.connector import Connector, ConnectorError, ResourceError
 
 
 def _b(path: str) -> bytes:

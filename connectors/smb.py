@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
-from agent.model import AccessPolicy, Grant, Resource, Scope, Skipped
-from connectors.base import Connector, ConnectorError, ResourceError
+from vendorscan.model import AccessPolicy, Grant, Resource, Scope, Skipped
+from vendorscan.connector import Connector, ConnectorError, ResourceError
 
 # Well-known SIDs that reach far more people than a named group.
 _BROAD = {

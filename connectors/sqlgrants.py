@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import re
 
-from agent.model import AccessPolicy, Grant, Scope
-from connectors import posix
+from vendorscan.model import AccessPolicy, Grant, Scope
+from vendorscan.connectors import posix
 
 _RIGHTS = {"SELECT": "read", "INSERT": "write", "UPDATE": "write", "DELETE": "write", "TRUNCATE": "write"}
 PUBLIC = "PUBLIC (every database account)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from reports.base import Report, atomic_text
+from vendorscan.report import Report, atomic_text
 
 # A cell that starts with one of these is a formula to Excel and LibreOffice (OWASP, "CSV Injection"): file,
 # member, sheet and table names come from the supplier, and `=HYPERLINK(…)` there would be a live link.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from agent.model import Severity
-from reports.base import Report, atomic_text, summary
+from vendorscan.model import Severity
+from vendorscan.report import Report, atomic_text, summary
 
 MAX_SKIPPED_ROWS = 500
 TOP_ACTIONS = 5
@@ -24,11 +24,11 @@ def catalog(lang: str) -> dict[str, str]:
         return {}
     if lang not in LANGUAGES:
         raise ValueError(f"no report language '{lang}' (available: {', '.join(LANGUAGES)})")
-    return json.loads((files("reports") / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    return json.loads((files(__package__) / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
 
 
 def _environment(lang: str) -> Environment:
-    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(default=True),
+    env = Environment(loader=PackageLoader(__package__, "templates"), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["bytes"] = _human_bytes
     messages = catalog(lang)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reports.base import Report, atomic_text, summary
+from vendorscan.report import Report, atomic_text, summary
 
 SCHEMA_VERSION = "1.0"
 

@@ -6,8 +6,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from reports.base import Report, ReportError
-from reports.html import HtmlReport
+from vendorscan.report import Report, ReportError
+from vendorscan.reports.html import HtmlReport
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",

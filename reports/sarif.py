@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agent.model import Severity
-from reports.base import Report, atomic_text
+from vendorscan.model import Severity
+from vendorscan.report import Report, atomic_text
 
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note",
           Severity.INFO: "note"}

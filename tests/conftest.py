@@ -56,7 +56,7 @@ def planted_tree(open_dir):
     return root
 
 
-# The installed console script, run from a directory outside the repo, as users run it: `python -m agent` from
+# The installed console script, run from a directory outside the repo, as users run it: `python -m vendorscan.agent` from
 # the repo hides what only the installed command meets (its bin/ first on sys.path, no repo on the path).
 VENDORSCAN = str(Path(sys.executable).with_name("vendorscan"))
 OUTSIDE = Path(tempfile.mkdtemp(prefix="vendorscan-cwd-"))
@@ -140,7 +140,7 @@ def marker_check(check_id: str, cls: str, marker: str, module: str, action: str,
     return f'''"""Test only: {why}."""
 import {module}
 
-from checks.base import ContentCheck
+from vendorscan.check import ContentCheck
 
 
 class {cls}(ContentCheck):

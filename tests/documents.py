@@ -7,7 +7,7 @@ import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
-from agent import demo_documents
+from vendorscan.demo import documents as demo_documents
 
 SE = "850412-1230"  # planted personnummer (checksum-valid, not a test number)
 DK = "120485-1006"  # planted CPR

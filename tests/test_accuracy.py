@@ -19,9 +19,9 @@ def corpus(tmp_path_factory):
 
 
 def _report(root: Path, out: Path, state: Path, executor: dict) -> dict:
-    from agent import config as cfg
-    from agent.engine import Scan
-    from reports.json import JsonReport
+    from vendorscan.agent import config as cfg
+    from vendorscan.agent.engine import Scan
+    from vendorscan.reports.json import JsonReport
     config = cfg.parse({"executor": executor, "targets": [{"name": "c", "type": "local", "paths": [str(root / "corpus")]}]})
     result = Scan(config, state=state, full=True).run()
     JsonReport().render(result, out)

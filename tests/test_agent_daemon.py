@@ -100,7 +100,7 @@ def test_bundles_delivered_to_an_s3_drop_box(open_dir, tmp_path):
 
 
 def test_the_agent_waits_while_another_scan_holds_its_state_dir(open_dir, tmp_path):
-    from agent.state import ScanLock
+    from vendorscan.agent.state import ScanLock
     tree = open_dir / "busy"
     tree.mkdir()
     (tree / "a.csv").write_text("personnummer 850412-1230\n")

@@ -94,7 +94,7 @@ def test_accepted_risk_is_reported_but_does_not_fail(open_dir, tmp_path):
 
 
 def test_a_second_scan_on_the_same_state_dir_is_refused_while_the_first_runs(open_dir, tmp_path):
-    from agent.state import ScanLock
+    from vendorscan.agent.state import ScanLock
     tree = open_dir / "t"
     tree.mkdir()
     (tree / "a.csv").write_text("personnummer 850412-1230\n")
@@ -130,8 +130,8 @@ def test_run_stores_beyond_keep_runs_are_removed(open_dir, tmp_path):
 
 
 def test_carried_occurrences_are_referenced_and_freed_only_when_no_kept_run_needs_them(open_dir, tmp_path):
-    from agent.engine import ScanResult
-    from reports.json import JsonReport
+    from vendorscan.agent.engine import ScanResult
+    from vendorscan.reports.json import JsonReport
     tree, cfg = _kept_two(open_dir, tmp_path, "ref")
     state = tmp_path / "s"
 
@@ -179,8 +179,8 @@ def test_a_scan_result_saved_and_loaded_keeps_every_field(tmp_path):
     """`vendorscan bundle SCAN_ID` renders from a loaded result: lifecycle, accepted risks, resumption, language
     and every coverage figure must come back as the scan had them."""
     import dataclasses
-    from agent.engine import ScanResult
-    from agent.model import Coverage
+    from vendorscan.agent.engine import ScanResult
+    from vendorscan.model import Coverage
     cov = Coverage("t", "local", "test", resources_seen=9, resources_read=5, resources_unchanged=3, bytes_read=70,
                    rows_sampled=2, skipped={"timeout": 1}, errors=["e"], complete=False, weaknesses=["w"])
     run_dir = tmp_path / "runs" / "S1"

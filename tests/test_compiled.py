@@ -7,8 +7,8 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checks import identifiers, nordic, synth
-from checks.testnumbers import swedish
+from vendorscan.checks import identifiers, nordic, synth
+from vendorscan.checks.testnumbers import swedish
 
 TEXT = st.text(alphabet=st.sampled_from(list("0123456789-+ \nAaXx*•#?@.:;åäöøæÅÖØ_/SEDKNOFIGB€日K")), max_size=300)
 
@@ -103,7 +103,7 @@ def test_email_pass_matches_the_patterns(parts, lo, hi):
 def test_a_scanner_without_its_compiled_parts_says_so(monkeypatch, caplog):
     monkeypatch.setattr(identifiers, "_compiled", None)
     identifiers._warn_fallback.cache_clear()
-    with caplog.at_level("WARNING", logger="checks.identifiers"):
+    with caplog.at_level("WARNING", logger="vendorscan.checks.identifiers"):
         check = identifiers.IdentifierCheck()
     assert "not built" in caplog.text and "python3-dev" in caplog.text
     assert check._find is identifiers._find_re  # and it still finds, through re

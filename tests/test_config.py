@@ -2,8 +2,8 @@
 
 import pytest
 
-from agent import config
-from agent.options import ConfigError
+from vendorscan.agent import config
+from vendorscan.errors import ConfigError
 from conftest import run_cli
 
 

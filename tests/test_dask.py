@@ -142,7 +142,7 @@ class _DiesOnPoison(WorkerPlugin):
     """A worker process that dies whenever it reads poison.txt: a fault no real server shows on demand."""
 
     def setup(self, worker):
-        from agent import worker as scanner_worker
+        from vendorscan.agent import worker as scanner_worker
         read = scanner_worker.Worker._read
 
         def _read(self, connector, resource, contexts, spool):

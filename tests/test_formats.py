@@ -8,7 +8,7 @@ import documents as docs
 from conftest import every_form, files_under, load_json, run_cli
 from documents import DK, NO, SE
 
-from checks import synth
+from vendorscan.checks import synth
 
 
 def _scan(tmp_path, tree, *extra, config: str = ""):
@@ -236,7 +236,7 @@ def test_nothing_planted_in_documents_leaks_into_any_output(tmp_path, tree):
 
 def test_ocr_time_limit_per_image_and_missing_language_data(tmp_path, tree):
     from PIL import Image, ImageDraw
-    from agent.demo_documents import _font
+    from vendorscan.demo.documents import _font
     page = Image.new("L", (1700, 2400), 255)
     d = ImageDraw.Draw(page)
     for i in range(130):  # a dense page, enlarged: minutes of Tesseract work
@@ -287,7 +287,7 @@ def test_member_count_bound(tmp_path, tree):
 
 
 def test_a_column_of_ids_stored_as_numbers_gets_all_its_lost_zeros_back(tmp_path, tree):
-    from agent import demo_documents
+    from vendorscan.demo import documents as demo_documents
     # 20000717-8486 and 20010203-1002 as Excel numbers: 7178486 lost three zeros, 102031002 one.
     demo_documents.excel(tree / "people.xlsx", {"Personal": [["Namn", "Personnummer"], ["A", 8504121230],
                                                              ["B", 7178486], ["C", 102031002], ["D", 7203051797]]})

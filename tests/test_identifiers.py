@@ -10,11 +10,11 @@ from stdnum.is_ import kennitala as std_kt
 from stdnum.no import fodselsnummer as std_fnr
 from stdnum.se import personnummer as std_pnr
 
-from agent.context import ScanContext, ValueHasher
-from agent.formats.text import iter_chunks
-from agent.model import Verdict
-from checks import synth
-from checks.identifiers import IdentifierCheck, detect
+from vendorscan.context import ScanContext, ValueHasher
+from vendorscan.formats.text import iter_chunks
+from vendorscan.model import Verdict
+from vendorscan.checks import synth
+from vendorscan.checks.identifiers import IdentifierCheck, detect
 
 TODAY = date(2026, 11, 24)
 H = ValueHasher(b"k" * 32)
@@ -238,7 +238,7 @@ def test_id_cut_by_chunk_boundary_is_found_once(shift):
 
 @pytest.mark.parametrize("encoding", ["utf-16", "cp1252", "utf-8"])
 def test_ids_in_other_encodings(encoding):
-    from agent.formats.sniff import sniff
+    from vendorscan.formats.sniff import sniff
     raw = "Malmö; Ødegård; personnummer 850412-1230\n".encode(encoding)
     kind, enc = sniff(raw)
     chunks = list(iter_chunks(io.BytesIO(raw), enc))

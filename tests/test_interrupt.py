@@ -39,13 +39,13 @@ def _ctrl_c(proc, delays=(0,)):
 
 def _ctrl_c_while_importing(tree, state, out_dir):
     """Ctrl-C while the command imports its own modules (after its first line ran; a Ctrl-C before Python has
-    loaded any of vendorscan is Python's own): Python's import-time lines say when agent.cli imports agent.options."""
+    loaded any of vendorscan is Python's own): Python's import-time lines say when agent.cli imports its executor module."""
     proc = popen_cli("scan", tree, "--state-dir", state, "--out", out_dir, "--quiet", "--workers", "2", "--full",
                      env={"PYTHONPROFILEIMPORTTIME": "1"}, start_new_session=True)
     lines = []
     for line in proc.stderr:
         lines.append(line)
-        if line.rstrip().endswith("agent.options"):
+        if line.rstrip().endswith("vendorscan.agent.executor"):
             os.killpg(proc.pid, signal.SIGINT)
             break
     out, err = proc.communicate(timeout=120)

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 
-from agent.context import ScanContext, ValueHasher
-from agent.model import Resource, Scope, Skipped
-from checks.access import AccessCheck
-from connectors.base import ResourceError
-from connectors.local import LocalConnector, path_of
+from vendorscan.context import ScanContext, ValueHasher
+from vendorscan.model import Resource, Scope, Skipped
+from vendorscan.checks.access import AccessCheck
+from vendorscan.connector import ResourceError
+from vendorscan.connectors.local import LocalConnector, path_of
 from conftest import install_check, load_json, run_cli
 
 CTX = ScanContext("t", "production", ValueHasher(b"k" * 32))
@@ -132,7 +132,7 @@ def test_permission_denied_is_reported_for_an_unprivileged_auditor(open_dir):
     (d / "closed").mkdir(parents=True)
     os.chmod(d, 0o755)
     os.chmod(d / "closed", 0o700)
-    code = ("import json,sys; from agent.context import *; from connectors.local import LocalConnector as L; "
+    code = ("import json,sys; from vendorscan.context import *; from vendorscan.connectors.local import LocalConnector as L; "
             "c=L(L.Options(paths=[sys.argv[1]]), ScanContext('t','production',ValueHasher(b'k'*32))); "
             "print(json.dumps([getattr(i,'reason',None) for i in c.walk()]))")
     proc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
@@ -193,8 +193,8 @@ def test_a_name_that_is_not_utf8_is_scanned_percent_encoded_and_the_walk_goes_on
 # racing the reader lands between open and close only by chance, this one always does (and the content read
 # stays the old one, so only the before/after comparison can tell).
 _REWRITE_CHECK = '''"""Test only: rewrites the file being read, as a supplier's job truncating and rewriting it would."""
-from checks.base import ContentCheck
-from connectors.local import path_of
+from vendorscan.check import ContentCheck
+from vendorscan.connectors.local import path_of
 
 
 class RewriteCheck(ContentCheck):

@@ -1,10 +1,10 @@
 """agent.names: what is masked and found in names, and what ordinary names keep as they are."""
 import pytest
 
-from agent.context import ScanContext, ValueHasher
-from agent.model import Resource
-from agent.names import Names
-from checks.identifiers import IdentifierCheck
+from vendorscan.context import ScanContext, ValueHasher
+from vendorscan.model import Resource
+from vendorscan.agent.names import Names
+from vendorscan.checks.identifiers import IdentifierCheck
 
 HASHER = ValueHasher(b"k" * 32)
 NAMES = Names([("identifiers", IdentifierCheck(), ScanContext("t", "production", HASHER))], HASHER)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 import servers
-from checks import synth
+from vendorscan.checks import synth
 from conftest import load_json, popen_cli, run_cli
 
 AUDITOR_PW = "auditor-pw-7"

@@ -5,9 +5,9 @@ import sqlite3
 
 import pytest
 
-from agent.context import ScanContext, ValueHasher
-from agent.model import Resource, Scope
-from connectors.odbc import OdbcConnector
+from vendorscan.context import ScanContext, ValueHasher
+from vendorscan.model import Resource, Scope
+from vendorscan.connectors.odbc import OdbcConnector
 from conftest import load_json, run_cli
 
 CTX = ScanContext("db", "test", ValueHasher(b"k" * 32))

@@ -3,7 +3,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from agent import plugins
+from vendorscan import plugins
 from conftest import run_cli
 
 
@@ -29,7 +29,7 @@ def test_missing_dependency_names_plugin_and_install_hint(monkeypatch):
 
 
 def test_id_must_equal_entry_point_name(monkeypatch):
-    _fake(monkeypatch, "checks.identifiers:IdentifierCheck")
+    _fake(monkeypatch, "vendorscan.checks.identifiers:IdentifierCheck")
     with pytest.raises(plugins.PluginError, match="must equal its entry-point name"):
         plugins.load("checks", "broken")
 

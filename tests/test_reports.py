@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from agent import bundle
+from vendorscan.agent import bundle
 from conftest import PLANTED, every_form, load_json, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

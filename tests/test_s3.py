@@ -204,7 +204,7 @@ def test_throttling_is_retried(moto_endpoint, tmp_path):
 
 
 def test_ranged_reads_cover_an_object_exactly(moto_endpoint, monkeypatch):
-    from connectors import s3 as s3mod
+    from vendorscan.connectors import s3 as s3mod
     monkeypatch.setattr(s3mod, "RANGE", 1000)  # many ranges over a small object
     client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="eu-north-1", aws_access_key_id="testing",
                           aws_secret_access_key="testing")
@@ -225,7 +225,7 @@ def test_account_block_public_access_neutralises_a_public_policy(moto_endpoint, 
     s3.put_bucket_policy(Bucket="acct-bpa", Policy=json.dumps(PUBLIC_READ))
     s3.put_object(Bucket="acct-bpa", Key="exports/hr.csv", Body=HR_CSV.encode())
     control = boto3.client("s3control", **kw)
-    from connectors.s3 import _strip_account_host
+    from vendorscan.connectors.s3 import _strip_account_host
     control.meta.events.register("before-send.s3-control.*", _strip_account_host)
     account = boto3.client("sts", **kw).get_caller_identity()["Account"]
     control.put_public_access_block(AccountId=account, PublicAccessBlockConfiguration=BPA_ALL)

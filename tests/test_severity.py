@@ -1,6 +1,6 @@
 """The severity rule, as written in agent/severity.py and shown in the report."""
-from agent import severity
-from agent.model import Scope, Severity as S
+from vendorscan import severity
+from vendorscan.model import Scope, Severity as S
 
 
 def test_data_findings():

@@ -6,8 +6,8 @@ import pytest
 from smbprotocol.security_descriptor import AccessAllowedAce, AccessDeniedAce, AclPacket, SIDPacket
 
 import servers
-from agent.model import Scope
-from connectors.smb import dacl_policy, sid_principal
+from vendorscan.model import Scope
+from vendorscan.connectors.smb import dacl_policy, sid_principal
 from conftest import load_json, popen_cli, run_cli, wait_for_cached, write_bulk
 
 HR = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n"
@@ -79,7 +79,7 @@ def test_smbclient_is_smbprotocols_even_behind_a_shadowing_scripts_dir(tmp_path)
     import subprocess
     import sys
     (tmp_path / "smbclient.py").write_text("raise SystemExit('the shadowing script was imported')\n")
-    (tmp_path / "probe.py").write_text("from connectors.smb import smbclient_module\n"
+    (tmp_path / "probe.py").write_text("from vendorscan.connectors.smb import smbclient_module\n"
                                        "m = smbclient_module()\nprint(m.register_session.__module__)\n")
     proc = subprocess.run([sys.executable, str(tmp_path / "probe.py")], capture_output=True, text=True,
                           cwd=tmp_path, timeout=60)
@@ -246,8 +246,8 @@ def test_all_shares_and_unknown_share_permissions(tmp_path):
 def test_share_acl_narrows_folder_grants():
     # Samba answers srvsvc level 502 with an empty descriptor unless the caller holds admin rights over RPC,
     # so the narrowing itself is tested on a connector that has read a share ACL.
-    from agent.context import ScanContext, ValueHasher
-    from connectors.smb import SmbConnector
+    from vendorscan.context import ScanContext, ValueHasher
+    from vendorscan.connectors.smb import SmbConnector
     conn = SmbConnector(SmbConnector.Options(server="x", username="u", password_env="P"),
                         ScanContext("t", "production", ValueHasher(b"k" * 32)))
     dacl = _dacl(_ace(AccessAllowedAce, "S-1-1-0", 0x1F01FF), _ace(AccessAllowedAce, "S-1-22-1-1002", 0x1F01FF))

@@ -1,8 +1,8 @@
 """Special-category terms: found in each language, at word starts only, same with and without RE2."""
 import pytest
 
-from agent.model import Chunk
-from checks.special_categories import SpecialCategoryCheck, _Matcher
+from vendorscan.model import Chunk
+from vendorscan.checks.special_categories import SpecialCategoryCheck, _Matcher
 
 
 def _kinds(text, check=None):

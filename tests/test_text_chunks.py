@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from agent.formats.sniff import sniff
-from agent.formats.text import LineLocator, iter_chunks
+from vendorscan.formats.sniff import sniff
+from vendorscan.formats.text import LineLocator, iter_chunks
 
 
 @pytest.mark.parametrize("data, kind, enc", [

@@ -129,10 +129,10 @@ def test_a_resource_that_runs_out_of_time_keeps_the_parts_already_found_unreadab
     import itertools
     import zipfile
 
-    from agent import config as cfg
-    from agent import worker as w
-    from agent.model import Resource
-    from connectors.local import LocalConnector
+    from vendorscan.agent import config as cfg
+    from vendorscan.agent import worker as w
+    from vendorscan.model import Resource
+    from vendorscan.connectors.local import LocalConnector
     tree = tmp_path / "t"
     tree.mkdir()
     gz = tmp_path / "notes.txt.gz"
@@ -144,7 +144,7 @@ def test_a_resource_that_runs_out_of_time_keeps_the_parts_already_found_unreadab
     config = cfg.parse({"limits": {"resource_timeout": 1},
                         "targets": [{"name": "t", "type": "local", "paths": [str(tree)]}]})
     worker = w.Worker(config, b"k" * 32)
-    from agent.context import ScanContext, ValueHasher
+    from vendorscan.context import ScanContext, ValueHasher
     ctx = ScanContext("t", "production", ValueHasher(b"k" * 32))
     resource = next(r for r in LocalConnector(config.targets[0].options, ctx).walk()
                     if isinstance(r, Resource) and r.kind == "file")

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import documents as docs
-from agent.config import FormatSettings
-from agent.context import ValueHasher
-from agent.formats.base import BombError, Budget, FormatError, Problem, Segment, TextStream
-from agent.formats.extract import Extractor
-from checks.identifiers import detect
+from vendorscan.agent.config import FormatSettings
+from vendorscan.context import ValueHasher
+from vendorscan.format import BombError, Budget, FormatError, Problem, Segment, TextStream
+from vendorscan.formats.extract import Extractor
+from vendorscan.checks.identifiers import detect
 
 SECONDS = float(os.environ.get("VENDORSCAN_FUZZ_SECONDS", "60"))
 PER_INPUT = 20  # seconds one input may take before it counts as a hang

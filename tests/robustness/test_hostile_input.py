@@ -82,9 +82,9 @@ def test_a_member_that_breaks_off_mid_read_is_malformed_and_the_scan_complete(tm
 
 
 def test_devices_fifos_and_files_swapped_during_the_scan_are_never_opened(tmp_path, open_dir):
-    from agent.context import ScanContext, ValueHasher
-    from connectors.base import ResourceError
-    from connectors.local import LocalConnector
+    from vendorscan.context import ScanContext, ValueHasher
+    from vendorscan.connector import ResourceError
+    from vendorscan.connectors.local import LocalConnector
     tree = open_dir / "odd"
     tree.mkdir()
     os.mkfifo(tree / "pipe")

@@ -3,10 +3,10 @@ import pytest
 
 import servers
 from conftest import load_json, run_cli
-from agent.context import ScanContext, ValueHasher
-from connectors.odbc import OdbcConnector
-from connectors.s3 import S3Connector
-from connectors.smb import SmbConnector
+from vendorscan.context import ScanContext, ValueHasher
+from vendorscan.connectors.odbc import OdbcConnector
+from vendorscan.connectors.s3 import S3Connector
+from vendorscan.connectors.smb import SmbConnector
 
 CTX = ScanContext("t", "production", ValueHasher(b"k" * 32))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import codecs
 from typing import BinaryIO, Iterator
 
-from agent.model import Chunk
+from vendorscan.model import Chunk
 
 # Longer than the longest identifier plus its context window on both sides.
 OVERLAP = 256

@@ -9,8 +9,8 @@ from email.feedparser import BytesFeedParser
 from html.parser import HTMLParser
 from typing import IO, Iterator
 
-from agent.formats.base import Item, Nested, Segment, read_all
-from agent.model import Location
+from vendorscan.format import Item, Nested, Segment, read_all
+from vendorscan.model import Location
 
 _HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date")
 

@@ -15,9 +15,9 @@ import zipfile
 import zlib
 from typing import IO, Iterator
 
-from agent.formats.base import BombError, Budget, FormatError, Nested, Prepended, Problem, Segment, TextStream
-from agent.formats.sniff import HEAD_SIZE, also_text, sniff
-from agent.model import Location
+from vendorscan.format import BombError, Budget, FormatError, Nested, Prepended, Problem, Segment, TextStream
+from vendorscan.formats.sniff import HEAD_SIZE, also_text, sniff
+from vendorscan.model import Location
 
 IMAGES = frozenset({"png", "jpeg", "gif", "tiff", "bmp"})
 DOCUMENTS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp", "pdf", "eml", "msg"})
@@ -115,7 +115,7 @@ class Extractor:
             if kind == "zip":
                 kind = _zip_kind(f)
             elif kind == "ole2":
-                from agent.formats.ole import ole_kind
+                from vendorscan.formats.ole import ole_kind
                 kind = ole_kind(f)
                 gate = self._gate(kind if kind != "ole2" else "other", "OLE2 compound file")
                 if gate is not None:
@@ -128,7 +128,7 @@ class Extractor:
         if claim is not None and not _fits(claim, kind):
             yield Problem("malformed", f"named as {claim} but the content is {kind}; read as {kind}", member)
         if kind in _PACKAGES:
-            from agent.formats.archives import package_bomb
+            from vendorscan.formats.archives import package_bomb
             bomb = package_bomb(f, self.settings, self.budget)
             if bomb is not None:
                 yield _within(bomb, member)
@@ -170,18 +170,18 @@ class Extractor:
 
     def _handler(self, kind: str):
         if kind in IMAGES:
-            from agent.formats.images import read_image
+            from vendorscan.formats.images import read_image
             return read_image
         if kind in ("docx", "pptx", "xlsx", "odt", "ods", "odp"):
-            from agent.formats import office
+            from vendorscan.formats import office
             return getattr(office, f"read_{kind}")
         if kind == "pdf":
-            from agent.formats.pdf import read_pdf
+            from vendorscan.formats.pdf import read_pdf
             return read_pdf
         if kind in ("eml", "msg"):
-            from agent.formats import mail
+            from vendorscan.formats import mail
             return getattr(mail, f"read_{kind}")
-        from agent.formats import archives
+        from vendorscan.formats import archives
         return getattr(archives, f"read_{kind}")
 
     def _nested(self, item: Nested, member: str, depth: int) -> Iterator[Segment | TextStream | Problem]:

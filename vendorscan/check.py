@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator
 
-from agent.model import Chunk, Finding, Hit, Resource, Scope
+from vendorscan.model import Chunk, Finding, Hit, Resource, Scope
 
 if TYPE_CHECKING:
-    from agent.context import ScanContext
+    from vendorscan.context import ScanContext
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,6 @@ def require_known(values, allowed, what: str) -> None:
 
 SCOPE_NAMES = tuple(s.value for s in Scope)
 
-_CATEGORY = {"email": "contact", "iban": "financial", "card": "financial"}
-
-
 class Check:
     """Common metadata of every check."""
 
@@ -52,10 +49,8 @@ class ContentCheck(Check):
 
     @classmethod
     def describe(cls, kind: str, verdict: str) -> tuple[str, str, tuple[str, ...]]:
-        """Title, remediation and references for an aggregated finding of this kind."""
-        from checks.kinds import describe
-        category = kind.split(".")[0] if kind.startswith("special.") else ""
-        return describe(kind, verdict, _CATEGORY.get(kind, "special_category" if category else "national_id"))
+        """Title, remediation and references for an aggregated finding of this kind (override to say more)."""
+        return kind + ("" if verdict == "real" else f" ({verdict})"), "", ()
 
     def scan(self, chunk: Chunk, resource: Resource, ctx: "ScanContext") -> Iterator[Hit]:
         """Hits whose start lies in the chunk's own part."""

@@ -7,9 +7,9 @@ from typing import IO, Iterable, Iterator
 
 from defusedxml.ElementTree import iterparse  # entity expansion off
 
-from agent.formats.base import FormatError, Item, Nested, Segment
-from agent.formats.cells import cell_text, id_width
-from agent.model import Location
+from vendorscan.format import FormatError, Item, Nested, Segment
+from vendorscan.formats.cells import cell_text, id_width
+from vendorscan.model import Location
 
 PARAGRAPHS_PER_SEGMENT = 2000
 ROWS_PER_BATCH = 1000

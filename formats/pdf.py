@@ -6,8 +6,8 @@ from typing import IO, Iterator
 
 from pypdf.generic import ArrayObject, IndirectObject
 
-from agent.formats.base import Budget, Item, Problem, Segment
-from agent.model import Location
+from vendorscan.format import Budget, Item, Problem, Segment
+from vendorscan.model import Location
 
 MAX_IMAGES_PER_PAGE = 20
 MAX_PAGE_CONTENT = 32 * 2**20  # decoded content of one page: far more than any page a person reads
@@ -85,7 +85,7 @@ def _has_images(page) -> bool:
 
 
 def _ocr_page(page, number: int, settings, min_size: tuple[int, int] = (0, 0)) -> Iterator[Item]:
-    from agent.formats.images import ocr_image
+    from vendorscan.formats.images import ocr_image
     try:
         images = list(page.images)[:MAX_IMAGES_PER_PAGE]
     except Exception as exc:  # noqa: BLE001

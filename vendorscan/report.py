@@ -8,16 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar, Iterator, TextIO
 
-from agent import severity
-from agent.model import Severity
-
-
-class ReportError(Exception):
-    """A report could not be written; the message says what to install or fix."""
-
-    def __init__(self, message: str, path: Path | None = None, reason: str = ""):
-        super().__init__(message)
-        self.path, self.reason = path, reason  # the file and the OS's reason, when writing one failed
+from vendorscan import severity
+from vendorscan.errors import ReportError  # noqa: F401 - reports raise it from here
+from vendorscan.model import Severity
 
 
 class Report:

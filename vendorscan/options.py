@@ -7,19 +7,13 @@ import types
 import typing
 from typing import Any
 
+from vendorscan.errors import ConfigError
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|KIB|MB|MIB|GB|GIB|TB|TIB)?\s*$", re.I)
 _UNITS = {None: 1, "B": 1, "KB": 10**3, "KIB": 2**10, "MB": 10**6, "MIB": 2**20,
           "GB": 10**9, "GIB": 2**30, "TB": 10**12, "TIB": 2**40}
 # Option names that would carry a secret; only their *_env / *_file forms are allowed.
 _SECRET = re.compile(r"(^|_)(password|passphrase|secret|token|secret_key|access_key|api_key|private_key)$")
-
-
-class ConfigError(Exception):
-    """A config mistake, with the key path and what is allowed."""
-
-    def __init__(self, path: str, message: str):
-        super().__init__(f"config error at {path}: {message}")
-        self.path = path
 
 
 class ByteSize(int):

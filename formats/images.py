@@ -8,8 +8,8 @@ import shutil
 import subprocess
 from typing import IO, Iterator
 
-from agent.formats.base import Item, Problem, Segment
-from agent.model import Location
+from vendorscan.format import Item, Problem, Segment
+from vendorscan.model import Location
 
 MAX_PIXELS = 60_000_000  # larger than any screenshot or A3 scan at 400 dpi; more is a decompression bomb
 MAX_FRAMES = 50

@@ -4,24 +4,11 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Iterator
 
-from agent.model import Resource, Skipped
+from vendorscan.errors import ConnectorError, ResourceError  # noqa: F401 - connectors raise them from here
+from vendorscan.model import Resource, Skipped
 
 if TYPE_CHECKING:
-    from agent.context import ScanContext
-
-
-class ConnectorError(Exception):
-    """A target cannot be scanned at all (bad credentials, host key mismatch, missing root).
-    The message says what to fix and never holds a secret or a scanned value."""
-
-
-class ResourceError(Exception):
-    """One resource cannot be read; `reason` is the short skip reason shown in the report."""
-
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
+    from vendorscan.context import ScanContext
 
 
 class Connector:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import IO, Callable, Iterator, Union
 
-from agent.model import Location
+from vendorscan.model import Location
 
 # place(line, column, length) -> extra location fields (cell, paragraph, region) for a hit in a segment.
 Place = Callable[[int, int, int], dict]

@@ -14,7 +14,7 @@
 """
 from __future__ import annotations
 
-from agent.model import Scope, Severity
+from vendorscan.model import Scope, Severity
 
 RULE = __doc__
 _LEVELS = list(Severity)

@@ -16,8 +16,8 @@ import random
 import sqlite3
 from pathlib import Path
 
-from agent import demo_documents
-from checks import synth
+from vendorscan.demo import documents as demo_documents
+from vendorscan.checks import synth
 
 FIRST = ["Anna", "Erik", "Maria", "Lars", "Karin", "Johan", "Sofia", "Mikael", "Ingrid", "Ola", "Freja",
          "Mads", "Sanna", "Jukka", "Aino", "Guðrún", "Björn", "Åsa", "Øystein", "Päivi"]

@@ -8,7 +8,7 @@ import tarfile
 import zipfile
 from typing import IO, Iterator
 
-from agent.formats.base import Budget, Item, Nested, Prepended, Problem
+from vendorscan.format import Budget, Item, Nested, Prepended, Problem
 
 
 def declared(settings, budget: Budget, name: str, size: int, packed: int) -> Problem | None:

@@ -1,0 +1,1 @@
+"""The bundled demo supplier estate: generated, never hand typed."""
