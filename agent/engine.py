@@ -21,6 +21,7 @@ from vendorscan.context import ScanContext, ValueHasher
 from vendorscan.agent.cache import TargetCache
 from vendorscan.agent.executor import make_executor
 from vendorscan.agent.keys import hash_key, state_dir
+from vendorscan.skips import makes_incomplete
 from vendorscan.model import NAME_SECTION, Coverage, Finding, Location, Resource, Severity, Skipped
 from vendorscan.agent.names import NAME_PART, Names
 from vendorscan.agent.state import ScanLock, State
@@ -30,10 +31,6 @@ from vendorscan.connector import ConnectorError
 
 log = logging.getLogger("vendorscan")
 
-# Skips that mean the scan could not do what it was asked: they make the scan incomplete (exit 2).
-FAILURE_REASONS = frozenset({"permission-denied", "read-error", "timeout", "worker-crashed", "internal-error",
-                             "not-found", "connection-lost", "connector-error", "time-budget",
-                             "ocr-unavailable", "changed-during-read"})
 CONTENT_KINDS = frozenset({"file", "object", "table"})
 
 
@@ -302,7 +299,7 @@ class _TargetScan:
         if s.detail:
             s = dataclasses.replace(s, detail=self.names.mask(s.detail))
         self.cov.skipped[s.reason] = self.cov.skipped.get(s.reason, 0) + 1
-        if s.reason in FAILURE_REASONS:
+        if makes_incomplete(s.reason):
             self.cov.complete = False
         self.store.add_skipped(s)
         log.info("skipped %s: %s %s", s.uri, s.reason, s.detail, extra={"target": s.target})

@@ -27,7 +27,7 @@ from vendorscan.agent.names import Names
 from vendorscan.connector import ConnectorError, ResourceError
 
 EVIDENCE_SAMPLES = 3
-CHANGED = "changed-during-read"  # the skip reason of a resource that changed while it was read, twice
+CHANGED = "changed-during-read"  # a resource that changed while it was read: read once more
 
 
 @dataclass(slots=True)

@@ -300,7 +300,9 @@ class S3Connector(Connector):
             yield reader
         except ClientError as exc:
             code = _code(exc)
-            reason = {"NoSuchKey": "vanished", "AccessDenied": "permission-denied", "PreconditionFailed": "changed",
+            # PreconditionFailed: the object changed under its If-Match ETag while it was read (it is read again once)
+            reason = {"NoSuchKey": "vanished", "AccessDenied": "permission-denied",
+                      "PreconditionFailed": "changed-during-read",
                       "InvalidObjectState": "archived-storage-class"}.get(code, "read-error")
             raise ResourceError(reason, _describe(exc)) from None
         except NoCredentialsError:

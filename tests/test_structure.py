@@ -124,3 +124,26 @@ def test_an_installed_wheel_holds_one_top_level_package_and_scans(tmp_path):
     demo = subprocess.run([command, "demo", "--estate", str(tmp_path / "estate"), "--quiet"], capture_output=True,
                           text=True, cwd=OUTSIDE, timeout=600, env={**os.environ, "VENDORSCAN_STATE": str(tmp_path)})
     assert demo.returncode == 1 and (tmp_path / "demo-report" / "report.html").exists(), demo.stdout + demo.stderr
+
+
+def test_every_skip_reason_the_code_gives_is_declared_once():
+    """Skips carry a reason from vendorscan/skips.py: its 'incomplete' flag decides the exit code."""
+    from vendorscan.skips import REASONS
+    position = {"Skipped": 1, "ResourceError": 0, "Problem": 0}
+    given = {}
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            values = []
+            if isinstance(node, ast.Call):
+                func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if func in position and len(node.args) > position[func]:
+                    values.append(node.args[position[func]])
+                values += [k.value for k in node.keywords if k.arg == "reason"]
+            elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "reason" for t in node.targets):
+                values.append(node.value)
+            for v in values:
+                for c in ast.walk(v):
+                    if isinstance(c, ast.Constant) and isinstance(c.value, str) and c.value.islower() and " " not in c.value:
+                        given.setdefault(c.value, name)
+    assert len(given) > 20
+    assert {r: m for r, m in given.items() if r not in REASONS} == {}
