@@ -8,6 +8,7 @@ of an unchanged estate writes one small row per resource, not every occurrence a
 from __future__ import annotations
 
 from vendorscan.agent.names import NAME_PART
+from vendorscan.agent.records import FindingRow, placeholders
 from vendorscan.agent.store import RunStore
 
 BATCH = 2000  # resources carried over per INSERT ... SELECT
@@ -72,6 +73,6 @@ class TargetCache:
         # What its name holds is found again at every walk: only what its content held is cached.
         self.db.execute("INSERT INTO st.cache_occurrences SELECT ?, NULL, * FROM main.occurrences "
                         "WHERE target=? AND resource=? AND part != ? ORDER BY rowid", (self.scan_id, *key, NAME_PART))
-        self.db.executemany("INSERT INTO st.cache_findings VALUES (?,?,?,?,?,?,?,?,?,?)", finding_rows)
+        self.db.executemany(f"INSERT INTO st.cache_findings VALUES ({placeholders(FindingRow)})", finding_rows)
         self.db.execute("INSERT OR REPLACE INTO st.cache VALUES (?,?,?,?,?)",
                         (self.target, uri, marker, self.checks_digest, self.scan_id))

@@ -26,6 +26,7 @@ from vendorscan.model import NAME_SECTION, Coverage, Finding, Location, Resource
 from vendorscan.agent.names import NAME_PART, Names
 from vendorscan.agent.state import ScanLock, State
 from vendorscan.agent.store import RunStore, finding_row
+from vendorscan.agent.records import Occurrence
 from vendorscan.agent.worker import Outcome, Recorder, WorkUnit
 from vendorscan.connector import ConnectorError
 
@@ -410,7 +411,7 @@ class _TargetScan:
     def _name_findings(self, resource: Resource, hits) -> None:
         """Findings for what the content checks saw in a resource's own name (made at every walk, never cached)."""
         rows: list[tuple] = []
-        rec = Recorder(resource, lambda row: rows.append((*row[:-1], json.dumps(row[-1]))),
+        rec = Recorder(resource, lambda occ: rows.append(occ._replace(location=json.dumps(occ.location))),
                        self.config.limits.max_locations)
         for cid, hit in hits:
             rec.add(cid, hit, {"section": NAME_SECTION}, part=NAME_PART)
@@ -447,9 +448,10 @@ class _TargetScan:
 
 
 def _spool_rows(lines):
+    """Occurrence rows from a unit's spool lines, their location as JSON text (the stores' form)."""
     for line in lines:
-        tgt, uri, part, cid, kind, verdict, cat, h, conf, ev, loc = json.loads(line)
-        yield (tgt, uri, part, cid, kind, verdict, cat, h, conf, ev, json.dumps(loc))
+        occ = Occurrence._make(json.loads(line))
+        yield occ._replace(location=json.dumps(occ.location))
 
 
 def exit_code(result: ScanResult) -> int:

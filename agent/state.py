@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from vendorscan.agent.records import FindingRow, Occurrence, columns
 from vendorscan.model import Severity
 
 SCHEMA_VERSION = 2
@@ -32,16 +33,14 @@ _MIGRATIONS = {
     # The cache keeps findings in the run store's own row shape (copied inside SQLite) and occurrences per
     # entry, the scan that read them: run stores refer to them instead of copying them, and an entry
     # superseded by a later reading is freed once no kept run can refer to it.
-    2: """
+    # The cache tables' columns are the records' (agent/records.py) as they were when version 2 was made: a change
+    # to a record needs a migration here (tests/test_agent_state.py compares the tables with the records).
+    2: f"""
     DROP TABLE IF EXISTS cache;
     CREATE TABLE cache (target TEXT, uri TEXT, marker TEXT, checks_digest TEXT, scan_id TEXT, PRIMARY KEY (target, uri));
-    CREATE TABLE cache_findings (
-        fingerprint TEXT, target TEXT, resource TEXT, check_id TEXT, severity INTEGER, category TEXT, verdict TEXT,
-        kind TEXT, distinct_count INTEGER, body TEXT);
+    CREATE TABLE cache_findings ({columns(FindingRow)});
     CREATE INDEX cache_findings_resource ON cache_findings(target, resource);
-    CREATE TABLE cache_occurrences (
-        entry TEXT, superseded_by TEXT, target TEXT, resource TEXT, part TEXT, check_id TEXT, kind TEXT,
-        verdict TEXT, category TEXT, value_hash TEXT, confidence REAL, evidence TEXT, location TEXT);
+    CREATE TABLE cache_occurrences (entry TEXT, superseded_by TEXT, {columns(Occurrence)});
     CREATE INDEX cache_occurrences_entry ON cache_occurrences(resource, entry, target);
     CREATE INDEX cache_occurrences_superseded ON cache_occurrences(superseded_by) WHERE superseded_by IS NOT NULL;
     """,

@@ -12,15 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from vendorscan.agent.records import FindingRow, Occurrence, columns, names, placeholders
 from vendorscan.model import Finding, Resource, Severity, Skipped
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS findings (
-    fingerprint TEXT PRIMARY KEY, target TEXT, resource TEXT, check_id TEXT, severity INTEGER,
-    category TEXT, verdict TEXT, kind TEXT, distinct_count INTEGER, body TEXT);
-CREATE TABLE IF NOT EXISTS occurrences (
-    target TEXT, resource TEXT, part TEXT, check_id TEXT, kind TEXT, verdict TEXT, category TEXT,
-    value_hash TEXT, confidence REAL, evidence TEXT, location TEXT);
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS findings ({columns(FindingRow, primary="fingerprint")});
+CREATE TABLE IF NOT EXISTS occurrences ({columns(Occurrence)});
 CREATE INDEX IF NOT EXISTS occ_resource ON occurrences(resource, kind, verdict, part);
 CREATE INDEX IF NOT EXISTS find_resource ON findings(resource);
 CREATE TABLE IF NOT EXISTS skipped (target TEXT, uri TEXT, reason TEXT, detail TEXT);
@@ -31,9 +28,9 @@ CREATE TABLE IF NOT EXISTS resources (
 """
 
 
-def finding_row(f: Finding) -> tuple:
+def finding_row(f: Finding) -> FindingRow:
     """The findings-table row of a finding."""
-    return (f.fingerprint, f.target, f.resource, f.check_id, f.severity.rank, f.category, f.verdict, f.kind,
+    return FindingRow(f.fingerprint, f.target, f.resource, f.check_id, f.severity.rank, f.category, f.verdict, f.kind,
             f.distinct, json.dumps(f.to_dict(), ensure_ascii=False))
 
 
@@ -59,8 +56,8 @@ class RunStore:
             self.db.execute(f"ATTACH DATABASE ? AS {name}", (str(other),))
         # Every occurrence of the scan: its own, and those of unchanged resources, kept in the state db's cache
         # under the entry that read them (a resource is one or the other in one scan, never both).
-        cols = "target, resource, part, check_id, kind, verdict, category, value_hash, confidence, evidence, location"
-        carried = (f" UNION ALL SELECT o.rowid, {', '.join('o.' + c for c in cols.split(', '))} FROM main.carried c "
+        cols = names(Occurrence)
+        carried = (f" UNION ALL SELECT o.rowid, {names(Occurrence, 'o.')} FROM main.carried c "
                    "JOIN st.cache_occurrences o ON o.target = c.target AND o.resource = c.uri AND o.entry = c.entry"
                    ) if "st" in self.attached else ""
         self.db.execute(f"CREATE TEMP VIEW IF NOT EXISTS all_occurrences AS SELECT rowid AS seq, {cols} "
@@ -92,11 +89,11 @@ class RunStore:
     # -- writing --------------------------------------------------------------------------
     def add_finding(self, f: Finding) -> None:
         """Store a finding (a later one with the same fingerprint replaces it)."""
-        self.db.execute("INSERT OR REPLACE INTO findings VALUES (?,?,?,?,?,?,?,?,?,?)", finding_row(f))
+        self.db.execute(f"INSERT OR REPLACE INTO findings VALUES ({placeholders(FindingRow)})", finding_row(f))
 
     def add_occurrences(self, rows: Iterable[tuple]) -> None:
-        """Rows of (target, resource, part, check_id, kind, verdict, category, hash, confidence, evidence, location)."""
-        self.db.executemany("INSERT INTO occurrences VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+        """Occurrence rows, the location as JSON text."""
+        self.db.executemany(f"INSERT INTO occurrences VALUES ({placeholders(Occurrence)})", rows)
 
     def add_skipped(self, s: Skipped) -> None:
         """Record a resource that was not read."""

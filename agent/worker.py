@@ -24,6 +24,7 @@ from vendorscan.formats.sniff import HEAD_SIZE
 from vendorscan.formats.text import LineLocator, iter_chunks, text_chunks
 from vendorscan.model import Chunk, Location, Resource, Skipped
 from vendorscan.agent.names import Names
+from vendorscan.agent.records import Occurrence
 from vendorscan.connector import ConnectorError, ResourceError
 
 EVIDENCE_SAMPLES = 3
@@ -287,8 +288,8 @@ class Recorder:
         if hit.note and hit.note not in agg.notes and len(agg.notes) < 5:
             agg.notes.append(hit.note)
         r = self.resource
-        self.sink([r.target, r.uri, part, cid, hit.kind, verdict, hit.category, hit.value_hash,
-                   round(hit.confidence, 3), hit.evidence, loc])
+        self.sink(Occurrence(r.target, r.uri, part, cid, hit.kind, verdict, hit.category, hit.value_hash,
+                             round(hit.confidence, 3), hit.evidence, loc))
 
 
 class _ResourceSpool:

@@ -198,3 +198,26 @@ def test_a_scan_result_saved_and_loaded_keeps_every_field(tmp_path):
     for f in dataclasses.fields(ScanResult):
         if f.name not in ("store", "run_dir"):
             assert getattr(loaded, f.name) == getattr(result, f.name), f.name
+
+
+def test_the_stores_tables_are_the_declared_records(open_dir, tmp_path):
+    """Occurrence and finding rows are declared once (agent/records.py); every table that holds them follows."""
+    from vendorscan.agent.records import FindingRow, Occurrence
+    (open_dir / "a.csv").write_text("personnummer 850412-1230\n")
+    state = tmp_path / "s"
+    assert run_cli("scan", open_dir, "--state-dir", state, "--out", tmp_path / "o", "--quiet").returncode in (0, 1)
+    run_db = next(state.glob("runs/*/run.db"))
+
+    def cols(db, table):
+        return tuple(row[1] for row in sqlite3.connect(db).execute(f"PRAGMA table_info({table})"))
+
+    assert cols(run_db, "occurrences") == Occurrence._fields
+    assert cols(run_db, "findings") == FindingRow._fields
+    assert cols(state / "state.db", "cache_occurrences") == ("entry", "superseded_by", *Occurrence._fields)
+    assert cols(state / "state.db", "cache_findings") == FindingRow._fields
+
+
+def test_the_declared_records_give_the_column_types_queries_rely_on():
+    from vendorscan.agent.records import FindingRow, Occurrence, columns
+    assert "severity INTEGER" in columns(FindingRow) and "distinct_count INTEGER" in columns(FindingRow)
+    assert "confidence REAL" in columns(Occurrence) and "fingerprint TEXT PRIMARY KEY" in columns(FindingRow, "fingerprint")
