@@ -15,14 +15,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from vendorscan import __version__, plugins, severity
+from vendorscan import __version__, plugins
 from vendorscan.agent.config import Config
 from vendorscan.context import ScanContext, ValueHasher
 from vendorscan.agent.cache import TargetCache
 from vendorscan.agent.executor import make_executor
 from vendorscan.agent.keys import hash_key, state_dir
 from vendorscan.skips import makes_incomplete
-from vendorscan.model import NAME_SECTION, Coverage, Finding, Location, Resource, Severity, Skipped
+from vendorscan.check import ResourceFacts
+from vendorscan.report import summary
+from vendorscan.model import NAME_SECTION, Coverage, Finding, Resource, Severity, Skipped
 from vendorscan.agent.names import NAME_PART, Names
 from vendorscan.agent.state import ScanLock, State
 from vendorscan.agent.store import RunStore, finding_row
@@ -59,6 +61,7 @@ class ScanResult:
     resumed_from: str = ""  # an interrupted scan whose finished work this one did not redo
     lang: str = "en"  # language of the HTML report
     stopped: bool = False  # stopped on request (Ctrl-C, SIGTERM): recorded as interrupted, the next scan resumes
+    summary: dict[str, Any] = field(default_factory=dict)  # vendorscan.report.summary, made once when the scan ends
 
     @property
     def complete(self) -> bool:
@@ -165,10 +168,9 @@ class Scan:
         result.ended = _now()
         result.stopped = self.stop_requested
         store.commit()
-        from vendorscan.report import summary
-        counts = summary(result)
+        result.summary = summary(result)  # once: the state, the reports and the command line all read this one
         with store.idle():  # the state db's connection reads the run store and writes the cache it attaches
-            result.lifecycle = self.db.record_scan(result, counts)
+            result.lifecycle = self.db.record_scan(result, result.summary)
             result.accepted = {fp: list(self.db.acceptance(fp)) for fp in self.db.accepted()}
             result.save()
             self.db.free_cache_entries(_prune_runs(self.state / "runs", self.config.scan.keep_runs, keep=scan_id))
@@ -205,11 +207,11 @@ class _TargetScan:
         self.findings = 0
         self.checks_digest = self.config.checks_digest()
         self.scan_id = run_dir.name
-        self.check_classes = {c.id: c.cls for c in self.config.checks}
         self.cache = TargetCache(store, target.name, self.checks_digest, self.scan_id)
         contexts = [(c.id, c.cls(c.options), self.ctx.with_options(c.options))
                     for c in self.config.checks if c.cls.kind == "content"]
         self.names = Names(contexts, scan.hasher)
+        self.content_checks = {cid: (check, cctx) for cid, check, cctx in contexts}
 
     def run(self) -> None:
         if self.scan.stop_requested:
@@ -420,30 +422,16 @@ class _TargetScan:
             self._add(f)
 
     def _judge(self, uri: str, aggregates, rows_sampled: int, rows_total: int | None) -> list[Finding]:
-        """Findings, with their severity, from one resource's aggregated occurrences (already in the store)."""
-        special = any(a.category == "special_category" for a in aggregates)
-        made: list[Finding] = []
+        """Findings from one resource's aggregated occurrences (already in the store), each check judging its own."""
+        facts = ResourceFacts(uri, lambda a: self.store.distinct_values(uri, a.kind, a.verdict, a.part), rows_sampled,
+                              rows_total, special=any(a.category == "special_category" for a in aggregates))
+        by_check: dict[str, list] = {}
         for a in aggregates:
-            distinct = self.store.distinct_values(uri, a.kind, a.verdict, a.part) if a.verdict != "masked" else 0
-            details = {"notes": a.notes, "environment": self.target.environment}
-            persons = distinct
-            if rows_sampled:
-                # A sample stands for the whole table: scale the distinct count by the sample ratio.
-                share = a.count / rows_sampled
-                details.update(rows_sampled=rows_sampled, rows_total=rows_total,
-                               share_of_rows=round(share, 3), identifier_column=share >= 0.5)
-                if rows_total and rows_total > rows_sampled:
-                    persons = round(distinct * rows_total / rows_sampled)
-                    details["estimated_persons"] = persons
-            sev = severity.data(a.category, a.kind, a.verdict, persons, self.target.environment,
-                                special=special and a.category == "national_id", confidence=a.confidence)
-            title, remediation, refs = self.check_classes[a.check_id].describe(a.kind, a.verdict)
-            made.append(Finding(
-                check_id=a.check_id, severity=sev, confidence=a.confidence, title=title, resource=uri,
-                target=self.target.name, kind=a.kind, part=a.part, category=a.category, verdict=a.verdict,
-                evidence=tuple(a.evidence), count=a.count, distinct=distinct,
-                locations=tuple(Location(**loc) for loc in a.locations), remediation=remediation,
-                references=tuple(refs), details=details))
+            by_check.setdefault(a.check_id, []).append(a)
+        made: list[Finding] = []
+        for cid, aggs in by_check.items():
+            check, cctx = self.content_checks[cid]
+            made.extend(check.findings(aggs, facts, cctx))
         return made
 
 

@@ -22,7 +22,7 @@ from vendorscan.format import BombError, Budget, FormatError, Problem, TextStrea
 from vendorscan.formats.extract import Extractor, failure
 from vendorscan.formats.sniff import HEAD_SIZE
 from vendorscan.formats.text import LineLocator, iter_chunks, text_chunks
-from vendorscan.model import Chunk, Location, Resource, Skipped
+from vendorscan.model import Aggregate, Chunk, Location, Resource, Skipped
 from vendorscan.agent.names import Names
 from vendorscan.agent.records import Occurrence
 from vendorscan.connector import ConnectorError, ResourceError
@@ -39,22 +39,6 @@ class WorkUnit:
     target: str
     resources: list[Resource]
     spool: str
-
-
-@dataclass(slots=True)
-class Aggregate:
-    """Occurrences of one kind and verdict in one resource, by one check."""
-
-    check_id: str
-    kind: str
-    category: str
-    verdict: str
-    part: str = ""
-    count: int = 0
-    confidence: float = 0.0
-    evidence: list[str] = field(default_factory=list)
-    locations: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

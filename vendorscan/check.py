@@ -3,9 +3,10 @@ correlations see findings. Subclasses set `id`, `version`, a one-line docstring 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterable, Iterator
 
-from vendorscan.model import Chunk, Finding, Hit, Resource, Scope
+from vendorscan import severity
+from vendorscan.model import Aggregate, Chunk, Finding, Hit, Location, Resource, Scope
 
 if TYPE_CHECKING:
     from vendorscan.context import ScanContext
@@ -55,6 +56,42 @@ class ContentCheck(Check):
     def scan(self, chunk: Chunk, resource: Resource, ctx: "ScanContext") -> Iterator[Hit]:
         """Hits whose start lies in the chunk's own part."""
         raise NotImplementedError
+
+    def findings(self, aggregates: Iterable[Aggregate], facts: "ResourceFacts", ctx: "ScanContext") -> Iterator[Finding]:
+        """Findings, with their severity, from this check's aggregated occurrences in one resource.
+
+        The default judges by the severity rule (vendorscan.severity); override to judge otherwise."""
+        for a in aggregates:
+            distinct = facts.distinct(a) if a.verdict != "masked" else 0
+            details = {"notes": a.notes, "environment": ctx.environment}
+            persons = distinct
+            if facts.rows_sampled:
+                # A sample stands for the whole table: scale the distinct count by the sample ratio.
+                share = a.count / facts.rows_sampled
+                details.update(rows_sampled=facts.rows_sampled, rows_total=facts.rows_total,
+                               share_of_rows=round(share, 3), identifier_column=share >= 0.5)
+                if facts.rows_total and facts.rows_total > facts.rows_sampled:
+                    persons = round(distinct * facts.rows_total / facts.rows_sampled)
+                    details["estimated_persons"] = persons
+            sev = severity.data(a.category, a.kind, a.verdict, persons, ctx.environment,
+                                special=facts.special and a.category == "national_id", confidence=a.confidence)
+            title, remediation, refs = self.describe(a.kind, a.verdict)
+            yield Finding(check_id=a.check_id, severity=sev, confidence=a.confidence, title=title, resource=facts.uri,
+                          target=ctx.target, kind=a.kind, part=a.part, category=a.category, verdict=a.verdict,
+                          evidence=tuple(a.evidence), count=a.count, distinct=distinct,
+                          locations=tuple(Location(**loc) for loc in a.locations), remediation=remediation,
+                          references=tuple(refs), details=details)
+
+
+@dataclass(frozen=True)
+class ResourceFacts:
+    """What a content check's findings about one resource rest on besides its own aggregates."""
+
+    uri: str
+    distinct: Callable[[Aggregate], int]  # distinct value hashes of an aggregate's occurrences (persons)
+    rows_sampled: int = 0  # a table's sample, which stands for rows_total rows
+    rows_total: int | None = None
+    special: bool = False  # special-category terms in the same resource, found by any check
 
 
 class ResourceCheck(Check):

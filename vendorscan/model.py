@@ -252,6 +252,22 @@ class Hit:
 
 
 @dataclass(slots=True)
+class Aggregate:
+    """Occurrences of one kind and verdict in one resource (and part), by one content check: what it judges."""
+
+    check_id: str
+    kind: str
+    category: str
+    verdict: str
+    part: str = ""
+    count: int = 0
+    confidence: float = 0.0
+    evidence: list[str] = field(default_factory=list)
+    locations: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Finding:
     """One reported result: per resource (aggregated occurrences) or per folder (roll-up)."""
 

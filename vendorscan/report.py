@@ -109,7 +109,12 @@ def _why(exc: OSError) -> str:
 
 
 def summary(result) -> dict:
-    """Counts every report starts with: severities, persons, coverage totals, overall risk."""
+    """Counts every report starts with: severities, persons, coverage totals, overall risk.
+
+    A finished scan's result carries them (made once, when it ended): they are given back, not counted again."""
+    known = getattr(result, "summary", None)
+    if known:
+        return known
     store = result.store
     counts = store.severity_counts()
     worst = next((s for s in Severity if counts[s.value]), None)
