@@ -45,3 +45,43 @@ def test_checks_list_command():
     names = [line.split()[0] for line in proc.stdout.splitlines()]
     assert names == sorted(["access", "exposure", "identifiers", "posture", "special_categories"])
     assert all(len(line.split(None, 1)) == 2 for line in proc.stdout.splitlines())  # each has its docstring line
+
+
+_TICKET_CHECK = '''"""A third-party content check: staff ticket numbers (VS-TICKET-1234), written as a plugin author would."""
+import re
+
+from vendorscan import ContentCheck, Hit, Verdict
+
+_TICKET = re.compile(r"VS-TICKET-(\\d{4})")
+
+
+class TicketCheck(ContentCheck):
+    """Staff ticket numbers."""
+
+    id = "tickets"
+    version = "1"
+
+    def scan(self, chunk, resource, ctx):
+        for m in _TICKET.finditer(chunk.text, max(chunk.own_start - chunk.start, 0), chunk.own_end - chunk.start):
+            yield Hit("x.ticket", "contact", Verdict.REAL, 0.9, chunk.start + m.start(), chunk.start + m.end(),
+                      "VS-TICKET-****", ctx.hasher("x.ticket", m.group(1)))
+'''
+
+
+def test_a_check_from_a_third_party_package_finds_and_reports(tmp_path):
+    """One module and one entry-point line: the public API is all a plugin imports."""
+    from conftest import install_check, load_json
+    env = install_check(tmp_path, "tickets", _TICKET_CHECK, "TicketCheck")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "notes.txt").write_text("see VS-TICKET-4711 and VS-TICKET-4712\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[checks.tickets]\nenabled = true\n\n[[targets]]\nname = "t"\ntype = "local"\npaths = ["{tree}"]\n')
+    listed = run_cli("checks", "list", env=env)
+    assert "tickets                Staff ticket numbers." in listed.stdout, listed.stdout + listed.stderr
+    proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet", env=env)
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    report = load_json(tmp_path / "o" / "report.json")
+    (found,) = [f for f in report["findings"] if f["check_id"] == "tickets"]
+    assert (found["kind"], found["count"], found["distinct"], found["evidence"]) == ("x.ticket", 2, 2, ["VS-TICKET-****"])
+    assert "4711" not in (tmp_path / "o" / "report.json").read_text()
