@@ -9,7 +9,7 @@ from typing import Iterator
 
 from vendorscan.model import AccessPolicy, Resource, Skipped
 from vendorscan.connectors import sqlgrants
-from vendorscan.connector import Connector, ConnectorError, ResourceError
+from vendorscan.connector import Connector, ConnectorError, ResourceError, TableSample
 
 _SECRET_IN_STRING = re.compile(r"(^|;)\s*(pwd|password)\s*=", re.IGNORECASE)
 _SYSTEM_SCHEMAS = {"pg_catalog", "information_schema", "mysql", "performance_schema", "sys", "pg_toast"}
@@ -18,16 +18,6 @@ _TEXT_TYPES = {1, 12, -1, -8, -9, -10}  # CHAR, VARCHAR, LONGVARCHAR, WCHAR, WVA
 _INT_TYPES = {4, 5, -5, -6}  # INTEGER, SMALLINT, BIGINT, TINYINT
 _NUMERIC_TYPES = {2, 3}  # NUMERIC, DECIMAL (read when the scale is 0)
 BATCH = 500
-
-
-@dataclass
-class TableSample:
-    """Columns of a table and its sampled rows in batches of (row keys, rows)."""
-
-    table: str
-    columns: list[str]
-    total_rows: int | None
-    batches: Iterator[tuple[list[str], list[tuple]]]
 
 
 def _quote(name: str, dialect: str) -> str:
@@ -53,6 +43,7 @@ class OdbcConnector(Connector):
     id = "odbc"
     version = "1"
     scheme = "odbc"
+    thread_safe = False  # one database connection per connector, replaced when it is lost
 
     @dataclass(frozen=True)
     class Options:
