@@ -196,7 +196,8 @@ class ConnectorContract:
         items = self._walk(contract_estate)
         resource = self._planted(items, name)
         contract_estate.delete(name)
-        assert read_error(contract_estate.connector, resource).reason in GONE
+        reason = read_error(contract_estate.connector, resource).reason
+        assert reason in GONE, f"{name} deleted after the walk: reason {reason!r}, not one of {sorted(GONE)}"
         for other in readable(items):  # the connector still reads the rest
             if name_of(other.uri) != name:
                 read(contract_estate.connector, other)
@@ -210,7 +211,7 @@ class ConnectorContract:
         contract_estate.make_unreadable(name)
         item = self._planted(self._walk(contract_estate), name)
         reason = item.reason if isinstance(item, Skipped) else read_error(connector, item).reason
-        assert reason == "permission-denied"
+        assert reason == "permission-denied", f"{name} made unreadable: reason {reason!r}"
 
     def test_thread_safe_reads_agree(self, contract_estate):
         connector = contract_estate.connector
