@@ -126,8 +126,9 @@ def _checksums(db, schema: str = "", tables=None, database: str = "hr") -> list[
     if isinstance(db, servers.Postgres):
         return [db.psql(f"SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY t::text)) "
                         f"FROM {schema or 'personal'}.{t} t", database).strip() for t in tables]
-    return [db.sql(f"CHECKSUM TABLE {schema or 'hr'}.{t}").strip() + db.sql(f"SELECT COUNT(*) FROM {schema or 'hr'}.{t}")
-            .strip() for t in tables]
+    schema = schema or "hr"
+    return [db.sql(f"CHECKSUM TABLE {schema}.{t}").strip() + db.sql(f"SELECT COUNT(*) FROM {schema}.{t}").strip()
+            for t in tables]
 
 
 TRUTH_TABLES = ("employees", "employees_pseudo", "testpersons", "cpr_legacy")
