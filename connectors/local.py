@@ -32,6 +32,7 @@ class LocalConnector(Connector):
     id = "local"
     version = "1"
     scheme = "file"
+    thread_safe = False  # reads wait on a disk, not a network: threads would only lose the hard resource_timeout
 
     @dataclass(frozen=True)
     class Options:

@@ -9,7 +9,7 @@ from typing import Iterator
 
 from vendorscan.model import AccessPolicy, Resource, Skipped
 from vendorscan.connectors import sqlgrants
-from vendorscan.connector import Connector, ConnectorError, ResourceError
+from vendorscan.connector import Connector, ConnectorError, ResourceError, TableSample
 
 _SECRET_IN_STRING = re.compile(r"(^|;)\s*(pwd|password)\s*=", re.IGNORECASE)
 _SYSTEM_SCHEMAS = {"pg_catalog", "information_schema", "mysql", "performance_schema", "sys", "pg_toast"}
@@ -18,16 +18,6 @@ _TEXT_TYPES = {1, 12, -1, -8, -9, -10}  # CHAR, VARCHAR, LONGVARCHAR, WCHAR, WVA
 _INT_TYPES = {4, 5, -5, -6}  # INTEGER, SMALLINT, BIGINT, TINYINT
 _NUMERIC_TYPES = {2, 3}  # NUMERIC, DECIMAL (read when the scale is 0)
 BATCH = 500
-
-
-@dataclass
-class TableSample:
-    """Columns of a table and its sampled rows in batches of (row keys, rows)."""
-
-    table: str
-    columns: list[str]
-    total_rows: int | None
-    batches: Iterator[tuple[list[str], list[tuple]]]
 
 
 def _quote(name: str, dialect: str) -> str:
@@ -53,6 +43,7 @@ class OdbcConnector(Connector):
     id = "odbc"
     version = "1"
     scheme = "odbc"
+    thread_safe = False  # one database connection per connector, replaced when it is lost
 
     @dataclass(frozen=True)
     class Options:
@@ -202,6 +193,8 @@ class OdbcConnector(Connector):
             if reason == "connection-lost":
                 self._reconnect()
             raise ResourceError(reason, _odbc_state(exc)) from None
+        if not cols:  # the catalog no longer shows it: the table's own answer says whether it is gone or closed
+            self._probe(schema, table)
         scanned = [c.column_name for c in cols if c.data_type in _TEXT_TYPES or c.data_type in _INT_TYPES
                    or (c.data_type in _NUMERIC_TYPES and not c.decimal_digits)]
         if not scanned:
@@ -217,6 +210,14 @@ class OdbcConnector(Connector):
             sql = f"SELECT {select} FROM {self._name(schema, table)}{order}" + (f" LIMIT {limit}" if limit else "")
         total = _total_from_etag(resource.etag)
         return TableSample(qualified, scanned, total, self._batches(sql, len(keys)))
+
+    def _probe(self, schema: str, table: str) -> None:
+        """Select nothing from the table; its error (dropped since the walk, not readable) as a ResourceError."""
+        import pyodbc
+        try:
+            self._conn.cursor().execute(f"SELECT 1 FROM {self._name(schema, table)} WHERE 1 = 0").fetchall()
+        except pyodbc.Error as exc:
+            raise ResourceError(_reason(exc), _odbc_state(exc)) from None
 
     def _batches(self, sql: str, nkeys: int) -> Iterator[tuple[list[str], list[tuple]]]:
         import pyodbc
@@ -277,6 +278,8 @@ def _reason(exc) -> str:
     if state in ("08S01", "08003", "08007", "57P01", "57P02") or (
             state == "HY000" and ("connection" in text or "server closed" in text or "gone away" in text)):
         return "connection-lost"
+    if state in ("42S02", "42P01") or "no such table" in text or "doesn't exist" in text:
+        return "vanished"  # base table not found: dropped since the walk
     if state == "42501" or "permission denied" in str(exc).lower() or "denied" in str(exc).lower():
         return "permission-denied"
     return "read-error"

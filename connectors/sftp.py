@@ -63,6 +63,7 @@ class SftpConnector(Connector):
     id = "sftp"
     version = "1"
     scheme = "sftp"
+    thread_safe = False  # one SFTP channel per connector, replaced on a reconnect
 
     @dataclass(frozen=True)
     class Options:

@@ -128,6 +128,7 @@ class SmbConnector(Connector):
     id = "smb"
     version = "1"
     scheme = "smb"
+    thread_safe = False  # open() switches self._share to the resource's share
 
     @dataclass(frozen=True)
     class Options:

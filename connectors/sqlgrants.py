@@ -56,6 +56,8 @@ class PostgresGrants(GrantReader):
                  "JOIN pg_namespace n ON n.oid = d.defaclnamespace CROSS JOIN LATERAL aclexplode(d.defaclacl) a "
                  "LEFT JOIN pg_roles r ON r.oid = a.grantee WHERE n.nspname = ? AND d.defaclobjtype = 'r'")
 
+    _SCHEMA_OWNER = "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = ?"
+
     def __init__(self, conn):
         self.conn = conn
 
@@ -63,7 +65,9 @@ class PostgresGrants(GrantReader):
         """Default privileges (pg_default_acl) that future tables in the schema will get."""
         import pyodbc
         try:
-            rows = self.conn.cursor().execute(self._DEFAULTS, schema).fetchall()
+            cur = self.conn.cursor()
+            owner = cur.execute(self._SCHEMA_OWNER, schema).fetchone()
+            rows = cur.execute(self._DEFAULTS, schema).fetchall()
         except pyodbc.Error as exc:
             return _unknown(exc)
         rights: dict[tuple[str, Scope], set[str]] = {}
@@ -72,8 +76,10 @@ class PostgresGrants(GrantReader):
             creators.add(creator)
             _add(rights, grantee, role, can_login, priv)
         note = f"default privileges: tables that {', '.join(sorted(creators))} create here get this"
-        return AccessPolicy(None, tuple(Grant(p, s, frozenset(r), "sql-grant", inherited=True, note=note)
-                                        for (p, s), r in sorted(rights.items())))
+        # The schema's owner: without default privileges, what it says is that only the creators' own rights follow.
+        return AccessPolicy(owner[0] if owner else None,
+                            tuple(Grant(p, s, frozenset(r), "sql-grant", inherited=True, note=note)
+                                  for (p, s), r in sorted(rights.items())))
 
     def policy(self, schema: str, table: str) -> AccessPolicy:
         import pyodbc

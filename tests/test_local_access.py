@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from vendorscan.checks.access import AccessCheck
 from vendorscan.connector import ResourceError
 from vendorscan.connectors.local import LocalConnector, path_of
 from conftest import install_check, load_json, run_cli
+from contract import ConnectorContract, Estate, context
+from estates import DiskEstate
 
 CTX = ScanContext("t", "production", ValueHasher(b"k" * 32))
 
@@ -280,3 +283,36 @@ def test_listing_and_reading_leave_access_times_as_found(tmp_path):
         assert {str(p): os.stat(p).st_atime_ns for p in paths} == {str(p): 1_000_000_000_000_000_000 for p in paths}
     finally:
         subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+NOBODY = 65534
+
+
+@contextmanager
+def unprivileged():
+    """Run as 'nobody' while inside (root reads every file; an auditor's account does not); as is when not root."""
+    if os.geteuid() != 0:
+        yield None
+        return
+    groups = os.getgroups()
+    os.setgroups([])
+    os.setegid(NOBODY)
+    os.seteuid(NOBODY)
+    try:
+        yield NOBODY
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+        os.setgroups(groups)
+
+
+class TestLocalContract(ConnectorContract):
+    """The connector contract on local paths, walked and read by an unprivileged account that owns the estate."""
+
+    @pytest.fixture
+    def contract_estate(self, open_dir):
+        disk = DiskEstate(open_dir / "estate", uid=NOBODY if os.geteuid() == 0 else None)
+        os.chown(open_dir, NOBODY, NOBODY) if os.geteuid() == 0 else None  # nobody may delete in it
+        connector = LocalConnector(LocalConnector.Options(paths=[str(disk.root)]), context())
+        with unprivileged():
+            yield Estate(connector, set(disk.names), disk.delete, disk.make_unreadable, disk.snapshot)

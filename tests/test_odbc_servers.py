@@ -3,12 +3,15 @@ import os
 import random
 import subprocess
 import time
+import uuid
 
 import pytest
 
 import servers
 from vendorscan.checks import synth
+from vendorscan.connectors.odbc import OdbcConnector
 from conftest import load_json, popen_cli, run_cli
+from contract import ConnectorContract, Estate, context
 
 AUDITOR_PW = "auditor-pw-7"
 N = 30
@@ -117,12 +120,15 @@ EXPECTED = {
 }
 
 
-def _checksums(db) -> list[str]:
+def _checksums(db, schema: str = "", tables=None, database: str = "hr") -> list[str]:
+    """Row counts and content checksums of the tables, read by the admin (default: the hr tables)."""
+    tables = tables or TRUTH_TABLES
     if isinstance(db, servers.Postgres):
         return [db.psql(f"SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY t::text)) "
-                        f"FROM personal.{t} t", "hr").strip() for t in TRUTH_TABLES]
-    return [db.sql(f"CHECKSUM TABLE hr.{t}").strip() + db.sql(f"SELECT COUNT(*) FROM hr.{t}").strip()
-            for t in TRUTH_TABLES]
+                        f"FROM {schema or 'personal'}.{t} t", database).strip() for t in tables]
+    schema = schema or "hr"
+    return [db.sql(f"CHECKSUM TABLE {schema}.{t}").strip() + db.sql(f"SELECT COUNT(*) FROM {schema}.{t}").strip()
+            for t in tables]
 
 
 TRUTH_TABLES = ("employees", "employees_pseudo", "testpersons", "cpr_legacy")
@@ -247,3 +253,48 @@ def test_dropped_connection_gives_a_partial_report(postgres, tmp_path):
     report = load_json(tmp_path / "o" / "report.json")
     assert {s["uri"].rsplit(".", 1)[1]: s["reason"] for s in report["skipped"]} == {"testpersons": "connection-lost"}
     assert ("employees", "personnummer", "se.personnummer", "real", N) in _identifier_findings(report)
+
+
+CONTRACT_TABLES = ("staff", "notes", "cases")
+CONTRACT_SQL = """
+CREATE TABLE {s}.staff (id INT PRIMARY KEY, name VARCHAR(80), personnummer VARCHAR(20));
+CREATE TABLE {s}.notes (note VARCHAR(200));
+CREATE TABLE {s}.cases (id INT PRIMARY KEY, cpr BIGINT, summary VARCHAR(80));
+INSERT INTO {s}.staff VALUES (1, 'Anna Lindqvist', '850412-1230'), (2, 'Erik Berg', '720915-4561');
+INSERT INTO {s}.notes VALUES ('sjukskrivning'), ('');
+INSERT INTO {s}.cases VALUES (1, 1204851006, 'CPR-nr');
+"""
+
+
+class TestServerDatabaseContract(ConnectorContract):
+    """The connector contract on PostgreSQL and MariaDB: a fresh schema (database) per test, read by 'auditor'."""
+
+    @pytest.fixture(params=["postgres", "mariadb"])
+    def contract_estate(self, request, monkeypatch):
+        db = request.getfixturevalue(request.param)
+        schema = f"c_{uuid.uuid4().hex[:10]}"
+        auditor = "auditor" if isinstance(db, servers.Postgres) else "'auditor'@'127.0.0.1'"
+        if isinstance(db, servers.Postgres):
+            if not db.psql("SELECT 1 FROM pg_database WHERE datname = 'contract'").strip():
+                db.psql("CREATE DATABASE contract")
+            run = lambda sql: db.psql(sql, "contract")  # noqa: E731
+            run(f"CREATE SCHEMA {schema};" + CONTRACT_SQL.format(s=schema) +
+                f"GRANT USAGE ON SCHEMA {schema} TO auditor; GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO auditor;")
+            conn_str = db.odbc("contract", "auditor")
+        else:
+            run = db.sql
+            # SELECT per table, so that one can be revoked; REFERENCES on the database keeps a revoked table
+            # in the auditor's catalog (MariaDB hides tables an account holds no privilege on).
+            run(f"CREATE DATABASE {schema};" + CONTRACT_SQL.format(s=schema) +
+                "".join(f"GRANT SELECT ON {schema}.{t} TO {auditor};" for t in CONTRACT_TABLES) +
+                f"GRANT REFERENCES ON {schema}.* TO {auditor};")
+            conn_str = db.odbc(schema, "auditor")
+        monkeypatch.setenv("HR_DB_PASSWORD", AUDITOR_PW)
+        connector = OdbcConnector(OdbcConnector.Options(connection_string=conn_str, password_env="HR_DB_PASSWORD",
+                                                        include_schemas=[schema]), context())
+        yield Estate(connector, {f"{schema}.{t}" for t in CONTRACT_TABLES},
+                     lambda name: run(f"DROP TABLE {name}"),
+                     lambda name: run(f"REVOKE SELECT ON {name} FROM {auditor}"),
+                     lambda: _checksums(db, schema, CONTRACT_TABLES, "contract"))
+        connector.close()
+        run(f"DROP SCHEMA {schema} CASCADE" if isinstance(db, servers.Postgres) else f"DROP DATABASE {schema}")

@@ -9,6 +9,7 @@ from vendorscan.context import ScanContext, ValueHasher
 from vendorscan.model import Resource, Scope
 from vendorscan.connectors.odbc import OdbcConnector
 from conftest import load_json, run_cli
+from contract import ConnectorContract, Estate, context
 
 CTX = ScanContext("db", "test", ValueHasher(b"k" * 32))
 
@@ -106,3 +107,35 @@ def test_scan_changes_nothing(hr_db, tmp_path):
 def test_password_in_connection_string_is_refused():
     with pytest.raises(ValueError, match="password_env"):
         OdbcConnector.Options(connection_string="Driver={PostgreSQL Unicode};Server=x;PWD=secret")
+
+
+class TestSqliteContract(ConnectorContract):
+    """The connector contract on a SQLite file through the SQLite3 ODBC driver."""
+
+    @pytest.fixture
+    def contract_estate(self, open_dir):
+        path = open_dir / "contract.sqlite"
+        with sqlite3.connect(path) as con:
+            con.executescript("""
+                CREATE TABLE staff (id INTEGER PRIMARY KEY, name TEXT, personnummer TEXT);
+                CREATE TABLE notes (note TEXT);
+                CREATE TABLE cases (id INTEGER PRIMARY KEY, cpr BIGINT, summary TEXT);
+                INSERT INTO staff VALUES (1, 'Anna Lindqvist', '850412-1230'), (2, 'Erik Berg', '720915-4561');
+                INSERT INTO notes VALUES ('sjukskrivning'), ('');
+                INSERT INTO cases VALUES (1, 1204851006, 'CPR-nr');
+            """)
+        con.close()
+        os.chmod(path, 0o644)
+
+        def drop(name):
+            with sqlite3.connect(path) as other:
+                other.execute(f"DROP TABLE {name}")
+            other.close()
+
+        connector = OdbcConnector(OdbcConnector.Options(connection_string=f"Driver={{SQLite3}};Database={path}"),
+                                  context())
+        yield Estate(connector, {"staff", "notes", "cases"}, drop, None,
+                     lambda: (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns),
+                     why_no_denial="SQLite has no accounts or grants: a table the connection may not read cannot be "
+                                   "made (its access is the database file's, which the open connection already holds)")
+        connector.close()

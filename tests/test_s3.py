@@ -1,17 +1,24 @@
 """S3 connector against moto's S3 server on loopback: content, bucket exposure, posture, faults."""
+import hashlib
 import http.client
 import json
 import os
 import subprocess
 import sys
 import threading
+import urllib.request
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import boto3
 import pytest
 
 import servers
+from vendorscan.connectors.s3 import S3Connector
 from conftest import PLANTED, assert_no_planted, files_under, load_json, run_cli
+from contract import ConnectorContract, Estate, context
+from estates import FILES
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
          "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
@@ -274,3 +281,55 @@ def test_identifiers_in_keys_and_prefixes_are_findings_and_masked(moto_endpoint,
 def _client_creds():
     return {"aws_access_key_id": CREDS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": CREDS["AWS_SECRET_ACCESS_KEY"],
             "region_name": "eu-north-1"}
+
+
+class TestS3Contract(ConnectorContract):
+    """The connector contract on moto's S3 server: a fresh bucket per test, read with an IAM user's own keys."""
+
+    @pytest.fixture
+    def contract_estate(self, moto_endpoint, monkeypatch):
+        kw = {"endpoint_url": moto_endpoint, "region_name": "eu-north-1", "aws_access_key_id": "testing",
+              "aws_secret_access_key": "testing"}
+        s3, iam = boto3.client("s3", **kw), boto3.client("iam", **kw)
+        bucket = f"contract-{uuid.uuid4().hex[:12]}"
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+        keys = {Path(key).name: key for key in FILES}
+        for key, data in FILES.items():
+            s3.put_object(Bucket=bucket, Key=key, Body=data)
+        iam.create_user(UserName=bucket)
+        iam.put_user_policy(UserName=bucket, PolicyName="audit", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        creds = iam.create_access_key(UserName=bucket)["AccessKey"]
+        monkeypatch.setenv("CONTRACT_KEY_ID", creds["AccessKeyId"])
+        monkeypatch.setenv("CONTRACT_SECRET", creds["SecretAccessKey"])
+        connector = S3Connector(S3Connector.Options(
+            buckets=[bucket], endpoint_url=moto_endpoint, region="eu-north-1", access_key_id_env="CONTRACT_KEY_ID",
+            secret_access_key_env="CONTRACT_SECRET"), context())
+        auth_before = []
+
+        def deny(name):
+            # moto enforces IAM only when told to: a deny on the one object, then authorisation on (this test only)
+            iam.put_user_policy(UserName=bucket, PolicyName="deny-one", PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:GetObject",
+                                                         "Resource": f"arn:aws:s3:::{bucket}/{keys[name]}"}]}))
+            auth_before.append(_moto_auth(moto_endpoint, "0"))
+
+        def snapshot():
+            return {o["Key"]: (o["ETag"], hashlib.sha256(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
+                               .hexdigest()) for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+
+        yield Estate(connector, set(keys), lambda name: s3.delete_object(Bucket=bucket, Key=keys[name]), deny,
+                     snapshot)
+        for previous in auth_before:
+            _moto_auth(moto_endpoint, previous)
+        connector.close()
+        for key in FILES:
+            s3.delete_object(Bucket=bucket, Key=key)
+        s3.delete_bucket(Bucket=bucket)
+
+
+def _moto_auth(endpoint: str, count: str) -> str:
+    """Set how many requests moto lets through before it checks IAM ("0": all checked, "inf": none); the old value."""
+    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=count.encode(),
+                                                       headers={"Content-Type": "text/plain"})) as answer:
+        return json.load(answer)["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"]

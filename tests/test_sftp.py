@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 import servers
+from vendorscan.connectors.sftp import SftpConnector
 from conftest import load_json, popen_cli, run_cli, write_bulk
+from contract import ConnectorContract, Estate, context
+from estates import DiskEstate
 
 HR = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n"
 
@@ -185,3 +188,18 @@ def test_a_name_that_is_not_utf8_is_scanned_and_its_folder_listed(sshd, tmp_path
     found = {f["resource"].rsplit("/", 1)[1]: f["kind"] for f in report["findings"] if f["check_id"] == "identifiers"}
     assert found == {"l%F6ner-%FF.csv": "se.personnummer", "sibling.csv": "dk.cpr", "after.txt": "fi.hetu"}
     assert report["skipped"] == []
+
+
+class TestSftpContract(ConnectorContract):
+    """The connector contract on a real sshd: the estate belongs to root, the SFTP user only reads it."""
+
+    @pytest.fixture
+    def contract_estate(self, sshd):
+        root = Path(tempfile.mkdtemp(prefix="vendorscan-sftp-contract-", dir="/tmp"))
+        disk = DiskEstate(root)
+        connector = SftpConnector(SftpConnector.Options(
+            host="127.0.0.1", port=sshd.port, username=sshd.user, paths=[str(root)], key_file=str(sshd.client_key),
+            host_key_fingerprint=sshd.host_key_fingerprint), context())
+        yield Estate(connector, set(disk.names), disk.delete, disk.make_unreadable, disk.snapshot)
+        connector.close()
+        shutil.rmtree(root, ignore_errors=True)

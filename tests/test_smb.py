@@ -1,14 +1,17 @@
 """SMB connector against a real Samba smbd on loopback, and the DACL mapping on built descriptors."""
 import hashlib
 import os
+import shutil
 
 import pytest
 from smbprotocol.security_descriptor import AccessAllowedAce, AccessDeniedAce, AclPacket, SIDPacket
 
 import servers
 from vendorscan.model import Scope
-from vendorscan.connectors.smb import dacl_policy, sid_principal
+from vendorscan.connectors.smb import SmbConnector, dacl_policy, sid_principal
 from conftest import load_json, popen_cli, run_cli, wait_for_cached, write_bulk
+from contract import ConnectorContract, Estate, context
+from estates import DiskEstate
 
 HR = "namn;personnummer\nAnna Lindqvist;850412-1230\nErik Berg;720915-4561\n"
 
@@ -273,3 +276,19 @@ def test_a_word_document_on_a_share_is_read_with_its_locations(tmp_path):
     sections = {o["location"].get("section") for f in report["findings"] if f["resource"].endswith("memo.docx")
                 and f["verdict"] == "real" for o in f["occurrences"]}
     assert {"body", "comments"} <= sections
+
+
+class TestSmbContract(ConnectorContract):
+    """The connector contract on a real smbd: a fresh folder of the share per test, owned by root."""
+
+    @pytest.fixture
+    def contract_estate(self, smbd, request, monkeypatch):
+        folder = f"contract-{request.node.name}"
+        disk = DiskEstate(smbd.share_path / folder)
+        monkeypatch.setenv("SMB_PW", smbd.password)
+        connector = SmbConnector(SmbConnector.Options(
+            server="127.0.0.1", port=smbd.port, share=smbd.share, paths=[folder], username=smbd.user,
+            password_env="SMB_PW"), context())
+        yield Estate(connector, set(disk.names), disk.delete, disk.make_unreadable, disk.snapshot)
+        connector.close()
+        shutil.rmtree(disk.root, ignore_errors=True)

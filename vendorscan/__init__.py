@@ -16,7 +16,7 @@ _API = {
     **dict.fromkeys(("ScanContext", "ValueHasher"), "context"),
     **dict.fromkeys(("Check", "ContentCheck", "Correlation", "NoOptions", "ResourceCheck", "message",
                      "require_known"), "check"),
-    "Connector": "connector",
+    **dict.fromkeys(("Connector", "TableSample"), "connector"),
     "Report": "report",
     **dict.fromkeys(("ConfigError", "ConnectorError", "ExecutorError", "ReportError", "ResourceError"), "errors"),
 }
