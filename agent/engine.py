@@ -30,11 +30,11 @@ from vendorscan.agent.state import ScanLock, State
 from vendorscan.agent.store import RunStore, finding_row
 from vendorscan.agent.records import Occurrence
 from vendorscan.agent.worker import Outcome, Recorder, WorkUnit
-from vendorscan.connector import ConnectorError
+from vendorscan.connector import STREAM_KINDS, TABLE_KINDS, ConnectorError
 
 log = logging.getLogger("vendorscan")
 
-CONTENT_KINDS = frozenset({"file", "object", "table"})
+CONTENT_KINDS = STREAM_KINDS | TABLE_KINDS  # what workers read
 
 
 @dataclass

@@ -25,7 +25,7 @@ from vendorscan.formats.text import LineLocator, iter_chunks, text_chunks
 from vendorscan.model import Aggregate, Chunk, Location, Resource, Skipped
 from vendorscan.agent.names import Names
 from vendorscan.agent.records import Occurrence
-from vendorscan.connector import ConnectorError, ResourceError
+from vendorscan.connector import TABLE_KINDS, ConnectorError, ResourceError
 
 EVIDENCE_SAMPLES = 3
 CHANGED = "changed-during-read"  # a resource that changed while it was read: read once more
@@ -98,7 +98,7 @@ class Worker:
                 return [Outcome(r.uri, skipped=Skipped(r.uri, "connector-error", str(exc), r.target))
                         for r in unit.resources]
             threads = self.config.executor.threads
-            if threads > 1 and getattr(connector, "thread_safe", False) and len(unit.resources) > 1:
+            if threads > 1 and connector.thread_safe and len(unit.resources) > 1:
                 # Network reads wait most of the time: overlap them; the spool takes whole lines under a lock.
                 locked = _LockedWriter(spool)
                 with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -123,7 +123,7 @@ class Worker:
         out = Outcome(resource.uri, marker=resource.etag)
         rec = Recorder(resource, _json_lines(spool), self.config.limits.max_locations)
         try:
-            if resource.kind == "table":
+            if resource.kind in TABLE_KINDS:
                 self._read_table(connector, resource, contexts, rec, out)
             else:
                 self._read_stream(connector, resource, contexts, rec, out)
