@@ -40,6 +40,10 @@ class Formats:
         for signature, kind in self.magic:
             _claim(seen, signature, kind, "signature")
 
+    def versions(self) -> list[tuple[str, str]]:
+        """(id, version) of every handler: what files are read with, for the digest that keys cached results."""
+        return sorted((h.id, h.version) for h in self.handlers.values())
+
     def handler(self, kind: str) -> FormatHandler | None:
         """The handler that reads (or knowingly refuses) a kind, or None when none is installed."""
         return self.by_kind.get(kind)
