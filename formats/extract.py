@@ -25,7 +25,7 @@ _UNPARSED = frozenset({"malformed", "too-large"})
 
 
 def kind_of(head: bytes, name: str) -> tuple[str, str]:
-    """(kind, detail) from content: ('text', encoding), ('eml', encoding), a format name, or ('unknown', what)."""
+    """(kind, detail) from content: ('text', encoding), (a textual format such as 'eml', encoding), a format name."""
     family, detail = sniff(head, name)
     if family == "text":
         for handler in installed().textual:  # formats that are text themselves: saved mail
