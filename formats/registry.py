@@ -78,6 +78,9 @@ class Formats:
 def installed() -> Formats:
     """Every installed handler, loaded and checked once per process."""
     names = sorted(plugins.available("formats"))
+    if not names:  # an install from before formats were plugins: every document would pass as unsupported
+        raise plugins.PluginError("no format handlers are installed (entry points vendorscan.formats): "
+                                  "reinstall vendorscan (pip install .)")
     return Formats([plugins.load("formats", name) for name in names])
 
 

@@ -124,3 +124,9 @@ def test_two_handlers_cannot_claim_one_kind_or_signature():
         Formats([*(type(h) for h in installed().handlers.values()), _handler(id="h2", kinds=("pdf",))])
     with pytest.raises(plugins.PluginError, match="signature .* claimed twice"):
         Formats([*(type(h) for h in installed().handlers.values()), _handler(magic=((b"%PDF-", "h"),))])
+
+
+def test_an_install_without_format_entry_points_is_an_error_not_a_scan_of_nothing(monkeypatch):
+    monkeypatch.setattr(plugins, "available", lambda group: {})
+    with pytest.raises(plugins.PluginError, match="no format handlers are installed"):
+        installed.__wrapped__()
