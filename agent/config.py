@@ -124,7 +124,9 @@ class Config:
     def checks_digest(self) -> str:
         """SHA-256 of the checks and their options alone (a change invalidates cached results)."""
         sel = [(c.id, getattr(c.cls, "version", ""), asdict(c.options)) for c in self.checks]
-        sel.append(("formats", FORMATS_VERSION, asdict(self.formats)))  # what is opened changes what is found
+        from vendorscan.formats.registry import installed
+        # What is opened, and with which handlers (a format plugin installed), changes what is found.
+        sel.append(("formats", FORMATS_VERSION, asdict(self.formats), installed().versions()))
         return hashlib.sha256(json.dumps(sel, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -185,6 +187,7 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
     formats = build(FormatSettings, _table(raw, "formats"), "formats")
     if formats.max_depth < 0 or formats.max_members < 1 or formats.max_ratio < 2 or formats.ocr_timeout < 1:
         raise ConfigError("formats", "max_depth must be >= 0, max_members and ocr_timeout >= 1, max_ratio >= 2")
+    _check_format_handlers()
     return Config(scan, limits, executor, targets, checks, raw, source, agent, formats)
 
 
@@ -250,6 +253,15 @@ def _targets(items: Any) -> list[Target]:
             _check_cron(schedule, f"{path}.schedule")
         targets.append(Target(name, ctype, env, options, item, schedule))
     return targets
+
+
+def _check_format_handlers() -> None:
+    """Every installed format handler loads and declares itself consistently, before any scan starts."""
+    from vendorscan.formats.registry import installed
+    try:
+        installed()
+    except plugins.PluginError as exc:
+        raise ConfigError("formats", str(exc)) from None
 
 
 def _check_cron(expr: Any, path: str) -> None:

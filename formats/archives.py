@@ -8,7 +8,7 @@ import tarfile
 import zipfile
 from typing import IO, Iterator
 
-from vendorscan.format import Budget, Item, Nested, Prepended, Problem
+from vendorscan.format import Budget, FormatHandler, Item, Nested, Prepended, Problem
 
 
 def declared(settings, budget: Budget, name: str, size: int, packed: int) -> Problem | None:
@@ -116,6 +116,42 @@ def _size(f: IO[bytes]) -> int | None:
 read_gzip = _single(lambda f: gzip.GzipFile(fileobj=f, mode="rb"), (".gz", ".tgz", ".gzip"))
 read_bzip2 = _single(lambda f: bz2.BZ2File(f, mode="rb"), (".bz2", ".tbz2"))
 read_xz = _single(lambda f: lzma.LZMAFile(f, mode="rb"), (".xz", ".txz"))
+
+
+class ZipArchive(FormatHandler):
+    """Zip archives: every member read as a file of its own."""
+
+    id, kinds, seekable, switch = "zip", ("zip",), True, "archives"
+    magic = ((b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"))
+    extensions = {".zip": "zip"}
+
+    def read(self, f, kind, **kw):
+        return read_zip(f, **kw)
+
+
+class TarArchive(FormatHandler):
+    """Tar archives, read forward only: every regular file read as a file of its own."""
+
+    id, kinds, switch = "tar", ("tar",), "archives"
+    extensions = {".tar": "tar"}
+
+    @classmethod
+    def sniff(cls, head, name):
+        return "tar" if len(head) > 262 and head[257:262] == b"ustar" else None
+
+    def read(self, f, kind, **kw):
+        return read_tar(f, **kw)
+
+
+class Compressed(FormatHandler):
+    """One compressed file (gzip, bzip2, xz): what it unpacks to, read as a file of its own."""
+
+    id, kinds, switch = "compressed", ("gzip", "bzip2", "xz"), "archives"
+    magic = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
+    extensions = {".gz": "gzip", ".tgz": "gzip", ".bz2": "bzip2", ".xz": "xz"}
+
+    def read(self, f, kind, **kw):
+        return {"gzip": read_gzip, "bzip2": read_bzip2, "xz": read_xz}[kind](f, **kw)
 
 
 def _safe_name(name: str) -> str:

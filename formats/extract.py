@@ -15,36 +15,23 @@ import zipfile
 import zlib
 from typing import IO, Iterator
 
-from vendorscan.format import BombError, Budget, FormatError, Nested, Prepended, Problem, Segment, TextStream
-from vendorscan.formats.sniff import HEAD_SIZE, also_text, sniff
+from vendorscan.format import (SWITCHES, BombError, Budget, FormatError, Nested, Prepended, Problem, Segment,
+                               TextStream)
+from vendorscan.formats.registry import installed
+from vendorscan.formats.sniff import DESCRIBED, HEAD_SIZE, also_text, sniff
 from vendorscan.model import Location
 
-IMAGES = frozenset({"png", "jpeg", "gif", "tiff", "bmp"})
-DOCUMENTS = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp", "pdf", "eml", "msg"})
-ARCHIVES = frozenset({"zip", "tar", "gzip", "bzip2", "xz"})
-# Kinds whose library needs to seek: read from a real file (the resource itself, or a private temp copy).
-_SEEKING = frozenset({"zip", "docx", "xlsx", "pptx", "odt", "ods", "odp", "pdf", "msg", "ole2"})
-# What a file name promises, to report a file that is not what it says.
-CLAIMS = {".docx": "docx", ".xlsx": "xlsx", ".pptx": "pptx", ".odt": "odt", ".ods": "ods", ".pdf": "pdf",
-          ".zip": "zip", ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif", ".tif": "tiff",
-          ".tiff": "tiff", ".bmp": "bmp", ".msg": "msg", ".gz": "gzip", ".tgz": "gzip", ".xz": "xz",
-          ".bz2": "bzip2", ".tar": "tar"}
-_OOXML = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"), ("ppt/presentation.xml", "pptx"))
-_ODF = {"application/vnd.oasis.opendocument.text": "odt",
-        "application/vnd.oasis.opendocument.spreadsheet": "ods",
-        "application/vnd.oasis.opendocument.presentation": "odp"}
-_PACKAGES = frozenset({"docx", "xlsx", "pptx", "odt", "ods", "odp"})  # zips a library unpacks by itself
 _UNPARSED = frozenset({"malformed", "too-large"})
-_MAIL_HEADERS = (b"received:", b"return-path:", b"mime-version:", b"delivered-to:", b"message-id:",
-                 b"from:", b"date:", b"subject:", b"to:", b"x-")
 
 
 def kind_of(head: bytes, name: str) -> tuple[str, str]:
-    """(kind, detail) from content: ('text', encoding), ('eml', encoding), a format name, or ('unknown', what)."""
-    family, detail = sniff(head)
+    """(kind, detail) from content: ('text', encoding), (a textual format such as 'eml', encoding), a format name."""
+    family, detail = sniff(head, name)
     if family == "text":
-        if _looks_like_mail(head, name):
-            return "eml", detail
+        for handler in installed().textual:  # formats that are text themselves: saved mail
+            kind = handler.sniff(head, name)
+            if kind is not None:
+                return kind, detail
         return "text", detail
     return detail, ""
 
@@ -52,25 +39,14 @@ def kind_of(head: bytes, name: str) -> tuple[str, str]:
 def claimed(name: str) -> str | None:
     """The format a file's name promises (.docx → docx), if any."""
     dot = name.rfind(".")
-    return CLAIMS.get(name[dot:].lower()) if dot >= 0 else None
-
-
-def _looks_like_mail(head: bytes, name: str) -> bool:
-    if name.lower().endswith((".eml", ".mht", ".mhtml")):
-        return True
-    block = head[:4096].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0].lower()
-    lines = [ln for ln in block.splitlines() if ln and not ln[:1].isspace()]
-    # A header block: every line a header, and the ones mail always has.
-    return (len(lines) >= 3 and all(ln.split(b":", 1)[0].replace(b"-", b"").isalnum() and b":" in ln for ln in lines)
-            and any(ln.startswith((b"received:", b"return-path:", b"mime-version:", b"message-id:")) for ln in lines)
-            and any(ln.startswith((b"from:", b"subject:")) for ln in lines))
+    return installed().claims.get(name[dot:].lower()) if dot >= 0 else None
 
 
 class Extractor:
     """Runs the handlers of one resource with the [formats] settings and one unpacking budget."""
 
     def __init__(self, settings, budget: Budget):
-        self.settings, self.budget = settings, budget
+        self.settings, self.budget, self.formats = settings, budget, installed()
 
     def extract(self, stream: IO[bytes], head: bytes, name: str, member: str = "",
                 depth: int = 0) -> Iterator[Segment | TextStream | Problem]:
@@ -83,7 +59,7 @@ class Extractor:
         # Magic bytes are a claim too ("BMI;personnummer" starts like a bitmap, "MZ-lista" like a program):
         # content that reads as text is read as text unless it parses as what its first bytes say.
         encoding = also_text(head, kind)
-        gate = self._gate(kind, detail)
+        gate = None if self.formats.is_container(kind) else self._gate(kind)  # a container is gated once probed
         if gate is not None:
             yield from _as_text(stream, encoding, head, claim, member) if encoding else \
                 (self._claimed(gate, claim, kind, member),)
@@ -111,30 +87,28 @@ class Extractor:
     def _binary(self, f: IO[bytes], kind: str, name: str, claim: str | None, member: str, depth: int,
                 neither: str) -> Iterator[Segment | TextStream | Problem]:
         """What the format's handler reads in a seekable file, or why not (neither: that it is not text either)."""
-        try:
-            if kind == "zip":
-                kind = _zip_kind(f)
-            elif kind == "ole2":
-                from vendorscan.formats.ole import ole_kind
-                kind = ole_kind(f)
-                gate = self._gate(kind if kind != "ole2" else "other", "OLE2 compound file")
-                if gate is not None:
-                    yield self._claimed(gate, claim, kind, member)
-                    return
-        except Exception as exc:  # noqa: BLE001 - a broken container is reported, never fatal
-            yield Problem("malformed", f"{claim or kind}: the container could not be opened "
-                                       f"({type(exc).__name__}){neither}", member)
-            return
-        if claim is not None and not _fits(claim, kind):
+        if self.formats.is_container(kind):
+            try:
+                kind = self.formats.refine(f, kind)
+            except Exception as exc:  # noqa: BLE001 - a broken container is reported, never fatal
+                yield Problem("malformed", f"{claim or kind}: the container could not be opened "
+                                           f"({type(exc).__name__}){neither}", member)
+                return
+            gate = self._gate(kind)
+            if gate is not None:
+                yield self._claimed(gate, claim, kind, member)
+                return
+        handler = self.formats.handler(kind)
+        if claim is not None and not self.formats.fits(claim, kind):
             yield Problem("malformed", f"named as {claim} but the content is {kind}; read as {kind}", member)
-        if kind in _PACKAGES:
+        if handler.container == "zip":  # a zip package its library unpacks itself, past our bounded reader
             from vendorscan.formats.archives import package_bomb
             bomb = package_bomb(f, self.settings, self.budget)
             if bomb is not None:
                 yield _within(bomb, member)
                 return
         try:
-            for item in self._handler(kind)(f, name=name, settings=self.settings, budget=self.budget):
+            for item in handler.read(f, kind, name=name, settings=self.settings, budget=self.budget):
                 if isinstance(item, Nested):
                     yield from self._nested(item, member, depth)
                 else:
@@ -143,46 +117,24 @@ class Extractor:
             problem = failure(exc, kind, member)
             yield dataclasses.replace(problem, detail=problem.detail + neither)
 
-    @staticmethod
-    def _claimed(gate: Problem, claim: str | None, kind: str, member: str) -> Problem:
+    def _claimed(self, gate: Problem, claim: str | None, kind: str, member: str) -> Problem:
         """A skip that also says when the file is not what its name claims."""
-        if claim is not None and not _fits(claim, kind) and gate.reason == "unsupported-format":
+        if claim is not None and not self.formats.fits(claim, kind) and gate.reason == "unsupported-format":
             return Problem("malformed", f"named as {claim} but the content is {gate.detail}", member)
         return dataclasses.replace(gate, member=member)
 
-    def _gate(self, kind: str, detail: str) -> Problem | None:
-        s = self.settings
-        if kind in IMAGES and not s.ocr:
-            return Problem("ocr-disabled", f"{kind} image; OCR is turned off ([formats] ocr = false)")
-        if kind in DOCUMENTS and not s.documents:
-            return Problem("format-disabled", f"{kind} document; documents are turned off ([formats] documents)")
-        if kind in ARCHIVES and not s.archives:
-            return Problem("format-disabled", f"{kind} archive; archives are turned off ([formats] archives)")
-        if kind in ("doc", "xls", "ppt"):
-            return Problem("unsupported-format", f"legacy binary Office file (.{kind}): no maintained pure-Python "
-                                                 "reader; convert it to the Open XML format to have it scanned")
-        if kind == "encrypted":
-            return Problem("encrypted", "password-protected Office document: encrypted, not scanned")
-        if kind not in IMAGES | DOCUMENTS | ARCHIVES | {"ole2"}:
-            what = detail or kind
-            return Problem("unsupported-format", f"binary content ({what}), not text; no format handler")
+    def _gate(self, kind: str) -> Problem | None:
+        """Why a kind is not read: no handler, one that refuses it, or its [formats] switch is off; else None."""
+        handler = self.formats.handler(kind)
+        if handler is None:
+            return Problem("unsupported-format", f"binary content ({DESCRIBED.get(kind, kind)}), not text; "
+                                                 "no format handler")
+        if kind in handler.unread:
+            return Problem(*handler.unread[kind])
+        if handler.switch is not None and not getattr(self.settings, handler.switch):
+            reason, off = SWITCHES[handler.switch]
+            return Problem(reason, f"{kind} {off}")
         return None
-
-    def _handler(self, kind: str):
-        if kind in IMAGES:
-            from vendorscan.formats.images import read_image
-            return read_image
-        if kind in ("docx", "pptx", "xlsx", "odt", "ods", "odp"):
-            from vendorscan.formats import office
-            return getattr(office, f"read_{kind}")
-        if kind == "pdf":
-            from vendorscan.formats.pdf import read_pdf
-            return read_pdf
-        if kind in ("eml", "msg"):
-            from vendorscan.formats import mail
-            return getattr(mail, f"read_{kind}")
-        from vendorscan.formats import archives
-        return getattr(archives, f"read_{kind}")
 
     def _nested(self, item: Nested, member: str, depth: int) -> Iterator[Segment | TextStream | Problem]:
         path = f"{member}/{item.name}" if member else item.name
@@ -199,7 +151,7 @@ class Extractor:
             yield failure(exc, "archive member", path)
 
     def _seekable(self, stream: IO[bytes], head: bytes, kind: str, rewind: bool = False):
-        if kind not in _SEEKING and not rewind:
+        if not self.formats.needs_seek(kind) and not rewind:
             return Prepended(stream, head)
         try:
             if stream.seekable():
@@ -234,26 +186,6 @@ def _as_text(stream: IO[bytes], encoding: str, head: bytes, claim: str | None,
     # A member is decompressed while it is read, after this generator has handed it over: its
     # decompression errors must still come out as "malformed", never as a crash of the reader.
     yield TextStream(_Guarded(stream) if member else stream, encoding, head, _loc(member))
-
-
-def _fits(claim: str, kind: str) -> bool:
-    if claim == kind or (claim in IMAGES and kind in IMAGES):
-        return True
-    return claim == "zip" and kind in ("docx", "xlsx", "pptx", "odt", "ods", "odp")
-
-
-def _zip_kind(f: IO[bytes]) -> str:
-    with zipfile.ZipFile(f) as z:
-        names = set(z.namelist())
-        for part, kind in _OOXML:
-            if part in names:
-                return kind
-        if "mimetype" in names:
-            mime = z.read("mimetype")[:100].decode("ascii", "replace").strip()
-            if mime in _ODF:
-                return _ODF[mime]
-    f.seek(0)
-    return "zip"
 
 
 def _loc(member: str) -> Location:

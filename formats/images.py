@@ -8,12 +8,25 @@ import shutil
 import subprocess
 from typing import IO, Iterator
 
-from vendorscan.format import Item, Problem, Segment
+from vendorscan.format import FormatHandler, Item, Problem, Segment
 from vendorscan.model import Location
 
 MAX_PIXELS = 60_000_000  # larger than any screenshot or A3 scan at 400 dpi; more is a decompression bomb
 MAX_FRAMES = 50
 SMALL_WIDTH = 1800  # screenshots narrower than this are enlarged: Tesseract wants ~30 px letters
+
+
+class Image(FormatHandler):
+    """Images (png, jpeg, gif, tiff, bmp): text through Tesseract OCR."""
+
+    id, kinds, switch, any_name = "image", ("png", "jpeg", "gif", "tiff", "bmp"), "ocr", True
+    magic = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"),
+             (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"), (b"BM", "bmp"))
+    extensions = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif", ".tif": "tiff", ".tiff": "tiff",
+                  ".bmp": "bmp"}
+
+    def read(self, f, kind, **kw):
+        return read_image(f, **kw)
 
 
 def read_image(f: IO[bytes], *, settings, **_) -> Iterator[Item]:

@@ -9,10 +9,49 @@ from email.feedparser import BytesFeedParser
 from html.parser import HTMLParser
 from typing import IO, Iterator
 
-from vendorscan.format import Item, Nested, Segment, read_all
+from vendorscan.format import FormatHandler, Item, Nested, Segment, read_all
+from vendorscan.formats.ole import ole_streams
 from vendorscan.model import Location
 
 _HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date")
+
+
+class Eml(FormatHandler):
+    """Saved mail (.eml, MIME): headers, text parts, and attachments read as files of their own."""
+
+    id, kinds, switch, textual = "eml", ("eml",), "documents", True
+
+    @classmethod
+    def sniff(cls, head, name):
+        return "eml" if _looks_like_mail(head, name) else None
+
+    def read(self, f, kind, **kw):
+        return read_eml(f, **kw)
+
+
+class Msg(FormatHandler):
+    """Outlook .msg (an OLE2 file): sender, recipients, subject, body and attachments."""
+
+    id, kinds, seekable, switch, container = "msg", ("msg",), True, "documents", "ole2"
+    extensions = {".msg": "msg"}
+
+    @classmethod
+    def probe(cls, f):
+        return "msg" if "__properties_version1.0" in ole_streams(f) else None
+
+    def read(self, f, kind, **kw):
+        return read_msg(f, **kw)
+
+
+def _looks_like_mail(head: bytes, name: str) -> bool:
+    if name.lower().endswith((".eml", ".mht", ".mhtml")):
+        return True
+    block = head[:4096].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0].lower()
+    lines = [ln for ln in block.splitlines() if ln and not ln[:1].isspace()]
+    # A header block: every line a header, and the ones mail always has.
+    return (len(lines) >= 3 and all(ln.split(b":", 1)[0].replace(b"-", b"").isalnum() and b":" in ln for ln in lines)
+            and any(ln.startswith((b"received:", b"return-path:", b"mime-version:", b"message-id:")) for ln in lines)
+            and any(ln.startswith((b"from:", b"subject:")) for ln in lines))
 
 
 def read_eml(f: IO[bytes], **_) -> Iterator[Item]:

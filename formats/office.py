@@ -7,7 +7,7 @@ from typing import IO, Iterable, Iterator
 
 from defusedxml.ElementTree import iterparse  # entity expansion off
 
-from vendorscan.format import FormatError, Item, Nested, Segment
+from vendorscan.format import FormatError, FormatHandler, Item, Nested, Segment
 from vendorscan.formats.cells import cell_text, id_width
 from vendorscan.model import Location
 
@@ -17,6 +17,36 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 # Word parts with text besides the body, by part name: what a reader calls them.
 _WORD_PARTS = (("/word/header", "header"), ("/word/footer", "footer"), ("/word/comments", "comments"),
                ("/word/footnotes", "footnotes"), ("/word/endnotes", "endnotes"))
+
+
+_OOXML = (("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"), ("ppt/presentation.xml", "pptx"))
+_ODF = {"application/vnd.oasis.opendocument.text": "odt",
+        "application/vnd.oasis.opendocument.spreadsheet": "ods",
+        "application/vnd.oasis.opendocument.presentation": "odp"}
+
+
+class Office(FormatHandler):
+    """Word, Excel and PowerPoint (Open XML) and OpenDocument text, sheets and slides: zips told apart by parts."""
+
+    id, kinds, seekable, switch = "office", ("docx", "xlsx", "pptx", "odt", "ods", "odp"), True, "documents"
+    container = "zip"
+    extensions = {".docx": "docx", ".xlsx": "xlsx", ".pptx": "pptx", ".odt": "odt", ".ods": "ods", ".odp": "odp"}
+
+    @classmethod
+    def probe(cls, f):
+        with zipfile.ZipFile(f) as z:
+            names = set(z.namelist())
+            for part, kind in _OOXML:
+                if part in names:
+                    return kind
+            if "mimetype" in names:
+                return _ODF.get(z.read("mimetype")[:100].decode("ascii", "replace").strip())
+        return None
+
+    def read(self, f, kind, **kw):
+        readers = {"docx": read_docx, "xlsx": read_xlsx, "pptx": read_pptx, "odt": read_odt, "ods": read_ods,
+                   "odp": read_odp}
+        return readers[kind](f, **kw)
 
 
 def paragraph_segments(texts: Iterable[str], location: Location) -> Iterator[Segment]:

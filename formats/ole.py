@@ -1,23 +1,35 @@
-"""Which kind of OLE2 compound file this is: Outlook mail, legacy Office, or an encrypted Open XML document."""
+"""OLE2 compound files: the streams inside one, and the legacy Office and encrypted documents recognised by them."""
 from __future__ import annotations
 
 from typing import IO
 
+from vendorscan.format import FormatHandler
 
-def ole_kind(f: IO[bytes]) -> str:
-    """msg, doc, xls, ppt, encrypted, or ole2 (something else) from the streams inside the file."""
+_LEGACY = ("unsupported-format", "legacy binary Office file (.{}): no maintained pure-Python reader; convert it to "
+                                 "the Open XML format to have it scanned")
+
+
+def ole_streams(f: IO[bytes]) -> set[str]:
+    """The lower-cased paths of every stream and storage in an OLE2 file."""
     import olefile
     with olefile.OleFileIO(f) as ole:
-        streams = {"/".join(s).lower() for s in ole.listdir(streams=True, storages=True)}
-    f.seek(0)
-    if "encryptedpackage" in streams or "encryptioninfo" in streams:
-        return "encrypted"  # a password-protected docx/xlsx/pptx is an OLE2 wrapper around the encrypted package
-    if "__properties_version1.0" in streams:
-        return "msg"
-    if "worddocument" in streams:
-        return "doc"
-    if "workbook" in streams or "book" in streams:
-        return "xls"
-    if "powerpoint document" in streams:
-        return "ppt"
-    return "ole2"
+        return {"/".join(s).lower() for s in ole.listdir(streams=True, storages=True)}
+
+
+class LegacyOffice(FormatHandler):
+    """Legacy binary Office files and password-protected Open XML documents: recognised, listed, never read."""
+
+    id, container = "legacy_office", "ole2"
+    unread = {**{kind: (_LEGACY[0], _LEGACY[1].format(kind)) for kind in ("doc", "xls", "ppt")},
+              "encrypted": ("encrypted", "password-protected Office document: encrypted, not scanned")}
+
+    @classmethod
+    def probe(cls, f):
+        streams = ole_streams(f)
+        if "encryptedpackage" in streams or "encryptioninfo" in streams:
+            return "encrypted"  # a password-protected docx/xlsx/pptx is an OLE2 wrapper around the encrypted package
+        if "worddocument" in streams:
+            return "doc"
+        if "workbook" in streams or "book" in streams:
+            return "xls"
+        return "ppt" if "powerpoint document" in streams else None

@@ -4,14 +4,23 @@ from __future__ import annotations
 import zlib
 from typing import IO, Iterator
 
-from pypdf.generic import ArrayObject, IndirectObject
-
-from vendorscan.format import Budget, Item, Problem, Segment
+from vendorscan.format import Budget, FormatHandler, Item, Problem, Segment
 from vendorscan.model import Location
 
 MAX_IMAGES_PER_PAGE = 20
 MAX_PAGE_CONTENT = 32 * 2**20  # decoded content of one page: far more than any page a person reads
 SCREENSHOT = (300, 100)  # pixels: smaller pictures on a page with text are logos and icons, not read
+
+
+class Pdf(FormatHandler):
+    """PDF: the text layer page by page; scanned pages and pasted screenshots through OCR."""
+
+    id, kinds, seekable, switch = "pdf", ("pdf",), True, "documents"
+    magic = ((b"%PDF-", "pdf"),)
+    extensions = {".pdf": "pdf"}
+
+    def read(self, f, kind, **kw):
+        return read_pdf(f, **kw)
 
 
 def read_pdf(f: IO[bytes], *, settings, budget: Budget, **_) -> Iterator[Item]:
@@ -53,6 +62,7 @@ def read_pdf(f: IO[bytes], *, settings, budget: Budget, **_) -> Iterator[Item]:
 
 def _content_streams(page) -> list[tuple[tuple[int, int] | int, object]]:
     """The page's content streams, each with its object number (or its id when it is inline)."""
+    from pypdf.generic import ArrayObject, IndirectObject
     raw = page.raw_get("/Contents") if "/Contents" in page else None
     items = raw.get_object() if raw is not None else None
     refs = list(items) if isinstance(items, ArrayObject) else [raw] if raw is not None else []

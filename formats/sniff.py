@@ -2,42 +2,52 @@
 from __future__ import annotations
 
 import codecs
+import functools
 
 from charset_normalizer import from_bytes
 
+from vendorscan.formats.registry import installed
+
 HEAD_SIZE = 64 * 1024
 
-# Longest signatures first where one is a prefix of another.
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"), (b"%PDF-", "pdf"),
-    (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"),
-    (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"), (b"BM", "bmp"),
-    (b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"), (b"7z\xbc\xaf\x27\x1c", "7z"),
-    (b"Rar!\x1a\x07", "rar"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole2"),
+# Binary formats no handler reads, known by their signatures to name them in a skip record. OLE2 is a container:
+# the handlers that declare container = "ole2" tell its files apart (Outlook mail, legacy Office).
+_KNOWN: tuple[tuple[bytes, str], ...] = (
+    (b"7z\xbc\xaf\x27\x1c", "7z"), (b"Rar!\x1a\x07", "rar"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole2"),
     (b"SQLite format 3\x00", "sqlite"), (b"\x7fELF", "elf"), (b"MZ", "exe"),
     (b"\x00\x00\x00\x18ftyp", "mp4"), (b"\x00\x00\x00\x20ftyp", "mp4"), (b"ID3", "mp3"), (b"OggS", "ogg"),
 )
-# Formats whose signature is itself plain text ("BM", "MZ", "%PDF-"): a text file can start that way too.
-_TEXTLIKE = frozenset(name for magic, name in _MAGIC if all(32 <= b < 127 for b in magic))
+DESCRIBED = {"ole2": "OLE2 compound file"}  # how a skip names a kind, where its name alone says little
 _TEXTUAL_CHARSETS = {"utf_8", "cp1252", "latin_1", "iso8859_15", "cp850", "mac_roman", "iso8859_1",
                      "cp1257", "iso8859_4", "iso8859_10", "ascii"}
 
 
-def sniff(head: bytes) -> tuple[str, str]:
+@functools.cache
+def _signatures() -> tuple[tuple[tuple[bytes, str], ...], frozenset[str]]:
+    """Every handler's signatures and the known ones, longest first (a longer one decides where one is a prefix
+    of another), and the kinds whose signature is itself plain text ("BM", "MZ", "%PDF-")."""
+    table = tuple(sorted((*installed().magic, *_KNOWN), key=lambda entry: -len(entry[0])))
+    return table, frozenset(kind for magic, kind in table if all(32 <= b < 127 for b in magic))
+
+
+def sniff(head: bytes, name: str = "") -> tuple[str, str]:
     """('text', encoding) or ('binary', format name) for the first bytes of a file."""
     if not head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        for magic, name in _MAGIC:
+        for magic, kind in _signatures()[0]:
             if head.startswith(magic):
-                return "binary", name
-        if len(head) > 262 and head[257:262] == b"ustar":  # before text: a tar of text files is mostly text
-            return "binary", "tar"
+                return "binary", kind
+        # Before text: a tar of text files is mostly text.
+        for handler in installed().sniffers:
+            kind = handler.sniff(head, name)
+            if kind is not None:
+                return "binary", kind
     encoding = text_encoding(head)
     return ("text", encoding) if encoding else ("binary", "unknown")
 
 
 def also_text(head: bytes, kind: str) -> str | None:
     """The encoding a head reads as text in when its format's signature is text-like (a CSV "BMI;…"), else None."""
-    return text_encoding(head, strict=True) if kind in _TEXTLIKE else None
+    return text_encoding(head, strict=True) if kind in _signatures()[1] else None
 
 
 def text_encoding(head: bytes, strict: bool = False) -> str | None:

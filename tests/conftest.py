@@ -182,12 +182,17 @@ def _install_crash_check(tmp_path: Path) -> dict:
 
 
 def install_check(tmp_path: Path, check_id: str, source: str, cls: str) -> dict:
-    """A third-party check installed as pip installs one (a dist-info with an entry point, on PYTHONPATH), so
-    that worker processes load it too; enabled by [checks.ID]. Returns the environment to run with."""
-    plugin = tmp_path / f"plugin-{check_id}"
-    info = plugin / f"vs_{check_id}-1.0.dist-info"
+    """A third-party check, enabled by [checks.ID]; see install_plugin. Returns the environment to run with."""
+    return install_plugin(tmp_path, "checks", check_id, source, cls)
+
+
+def install_plugin(tmp_path: Path, group: str, plugin_id: str, source: str, cls: str) -> dict:
+    """A third-party plugin of a group (checks, formats, …) installed as pip installs one (a dist-info with an entry
+    point, on PYTHONPATH), so that worker processes load it too. Returns the environment to run with."""
+    plugin = tmp_path / f"plugin-{plugin_id}"
+    info = plugin / f"vs_{plugin_id}-1.0.dist-info"
     info.mkdir(parents=True)
-    (plugin / f"vs_{check_id}.py").write_text(source)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: vs-{check_id}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[vendorscan.checks]\n{check_id} = vs_{check_id}:{cls}\n")
+    (plugin / f"vs_{plugin_id}.py").write_text(source)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: vs-{plugin_id}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[vendorscan.{group}]\n{plugin_id} = vs_{plugin_id}:{cls}\n")
     return {"PYTHONPATH": f"{plugin}:{os.environ.get('PYTHONPATH', '')}"}

@@ -220,6 +220,18 @@ def test_formats_can_be_turned_off(tmp_path, tree):
                                              for f in report["findings"])
 
 
+def test_a_document_that_is_a_zip_obeys_the_documents_switch_not_the_archives_one(tmp_path, tree):
+    docs.docx(tree / "memo.docx")
+    docs.zip_of(tree / "a.zip", {"a.txt": f"personnummer {SE}\n".encode()})
+    _, report = _scan(tmp_path, tree, config="[formats]\narchives = false\n")
+    assert _occurrences(report, "memo.docx") and ("a.zip", "format-disabled") in _skips(report)
+    (tmp_path / "out").rename(tmp_path / "out-archives-off")
+    _, report = _scan(tmp_path, tree, "--full", config="[formats]\ndocuments = false\n")
+    skip = next(s for s in report["skipped"] if s["uri"].endswith("memo.docx"))
+    assert skip["reason"] == "format-disabled" and skip["detail"].startswith("docx document")
+    assert not _occurrences(report, "memo.docx") and _occurrences(report, "a.zip")
+
+
 def test_nothing_planted_in_documents_leaks_into_any_output(tmp_path, tree):
     docs.docx(tree / "a.docx")
     docs.xlsx(tree / "b.xlsx")

@@ -18,6 +18,7 @@ _API = {
                      "require_known"), "check"),
     **dict.fromkeys(("Connector", "TableSample"), "connector"),
     "Report": "report",
+    **dict.fromkeys(("FormatError", "FormatHandler", "Nested", "Problem", "Segment", "TextStream"), "format"),
     **dict.fromkeys(("ConfigError", "ConnectorError", "ExecutorError", "ReportError", "ResourceError"), "errors"),
 }
 __all__ = ["__version__", *sorted(_API)]

@@ -1,8 +1,9 @@
-"""What a format handler yields: text with its place in the document, nested files, and parts it could not read."""
+"""Format handlers: the base they declare themselves on, and what they yield (text with its place in the
+document, nested files, parts they could not read)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO, Callable, Iterator, Union
+from typing import IO, Callable, ClassVar, Iterator, Mapping, Union
 
 from vendorscan.model import Location
 
@@ -49,7 +50,47 @@ class Problem:
 
 
 Item = Union[Segment, TextStream, Nested, Problem]
-Handler = Callable[..., Iterator[Item]]
+
+# The [formats] switches a handler can be turned off by, and the skip it then gives: reason, and what is off.
+SWITCHES: Mapping[str, tuple[str, str]] = {
+    "documents": ("format-disabled", "document; documents are turned off ([formats] documents)"),
+    "archives": ("format-disabled", "archive; archives are turned off ([formats] archives)"),
+    "ocr": ("ocr-disabled", "image; OCR is turned off ([formats] ocr = false)"),
+}
+
+
+class FormatHandler:
+    """Reads one family of file formats; declares on the class what it reads, and how such files are recognised.
+
+    Files are typed by content: `magic` (signatures at offset 0) and `sniff` say which kind a file is;
+    `extensions` only say what a name promises (a file whose content is another kind is reported as such).
+    """
+
+    id: ClassVar[str] = ""  # permanent; equals the entry-point name in vendorscan.formats
+    version: ClassVar[str] = "1"  # raised when what the handler extracts changes
+    kinds: ClassVar[tuple[str, ...]] = ()  # the kinds read() takes
+    magic: ClassVar[tuple[tuple[bytes, str], ...]] = ()  # (signature at offset 0, kind)
+    extensions: ClassVar[Mapping[str, str]] = {}  # ".docx" -> "docx": what a file name claims
+    seekable: ClassVar[bool] = False  # read() needs to seek: a network stream or member is copied to a temp file
+    switch: ClassVar[str | None] = None  # the [formats] switch (a key of SWITCHES) that turns the handler off
+    textual: ClassVar[bool] = False  # its files are text (saved mail): sniff() sees heads that read as text
+    container: ClassVar[str | None] = None  # its files are files of this kind (docx: zip), told apart by probe()
+    any_name: ClassVar[bool] = False  # a name claiming one of its kinds fits each (a .jpg that is a PNG)
+    unread: ClassVar[Mapping[str, tuple[str, str]]] = {}  # kinds it recognises but never reads: (reason, detail)
+
+    @classmethod
+    def sniff(cls, head: bytes, name: str) -> str | None:
+        """The kind a file's first bytes show beyond `magic` (a tar header at 257, a mail header), else None."""
+        return None
+
+    @classmethod
+    def probe(cls, f: IO[bytes]) -> str | None:
+        """Which of its kinds a seekable file of kind `container` is (a zip holding word/document.xml), else None."""
+        return None
+
+    def read(self, f: IO[bytes], kind: str, *, name: str, settings, budget: "Budget") -> Iterator[Item]:
+        """Text, nested files and problems of one file of `kind` (settings: [formats]; budget: unpacking bound)."""
+        raise NotImplementedError
 
 
 class FormatError(Exception):

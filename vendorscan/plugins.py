@@ -7,6 +7,7 @@ GROUPS = {
     "connectors": "vendorscan.connectors",
     "checks": "vendorscan.checks",
     "reports": "vendorscan.reports",
+    "formats": "vendorscan.formats",
 }
 
 
