@@ -146,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--estate", default="build/demo-estate", help="where to build the demo estate")
     demo.set_defaults(func=_cmd_demo)
 
-    for group in ("checks", "connectors", "reports"):
+    for group in tuple(plugins.GROUPS):
         g = sub.add_parser(group, help=f"list installed {group}")
         g.add_argument("action", choices=["list"])
         g.set_defaults(func=_cmd_list, group=group)
