@@ -1,4 +1,5 @@
 """Plugins are found through entry points; a broken one is reported by name, not a traceback."""
+import json
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -85,3 +86,63 @@ def test_a_check_from_a_third_party_package_finds_and_reports(tmp_path):
     (found,) = [f for f in report["findings"] if f["check_id"] == "tickets"]
     assert (found["kind"], found["count"], found["distinct"], found["evidence"]) == ("x.ticket", 2, 2, ["VS-TICKET-****"])
     assert "4711" not in (tmp_path / "o" / "report.json").read_text()
+
+
+_NOTES_CONNECTOR = '''"""A third-party connector: a supplier's notes kept as one JSON file of name -> text (as a plugin author writes one)."""
+import io
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from vendorscan import AccessPolicy, Connector, Grant, Resource, ResourceError, Scope
+
+
+class NotesConnector(Connector):
+    """Notes kept in one JSON file."""
+
+    id = "notes"
+    version = "1"
+    scheme = "notes"
+
+    @dataclass(frozen=True)
+    class Options:
+        path: str
+
+    def _notes(self):
+        with open(self.options.path, encoding="utf-8") as f:
+            return json.load(f)
+
+    def walk(self):
+        everyone = AccessPolicy("supplier", (Grant("all staff", Scope.EVERYONE, frozenset({"read"}), "notes-app"),))
+        yield Resource("notes://book", "folder", self.ctx.target, access=everyone, parent="notes://")
+        for name, text in sorted(self._notes().items()):
+            yield Resource(f"notes://book/{name}", "file", self.ctx.target, size=len(text.encode()), etag=str(len(text)),
+                           access=everyone, parent="notes://book")
+
+    @contextmanager
+    def open(self, resource):
+        text = self._notes().get(resource.address.rsplit("/", 1)[1])
+        if text is None:
+            raise ResourceError("vanished", "the note was removed")
+        yield io.BytesIO(text.encode())
+'''
+
+
+def test_a_connector_from_a_third_party_package_scans_through_the_installed_command(tmp_path):
+    """One module and one entry-point line: its resources are walked, read, checked and judged like the built-ins'."""
+    from conftest import PLANTED, assert_no_planted, files_under, install_plugin, load_json
+    env = install_plugin(tmp_path, "connectors", "notes", _NOTES_CONNECTOR, "NotesConnector")
+    book = tmp_path / "notes.json"
+    book.write_text(json.dumps({"intake": f"personnummer {PLANTED['se.personnummer'][0]}", "lunch": "soppa"}))
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[[targets]]\nname = "n"\ntype = "notes"\npath = "{book}"\n')
+    listed = run_cli("connectors", "list", env=env)
+    assert "notes                  Notes kept in one JSON file." in listed.stdout, listed.stdout + listed.stderr
+    proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet", env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = load_json(tmp_path / "o" / "report.json")
+    kinds = {(f["resource"], f["kind"]) for f in report["findings"]}
+    assert ("notes://book/intake", "se.personnummer") in kinds
+    assert any(f["check_id"] == "exposure" and f["resource"] == "notes://book" for f in report["findings"])  # rolled up
+    assert report["targets"][0]["resources_read"] == 2
+    assert_no_planted({p: p.read_bytes() for p in files_under(tmp_path / "o")})
