@@ -3,7 +3,8 @@
 One pass finds every national-id, card, masked and IBAN candidate, and e-mail has one of its own
 (from each '@'); both run compiled (checks/_pass.c) with Python's re as the fallback. Each candidate
 is validated (checksum, real date, plausible age, test ranges) and scored by its form and the words
-around it.
+around it. The kinds of installed plugin packages run in a second pass (checks/patterns.py); every
+kind's name, category and words come from the one table (checks/idspecs.py).
 """
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from datetime import date
 from typing import Iterator
 
 from vendorscan.model import NAME_SECTION, Chunk, Hit, Verdict
-from vendorscan.checks import kinds, masking, nordic
+from vendorscan.checks import idspecs, kinds, masking, nordic
 from vendorscan.check import ContentCheck, require_known
-from vendorscan.checks.idspecs import CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
+from vendorscan.checks.idspecs import BY_KIND, CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
+from vendorscan.checks.patterns import PatternPass
 from vendorscan.checks.testnumbers import TEST_CARDS, swedish
 
 _IBAN_LENGTHS = {"SE": 24, "DK": 18, "NO": 15, "FI": 18, "IS": 26, "DE": 22, "GB": 22, "FR": 27, "NL": 18,
@@ -63,7 +65,7 @@ _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.
                            r"[A-Za-z0-9])?)*\.[A-Za-z]{2,24}")
 _CARD_CONTEXT = context_words("card")
 _IBAN_CONTEXT = context_words("iban")
-ALL_KINDS = tuple(s.kind for s in SPECS)
+_CARD_TEST_NOTE = BY_KIND["card"].test_note
 _GLUE = "-_/#"
 _VERDICTS = {v.value: v for v in Verdict}
 HOME_VOTES, HOME_SHARE, HOME_BONUS = 3, 0.6, 0.35  # when a text's unambiguous ids make it one country's
@@ -97,19 +99,18 @@ def _iban_ok(compact: str) -> bool:
 class IdentifierCheck(ContentCheck):
     """Unredacted Nordic national ids (SE, DK, NO, FI, IS), e-mail addresses, IBANs and payment cards."""
 
-    describe = classmethod(kinds.describe_hit)
     id = "identifiers"
     version = "1"
 
     @dataclass(frozen=True)
     class Options:
-        types: list[str] = field(default_factory=lambda: list(ALL_KINDS))
+        types: list[str] = field(default_factory=lambda: list(idspecs.all_kinds()))
         min_confidence: float = 0.2
         context_window: int = 40
         extra_test_numbers: list[str] = field(default_factory=list)
 
         def __post_init__(self):
-            require_known(self.types, ALL_KINDS, "identifier types")
+            require_known(self.types, idspecs.all_kinds(), "identifier types")
             if not 0.0 <= self.min_confidence <= 1.0:
                 raise ValueError("min_confidence must be between 0 and 1")
             if not 0 <= self.context_window <= 200:
@@ -129,6 +130,13 @@ class IdentifierCheck(ContentCheck):
         self._test_se = swedish(tuple(self.options.extra_test_numbers))
         self._today = today
         self._window = self.options.context_window
+        self._patterns = PatternPass([r for r in idspecs.installed() if r.kind in self._types], self._window)
+
+    @classmethod
+    def describe(cls, kind: str, verdict: str) -> tuple[str, str, tuple[str, ...]]:
+        """Title, remediation and references of a finding, by its kind's row (a kind no longer installed: its id)."""
+        row = idspecs.spec(kind)
+        return kinds.describe(row.name if row else kind, verdict, row.category if row else "national_id")
 
     def scan(self, chunk: Chunk, resource, ctx) -> Iterator[Hit]:
         """Hits whose start lies in the chunk's own part, in text order per kind of pass."""
@@ -148,6 +156,10 @@ class IdentifierCheck(ContentCheck):
                 yield hit
         if "email" in self._types and "@" in text:
             yield from self._emails(text, lo, hi, base, hasher)
+        if self._patterns:
+            for hit in self._patterns.scan(text, lo, hi, base, hasher):
+                if hit.confidence >= minimum:
+                    yield hit
 
     # -- national ids, cards and masked values ---------------------------------------------------
     @staticmethod
@@ -280,7 +292,7 @@ class IdentifierCheck(ContentCheck):
             conf = min(0.99, conf + 0.3)
         if digits in TEST_CARDS:
             return Hit("card", "financial", Verdict.TEST, conf, base + s, base + e, masking.card(digits),
-                       hasher("card", digits), "published test card number")
+                       hasher("card", digits), _CARD_TEST_NOTE)
         return Hit("card", "financial", Verdict.REAL, conf, base + s, base + e, masking.card(digits),
                    hasher("card", digits))
 

@@ -182,12 +182,19 @@ def _install_crash_check(tmp_path: Path) -> dict:
 
 
 def install_check(tmp_path: Path, check_id: str, source: str, cls: str) -> dict:
-    """A third-party check installed as pip installs one (a dist-info with an entry point, on PYTHONPATH), so
-    that worker processes load it too; enabled by [checks.ID]. Returns the environment to run with."""
-    plugin = tmp_path / f"plugin-{check_id}"
-    info = plugin / f"vs_{check_id}-1.0.dist-info"
+    """A third-party check installed as pip installs one, enabled by [checks.ID]. Returns the environment to run with."""
+    return {"PYTHONPATH": f"{install_plugin(tmp_path, check_id, source, 'vendorscan.checks', cls)}:"
+                          f"{os.environ.get('PYTHONPATH', '')}"}
+
+
+def install_plugin(tmp_path: Path, name: str, source: str, group: str, attr: str) -> Path:
+    """A plugin package installed as pip installs one: module vs_NAME with a dist-info whose entry point
+    NAME in `group` names vs_NAME:ATTR. Returns the folder to put on PYTHONPATH (worker processes see it too)."""
+    module = "vs_" + name.replace(".", "_")
+    plugin = tmp_path / f"plugin-{name}"
+    info = plugin / f"{module}-1.0.dist-info"
     info.mkdir(parents=True)
-    (plugin / f"vs_{check_id}.py").write_text(source)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: vs-{check_id}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[vendorscan.checks]\n{check_id} = vs_{check_id}:{cls}\n")
-    return {"PYTHONPATH": f"{plugin}:{os.environ.get('PYTHONPATH', '')}"}
+    (plugin / f"{module}.py").write_text(source)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[{group}]\n{name} = {module}:{attr}\n")
+    return plugin

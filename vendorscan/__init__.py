@@ -17,6 +17,7 @@ _API = {
     **dict.fromkeys(("Check", "ContentCheck", "Correlation", "NoOptions", "ResourceCheck", "message",
                      "require_known"), "check"),
     "Connector": "connector",
+    "IdentifierKind": "identifier",
     "Report": "report",
     **dict.fromkeys(("ConfigError", "ConnectorError", "ExecutorError", "ReportError", "ResourceError"), "errors"),
 }

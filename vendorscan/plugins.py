@@ -7,6 +7,7 @@ GROUPS = {
     "connectors": "vendorscan.connectors",
     "checks": "vendorscan.checks",
     "reports": "vendorscan.reports",
+    "identifiers": "vendorscan.identifiers",  # IdentifierKind objects, not classes: the identifier check's kinds
 }
 
 
@@ -20,7 +21,7 @@ def available(group: str) -> dict[str, EntryPoint]:
 
 
 def load(group: str, name: str) -> type:
-    """The plugin class registered as `name`; checks that its `id` equals that name."""
+    """The plugin registered as `name` (a class; an IdentifierKind object); checks that its `id` equals that name."""
     eps = available(group)
     if name not in eps:
         known = ", ".join(sorted(eps)) or "none installed"
