@@ -26,11 +26,8 @@ class PatternPass:
                            for row in rows)
         self._window = window
 
-    def __bool__(self) -> bool:
-        return bool(self._rows)
-
-    def scan(self, text: str, lo: int, hi: int, base: int, hasher) -> Iterator[Hit]:
-        """Hits of the plugin kinds whose start lies in text[lo:hi] (offsets made absolute with base)."""
+    def scan(self, text: str, lo: int, hi: int, base: int, hasher, minimum: float = 0.0) -> Iterator[Hit]:
+        """Hits of at least `minimum` confidence whose start lies in text[lo:hi] (offsets made absolute with base)."""
         w = self._window
         for row, rx, near, mask in self._rows:
             for m in rx.finditer(text, lo):
@@ -48,6 +45,8 @@ class PatternPass:
                 conf = row.confidence
                 if near is not None and near.search(text, max(0, s - w), min(len(text), e + w)):
                     conf = min(0.99, conf + CONTEXT_BONUS)
+                if conf < minimum:
+                    continue
                 yield Hit(row.kind, row.category, verdict, round(conf, 3), base + s, base + e,
                           _evidence(mask, normalised, raw), hasher(row.kind, normalised),
                           row.test_note if verdict is Verdict.TEST else "")

@@ -108,9 +108,10 @@ def test_the_old_hand_kept_tables_are_gone():
 
 
 # -- a plugin kind ------------------------------------------------------------------------------------
-def test_a_plugin_kind_is_found_masked_and_hashed(memberno):
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_plugin_kind_is_found_masked_and_hashed(memberno, compiled):
     text = f"medlemsnummer: {VALID}\n{' filler' * 8}\nother {VALID_2} and {TEST_NO}\n"
-    found = [h for h in detect(text, H, today=TODAY) if h.kind == "xx.memberno"]
+    found = [h for h in detect(text, H, today=TODAY, compiled=compiled) if h.kind == "xx.memberno"]
     assert [(text[h.start:h.end], h.verdict) for h in found] == [
         (VALID, Verdict.REAL), (VALID_2, Verdict.REAL), (TEST_NO, Verdict.TEST)]
     first, second, test = found
