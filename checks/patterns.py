@@ -15,6 +15,9 @@ from vendorscan.checks import masking
 from vendorscan.checks.idspecs import context_words
 
 CONTEXT_BONUS = 0.3  # context words near a value, as for cards
+# Resource names are masked only where four digits in a row or an '@' stand (agent/names.py's cheap
+# prefilter): a value without them would be found in a name but shown unmasked, so it is not reported.
+_MASKABLE = re.compile(r"\d{4}|@")
 _VERDICTS = {"real": Verdict.REAL, "test": Verdict.TEST}
 
 
@@ -34,9 +37,9 @@ class PatternPass:
                 s, e = m.span()
                 if s >= hi:
                     break
-                if s == e or not _whole(text, s, e):
-                    continue
                 raw = m.group()
+                if s == e or not _whole(text, s, e) or not _MASKABLE.search(raw):
+                    continue
                 found = row.validate(raw)
                 if found is None:
                     continue

@@ -157,6 +157,13 @@ def test_a_masker_that_shows_the_value_is_overruled():
     assert [h.evidence for h in hits] == ["LK******"]
 
 
+def test_a_value_without_four_digits_is_not_reported():
+    """Names are masked only where four digits or an '@' stand: such a value would show in a resource's name."""
+    row = IdentifierKind("xx.letters", "xx", "contact", "Letters", pattern=r"QQ-[A-Z]{3}\d{3,4}",
+                         validate=lambda c: (c, "real"))
+    assert [h.evidence for h in PatternPass([row], 40).scan("QQ-ABC123 QQ-ABC1234", 0, 20, 0, H)] == ["QQ-*******"]
+
+
 @pytest.mark.parametrize("source, attr, why", [
     ("X = object()\n", "X", "must equal its entry-point name"),
     ("class X:\n    id = 'xx.memberno'\n", "X", "not an IdentifierKind"),
