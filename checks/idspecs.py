@@ -19,8 +19,8 @@ _GENERIC_ID = ("ssn", "national id", "national identity", "social security", "pe
 
 _ID = IdentifierKind
 # The built-in kinds, found by the compiled pass. Their validators are checks/nordic.py's (by the
-# candidate's shape, several countries' rules at once) and the card/IBAN/e-mail rules in
-# checks/identifiers.py; each validator names the test-number rule that made a value a test one.
+# candidate's shape, several countries' rules at once), checks/financial.py's and the e-mail pass;
+# each names the test-number rule that made a value a test one (cards: test_note, below).
 SPECS: tuple[IdentifierKind, ...] = (
     _ID("se.personnummer", "se", "national_id", "Swedish personnummer",
         ("personnummer", "personnr", "pers.nr", "pnr", "personnumret", "födelsenummer")),

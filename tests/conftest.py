@@ -182,7 +182,7 @@ def _install_crash_check(tmp_path: Path) -> dict:
 
 
 def install_check(tmp_path: Path, check_id: str, source: str, cls: str) -> dict:
-    """A third-party check installed as pip installs one, enabled by [checks.ID]. Returns the environment to run with."""
+    """A third-party check installed as pip installs one, enabled by [checks.ID]: the environment to run with."""
     return {"PYTHONPATH": f"{install_plugin(tmp_path, check_id, source, 'vendorscan.checks', cls)}:"
                           f"{os.environ.get('PYTHONPATH', '')}"}
 
