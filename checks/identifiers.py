@@ -85,6 +85,7 @@ class IdentifierCheck(ContentCheck):
 
         def __post_init__(self):
             require_known(self.types, idspecs.all_kinds(), "identifier types")
+            idspecs.selected(self.types)  # a selected plugin kind that cannot be used fails here, by name
             if not 0.0 <= self.min_confidence <= 1.0:
                 raise ValueError("min_confidence must be between 0 and 1")
             if not 0 <= self.context_window <= 200:
@@ -104,7 +105,7 @@ class IdentifierCheck(ContentCheck):
         self._test_se = swedish(tuple(self.options.extra_test_numbers))
         self._today = today
         self._window = self.options.context_window
-        rows = [r for r in idspecs.installed() if r.kind in self._types]
+        rows = idspecs.selected(self.options.types)
         self._patterns = PatternPass(rows, self._window) if rows else None  # plugin kinds' pass
 
     @classmethod

@@ -47,49 +47,60 @@ NATIONAL_COUNTRIES = tuple(dict.fromkeys(s.country for s in SPECS if s.category 
 MASKED_NATIONAL = _ID("nordic.national_id", "", "national_id", "Nordic national identifier")
 
 
-@functools.cache  # once per process: entry points are read and plugin modules imported once
-def installed() -> tuple[IdentifierKind, ...]:
-    """The kinds of installed plugin packages (entry points `vendorscan.identifiers`), checked."""
-    found = []
-    for name in sorted(plugins.available("identifiers")):
-        spec = plugins.load("identifiers", name)
-        why = ["not an IdentifierKind"] if not isinstance(spec, IdentifierKind) else spec.problems()
-        if not why and (spec.kind in BY_KIND or spec.kind == MASKED_NATIONAL.kind):
-            why = ["a built-in kind cannot be replaced"]
-        if not why:
-            try:
-                re.compile(spec.pattern)
-            except re.error:
-                why = ["its pattern is not a valid regular expression"]
-        if why:
-            raise plugins.PluginError(f"identifier plugin '{name}': {'; '.join(why)}")
-        found.append(spec)
-    return tuple(found)
+@functools.cache  # once per process: entry points are read once
+def plugin_kinds() -> tuple[str, ...]:
+    """The kinds of installed plugin packages (entry points `vendorscan.identifiers`), none imported."""
+    names = tuple(sorted(plugins.available("identifiers")))
+    for name in names:
+        if name in BY_KIND or name == MASKED_NATIONAL.kind:
+            raise plugins.PluginError(f"identifier plugin '{name}': a built-in kind cannot be replaced")
+    return names
 
 
-def every() -> tuple[IdentifierKind, ...]:
-    """Every kind the identifier check can report a type of: the built-in ones, then the installed ones."""
-    return SPECS + installed()
+@functools.cache  # once per process: a plugin module is imported once
+def load(kind: str) -> IdentifierKind:
+    """The row of an installed plugin kind, checked; PluginError names what is wrong with it."""
+    row = plugins.load("identifiers", kind)
+    why = ["not an IdentifierKind"] if not isinstance(row, IdentifierKind) else row.problems()
+    if not why:
+        try:
+            re.compile(row.pattern)
+        except re.error:
+            why = ["its pattern is not a valid regular expression"]
+    if why:
+        raise plugins.PluginError(f"identifier plugin '{kind}': {'; '.join(why)}")
+    return row
+
+
+def forget() -> None:
+    """Read the installed plugin kinds again on next use (tests install and remove them)."""
+    plugin_kinds.cache_clear()
+    load.cache_clear()
 
 
 def all_kinds() -> tuple[str, ...]:
-    """The selectable identifier types (the check's `types` option)."""
-    return tuple(s.kind for s in every())
+    """The selectable identifier types (the check's `types` option): built-in kinds, then installed ones."""
+    return tuple(BY_KIND) + plugin_kinds()
+
+
+def selected(types) -> list[IdentifierKind]:
+    """The rows of the plugin kinds among `types`, loaded (a broken one that is not selected is not imported)."""
+    return [load(k) for k in types if k not in BY_KIND]
 
 
 def spec(kind: str) -> IdentifierKind | None:
     """The row of a kind the identifier check reports (a masked one's too), or None if none is installed."""
     if kind == MASKED_NATIONAL.kind:
         return MASKED_NATIONAL
-    return BY_KIND.get(kind) or next((s for s in installed() if s.kind == kind), None)
+    return BY_KIND.get(kind) or (load(kind) if kind in plugin_kinds() else None)
 
 
 def _context_groups() -> tuple[tuple[str, tuple[str, ...]], ...]:
     words: dict[str, set[str]] = {}
-    for spec in SPECS:
-        if spec.category == "national_id":
-            for w in spec.context:
-                words.setdefault(w, set()).add(spec.country)
+    for row in SPECS:
+        if row.category == "national_id":
+            for w in row.context:
+                words.setdefault(w, set()).add(row.country)
     groups = []
     for country in NATIONAL_COUNTRIES:
         own = sorted((w for w, cs in words.items() if cs == {country}), key=len, reverse=True)

@@ -53,7 +53,7 @@ def _installed(tmp_path, monkeypatch, source=MEMBERNO, name="xx.memberno", attr=
     """Puts a plugin package on this process's path and forgets the kinds loaded before."""
     monkeypatch.syspath_prepend(str(install_plugin(tmp_path, name, source, "vendorscan.identifiers", attr)))
     importlib.invalidate_caches()
-    idspecs.installed.cache_clear()
+    idspecs.forget()
 
 
 @pytest.fixture
@@ -61,14 +61,14 @@ def memberno(tmp_path, monkeypatch):
     _installed(tmp_path, monkeypatch)
     yield
     sys.modules.pop("vs_xx_memberno", None)
-    idspecs.installed.cache_clear()
+    idspecs.forget()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_kinds():
-    idspecs.installed.cache_clear()
+    idspecs.forget()
     yield
-    idspecs.installed.cache_clear()
+    idspecs.forget()
 
 
 # -- the one table ------------------------------------------------------------------------------------
@@ -180,10 +180,18 @@ def test_a_broken_plugin_kind_is_named(tmp_path, monkeypatch, source, attr, why)
     sys.modules.pop("vs_xx_memberno", None)
 
 
+def test_a_broken_plugin_kind_that_is_not_selected_is_not_imported(tmp_path, monkeypatch):
+    _installed(tmp_path, monkeypatch, "import no_such_module_xyz\n")
+    with pytest.raises(plugins.PluginError, match="pip install no_such_module_xyz"):
+        IdentifierCheck.Options()
+    assert [h.kind for h in detect("cpr 120485-1006", H, IdentifierCheck.Options(types=["dk.cpr"]), today=TODAY)] \
+        == ["dk.cpr"]
+
+
 def test_a_plugin_cannot_replace_a_built_in_kind(tmp_path, monkeypatch):
     _installed(tmp_path, monkeypatch, MEMBERNO.replace('"xx.memberno", "xx"', '"dk.cpr", "dk"'), name="dk.cpr")
-    with pytest.raises(plugins.PluginError, match="built-in kind cannot be replaced"):
-        idspecs.installed()
+    with pytest.raises(plugins.PluginError, match="'dk.cpr': a built-in kind cannot be replaced"):
+        IdentifierCheck.Options()
     sys.modules.pop("vs_dk_cpr", None)
 
 
