@@ -3,7 +3,8 @@
 One pass finds every national-id, card, masked and IBAN candidate, and e-mail has one of its own
 (from each '@'); both run compiled (checks/_pass.c) with Python's re as the fallback. Each candidate
 is validated (checksum, real date, plausible age, test ranges) and scored by its form and the words
-around it.
+around it. The kinds of installed plugin packages run in a second pass (checks/patterns.py); every
+kind's name, category and words come from the one table (checks/idspecs.py).
 """
 from __future__ import annotations
 
@@ -15,14 +16,13 @@ from datetime import date
 from typing import Iterator
 
 from vendorscan.model import NAME_SECTION, Chunk, Hit, Verdict
-from vendorscan.checks import kinds, masking, nordic
+from vendorscan.checks import idspecs, kinds, masking, nordic
 from vendorscan.check import ContentCheck, require_known
-from vendorscan.checks.idspecs import CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
+from vendorscan.checks.financial import IBAN_LENGTHS, card_brand, iban_ok
+from vendorscan.checks.idspecs import BY_KIND, CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
+from vendorscan.checks.patterns import PatternPass
 from vendorscan.checks.testnumbers import TEST_CARDS, swedish
 
-_IBAN_LENGTHS = {"SE": 24, "DK": 18, "NO": 15, "FI": 18, "IS": 26, "DE": 22, "GB": 22, "FR": 27, "NL": 18,
-                 "BE": 16, "ES": 24, "IT": 27, "PL": 28, "EE": 20, "LV": 21, "LT": 20, "AT": 20, "CH": 21,
-                 "IE": 22, "PT": 25, "LU": 20, "GL": 18, "FO": 18}
 # One pass finds every candidate but e-mail: checks/_pass.c, compiled, reads the text where it lies;
 # Python's re runs the same pattern where it could not be built (identical hits, tested). So no
 # back-references and no look-around; boundaries are checked afterwards. Groups: 1 card, 2 id,
@@ -33,13 +33,13 @@ CANDIDATES = r"""\d{4}(?:
   | (\d{2}(?:\d{2})?[-+]?[Xx*#?•]{4}|[Xx*#?•]{2}-?[Xx*#?•]{4})
 )
 | ([Xx*#?•]{6}[-+]?\d{4})
-| ((?:""" + "|".join(_IBAN_LENGTHS) + r""")\d{2}(?:\x20?[A-Z0-9]{4}){2,7}(?:\x20?[A-Z0-9]{1,4})?)"""
+| ((?:""" + "|".join(IBAN_LENGTHS) + r""")\d{2}(?:\x20?[A-Z0-9]{4}){2,7}(?:\x20?[A-Z0-9]{1,4})?)"""
 CARD, NATIONAL, MASKED, MASKED_LEAD, IBAN = 1, 2, 3, 4, 5
 _PASS = re.compile(CANDIDATES, re.X | re.ASCII)  # ASCII: \d is 0-9, as the validators' arithmetic expects
 try:
     from vendorscan.checks import _pass as _compiled
 
-    _compiled.configure("".join(_IBAN_LENGTHS),
+    _compiled.configure("".join(IBAN_LENGTHS),
                         [(word, g) for g, (_, words) in enumerate(CONTEXT_GROUPS) for word in words])
 except ImportError:  # not built here (no C compiler): Python's re, the same hits
     _compiled = None
@@ -63,53 +63,29 @@ _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.
                            r"[A-Za-z0-9])?)*\.[A-Za-z]{2,24}")
 _CARD_CONTEXT = context_words("card")
 _IBAN_CONTEXT = context_words("iban")
-ALL_KINDS = tuple(s.kind for s in SPECS)
+_CARD_TEST_NOTE = BY_KIND["card"].test_note
 _GLUE = "-_/#"
 _VERDICTS = {v.value: v for v in Verdict}
 HOME_VOTES, HOME_SHARE, HOME_BONUS = 3, 0.6, 0.35  # when a text's unambiguous ids make it one country's
 _LISTED_TESTS = frozenset({"se.personnummer", "se.samordningsnummer"})  # published lists, not number ranges
 
 
-def _card_brand(digits: str) -> str | None:
-    n, p2, p4 = len(digits), int(digits[:2]), int(digits[:4])
-    if digits[0] == "4" and n in (13, 16, 19):
-        return "visa"
-    if (51 <= p2 <= 55 or 2221 <= p4 <= 2720) and n == 16:
-        return "mastercard"
-    if p2 in (34, 37) and n == 15:
-        return "amex"
-    if (digits.startswith("6011") or p2 == 65 or 644 <= int(digits[:3]) <= 649) and 16 <= n <= 19:
-        return "discover"
-    if 3528 <= p4 <= 3589 and 16 <= n <= 19:
-        return "jcb"
-    if (p2 in (36, 38) or 300 <= int(digits[:3]) <= 305) and n == 14:
-        return "diners"
-    return None
-
-
-def _iban_ok(compact: str) -> bool:
-    if _IBAN_LENGTHS.get(compact[:2]) != len(compact):
-        return False
-    moved = compact[4:] + compact[:4]
-    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
-
-
 class IdentifierCheck(ContentCheck):
     """Unredacted Nordic national ids (SE, DK, NO, FI, IS), e-mail addresses, IBANs and payment cards."""
 
-    describe = classmethod(kinds.describe_hit)
     id = "identifiers"
     version = "1"
 
     @dataclass(frozen=True)
     class Options:
-        types: list[str] = field(default_factory=lambda: list(ALL_KINDS))
+        types: list[str] = field(default_factory=lambda: list(idspecs.all_kinds()))
         min_confidence: float = 0.2
         context_window: int = 40
         extra_test_numbers: list[str] = field(default_factory=list)
 
         def __post_init__(self):
-            require_known(self.types, ALL_KINDS, "identifier types")
+            require_known(self.types, idspecs.all_kinds(), "identifier types")
+            idspecs.selected(self.types)  # a selected plugin kind that cannot be used fails here, by name
             if not 0.0 <= self.min_confidence <= 1.0:
                 raise ValueError("min_confidence must be between 0 and 1")
             if not 0 <= self.context_window <= 200:
@@ -129,6 +105,14 @@ class IdentifierCheck(ContentCheck):
         self._test_se = swedish(tuple(self.options.extra_test_numbers))
         self._today = today
         self._window = self.options.context_window
+        rows = idspecs.selected(self.options.types)
+        self._patterns = PatternPass(rows, self._window) if rows else None  # plugin kinds' pass
+
+    @classmethod
+    def describe(cls, kind: str, verdict: str) -> tuple[str, str, tuple[str, ...]]:
+        """Title, remediation and references of a finding, by its kind's row (a kind no longer installed: its id)."""
+        row = idspecs.spec(kind)
+        return kinds.describe(row.name if row else kind, verdict, row.category if row else "national_id")
 
     def scan(self, chunk: Chunk, resource, ctx) -> Iterator[Hit]:
         """Hits whose start lies in the chunk's own part, in text order per kind of pass."""
@@ -148,6 +132,8 @@ class IdentifierCheck(ContentCheck):
                 yield hit
         if "email" in self._types and "@" in text:
             yield from self._emails(text, lo, hi, base, hasher)
+        if self._patterns is not None:
+            yield from self._patterns.scan(text, lo, hi, base, hasher, minimum)
 
     # -- national ids, cards and masked values ---------------------------------------------------
     @staticmethod
@@ -271,7 +257,7 @@ class IdentifierCheck(ContentCheck):
             return None
         raw = text[s:e]
         digits = raw.replace(" ", "").replace("-", "")
-        if not 13 <= len(digits) <= 19 or _card_brand(digits) is None or not nordic.luhn_ok(digits):
+        if not 13 <= len(digits) <= 19 or card_brand(digits) is None or not nordic.luhn_ok(digits):
             return None
         grouped = digits != raw
         conf = 0.7 if grouped else 0.45  # EAN-13 and other barcodes pass Luhn too
@@ -280,7 +266,7 @@ class IdentifierCheck(ContentCheck):
             conf = min(0.99, conf + 0.3)
         if digits in TEST_CARDS:
             return Hit("card", "financial", Verdict.TEST, conf, base + s, base + e, masking.card(digits),
-                       hasher("card", digits), "published test card number")
+                       hasher("card", digits), _CARD_TEST_NOTE)
         return Hit("card", "financial", Verdict.REAL, conf, base + s, base + e, masking.card(digits),
                    hasher("card", digits))
 
@@ -289,11 +275,11 @@ class IdentifierCheck(ContentCheck):
         if s and text[s - 1].isalnum():
             return None
         compact = text[s:e].replace(" ", "")
-        length = _IBAN_LENGTHS[compact[:2]]
+        length = IBAN_LENGTHS[compact[:2]]
         if len(compact) > length:
             # the greedy match took a following word too: cut at the country's length
             compact, e = compact[:length], _end_after(text, s, length)
-        if (e < len(text) and text[e].isalnum()) or not _iban_ok(compact):
+        if (e < len(text) and text[e].isalnum()) or not iban_ok(compact):
             return None
         w = self._window
         conf = 0.9 if _IBAN_CONTEXT.search(text, max(0, s - w), min(len(text), e + w)) else 0.8

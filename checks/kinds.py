@@ -1,27 +1,5 @@
-"""Names, remediation and references for every kind of finding a check can report."""
+"""Titles, remediation and references of data findings (the names come from each check's own table)."""
 from __future__ import annotations
-
-NAMES = {
-    "se.personnummer": "Swedish personnummer",
-    "se.samordningsnummer": "Swedish samordningsnummer",
-    "dk.cpr": "Danish CPR number",
-    "no.fodselsnummer": "Norwegian fødselsnummer",
-    "no.dnummer": "Norwegian D-number",
-    "no.hnummer": "Norwegian H-number",
-    "fi.hetu": "Finnish henkilötunnus",
-    "is.kennitala": "Icelandic kennitala",
-    "nordic.national_id": "Nordic national identifier",
-    "email": "E-mail address",
-    "iban": "IBAN bank account number",
-    "card": "Payment card number",
-    "special.health": "Health data terms (GDPR Art. 9)",
-    "special.ethnicity": "Ethnic origin or migration terms (GDPR Art. 9)",
-    "special.religion": "Religious or philosophical belief terms (GDPR Art. 9)",
-    "special.union": "Trade-union membership terms (GDPR Art. 9)",
-    "special.sexuality": "Sex life or sexual orientation terms (GDPR Art. 9)",
-    "special.criminal": "Criminal records terms (GDPR Art. 10)",
-    "special.welfare": "Social welfare terms (sensitive under national law)",
-}
 
 VERDICT_SUFFIX = {"real": "", "test": " (official test number)", "masked": " (masked)"}
 
@@ -44,18 +22,9 @@ REFERENCES = {
 }
 
 
-_CATEGORY = {"email": "contact", "iban": "financial", "card": "financial"}
-
-
-def describe_hit(cls, kind: str, verdict: str) -> tuple[str, str, tuple[str, ...]]:
-    """ContentCheck.describe of the built-in content checks: by kind, with its category's remediation."""
-    category = "special_category" if kind.startswith("special.") else _CATEGORY.get(kind, "national_id")
-    return describe(kind, verdict, category)
-
-
-def describe(kind: str, verdict: str, category: str) -> tuple[str, str, tuple[str, ...]]:
-    """Title, remediation and references of a data finding."""
-    title = NAMES.get(kind, kind) + VERDICT_SUFFIX.get(verdict, "")
+def describe(name: str, verdict: str, category: str) -> tuple[str, str, tuple[str, ...]]:
+    """Title, remediation and references of a data finding, from its kind's name and category."""
+    title = name + VERDICT_SUFFIX.get(verdict, "")
     if verdict == "test":
         return title, TEST_REMEDIATION, ()
     if verdict == "masked":

@@ -26,3 +26,8 @@ def email(address: str) -> str:
     """First letter of the local part and the domain shown."""
     local, _, domain = address.partition("@")
     return f"{local[:1]}***@{domain}"
+
+
+def generic(value: str) -> str:
+    """Separators and the first two characters shown, every other letter and digit masked: XM-*******."""
+    return value[:2] + "".join("*" if ch.isalnum() else ch for ch in value[2:])

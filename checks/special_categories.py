@@ -53,6 +53,16 @@ TERMS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+NAMES = {
+    "health": "Health data terms (GDPR Art. 9)",
+    "ethnicity": "Ethnic origin or migration terms (GDPR Art. 9)",
+    "religion": "Religious or philosophical belief terms (GDPR Art. 9)",
+    "union": "Trade-union membership terms (GDPR Art. 9)",
+    "sexuality": "Sex life or sexual orientation terms (GDPR Art. 9)",
+    "criminal": "Criminal records terms (GDPR Art. 10)",
+    "welfare": "Social welfare terms (sensitive under national law)",
+}
+
 
 try:  # RE2 runs the whole alternation as one DFA: about 5x Python re on this pattern (bench/).
     import re2
@@ -111,7 +121,6 @@ class _Matcher:
 class SpecialCategoryCheck(ContentCheck):
     """GDPR special-category terms (Art. 9/10) in Nordic languages and English; raise id findings."""
 
-    describe = classmethod(kinds.describe_hit)
     id = "special_categories"
     version = "1"
 
@@ -121,6 +130,11 @@ class SpecialCategoryCheck(ContentCheck):
 
         def __post_init__(self):
             require_known(self.categories, TERMS, "categories")
+
+    @classmethod
+    def describe(cls, kind: str, verdict: str) -> tuple[str, str, tuple[str, ...]]:
+        """Title, remediation and references of a special-category finding."""
+        return kinds.describe(NAMES.get(kind.removeprefix("special."), kind), verdict, "special_category")
 
     def __init__(self, options=None):
         super().__init__(options)

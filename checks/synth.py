@@ -110,8 +110,8 @@ def card(rng: random.Random) -> str:
 
 def iban(rng: random.Random, country: str = "SE") -> str:
     """A mod-97-valid IBAN of the country's length, in groups of four."""
-    from vendorscan.checks.identifiers import _IBAN_LENGTHS
-    bban = "".join(rng.choice("0123456789") for _ in range(_IBAN_LENGTHS[country] - 4))
+    from vendorscan.checks.financial import IBAN_LENGTHS
+    bban = "".join(rng.choice("0123456789") for _ in range(IBAN_LENGTHS[country] - 4))
     numeric = "".join(str(int(ch, 36)) for ch in bban + country + "00")
     check = 98 - int(numeric) % 97
     compact = f"{country}{check:02d}{bban}"

@@ -189,10 +189,11 @@ def install_check(tmp_path: Path, check_id: str, source: str, cls: str) -> dict:
 def install_plugin(tmp_path: Path, group: str, plugin_id: str, source: str, cls: str) -> dict:
     """A third-party plugin of a group (checks, formats, …) installed as pip installs one (a dist-info with an entry
     point, on PYTHONPATH), so that worker processes load it too. Returns the environment to run with."""
+    module = "vs_" + plugin_id.replace(".", "_")  # an identifier kind's id has a dot in it
     plugin = tmp_path / f"plugin-{plugin_id}"
-    info = plugin / f"vs_{plugin_id}-1.0.dist-info"
+    info = plugin / f"{module}-1.0.dist-info"
     info.mkdir(parents=True)
-    (plugin / f"vs_{plugin_id}.py").write_text(source)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: vs-{plugin_id}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[vendorscan.{group}]\n{plugin_id} = vs_{plugin_id}:{cls}\n")
+    (plugin / f"{module}.py").write_text(source)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[vendorscan.{group}]\n{plugin_id} = {module}:{cls}\n")
     return {"PYTHONPATH": f"{plugin}:{os.environ.get('PYTHONPATH', '')}"}

@@ -17,6 +17,7 @@ _API = {
     **dict.fromkeys(("Check", "ContentCheck", "Correlation", "NoOptions", "ResourceCheck", "message",
                      "require_known"), "check"),
     **dict.fromkeys(("Connector", "TableSample"), "connector"),
+    "IdentifierKind": "identifier",
     "Report": "report",
     **dict.fromkeys(("FormatError", "FormatHandler", "Nested", "Problem", "Segment", "TextStream"), "format"),
     **dict.fromkeys(("ConfigError", "ConnectorError", "ExecutorError", "ReportError", "ResourceError"), "errors"),

@@ -8,6 +8,7 @@ GROUPS = {
     "checks": "vendorscan.checks",
     "reports": "vendorscan.reports",
     "formats": "vendorscan.formats",
+    "identifiers": "vendorscan.identifiers",  # IdentifierKind objects, not classes: the identifier check's kinds
 }
 
 
@@ -21,7 +22,7 @@ def available(group: str) -> dict[str, EntryPoint]:
 
 
 def load(group: str, name: str) -> type:
-    """The plugin class registered as `name`; checks that its `id` equals that name."""
+    """The plugin registered as `name` (a class; an IdentifierKind object); checks that its `id` equals that name."""
     eps = available(group)
     if name not in eps:
         known = ", ".join(sorted(eps)) or "none installed"
