@@ -2,7 +2,6 @@
 package adds a kind with one module and one entry point (group vendorscan.identifiers)."""
 import importlib
 import sys
-from dataclasses import replace
 from datetime import date
 
 import pytest
