@@ -123,7 +123,8 @@ class Config:
 
     def checks_digest(self) -> str:
         """SHA-256 of the checks and their options alone (a change invalidates cached results)."""
-        sel = [(c.id, getattr(c.cls, "version", ""), asdict(c.options)) for c in self.checks]
+        sel = [(c.id, getattr(c.cls, "version", ""), asdict(c.options), c.cls.cache_parts(c.options))
+               for c in self.checks]
         from vendorscan.formats.registry import installed
         # What is opened, and with which handlers (a format plugin installed), changes what is found.
         sel.append(("formats", FORMATS_VERSION, asdict(self.formats), installed().versions()))

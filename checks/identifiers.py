@@ -91,6 +91,11 @@ class IdentifierCheck(ContentCheck):
             if not 0 <= self.context_window <= 200:
                 raise ValueError("context_window must be between 0 and 200")
 
+    @classmethod
+    def cache_parts(cls, options) -> list:
+        """The selected plugin kinds' versions: a changed validator reads cached files again."""
+        return [(kind, idspecs.load(kind).version) for kind in options.types if kind in idspecs.plugin_kinds()]
+
     def __init__(self, options=None, today: date | None = None, compiled: bool = True):
         super().__init__(options)
         if compiled and (_compiled is None or _nordic is None):

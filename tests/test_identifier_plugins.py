@@ -221,3 +221,18 @@ def test_scan_through_the_installed_command_reports_a_plugin_kind_masked(tmp_pat
             for name, blob in blobs.items():
                 for enc in ("utf-8", "utf-16-le"):
                     assert form.encode(enc) not in blob, f"{form} leaked into {name}"
+
+
+def test_a_plugin_kinds_version_keys_cached_results(tmp_path, monkeypatch):
+    """A changed validator (a new version) must make an incremental scan read unchanged files again."""
+    from vendorscan.agent.config import parse
+    digests = []
+    for version in ("1", "1", "2"):
+        sys.modules.pop("vs_xx_memberno", None)
+        folder = tmp_path / f"v{len(digests)}"
+        folder.mkdir()
+        _installed(folder, monkeypatch, MEMBERNO.replace('test_note="test range (serial 9xxxxx)")',
+                                                          f'test_note="test range (serial 9xxxxx)", version="{version}")'))
+        digests.append(parse({}).checks_digest())
+    sys.modules.pop("vs_xx_memberno", None)
+    assert digests[0] == digests[1] != digests[2]

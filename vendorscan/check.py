@@ -42,6 +42,11 @@ class Check:
     def __init__(self, options=None):
         self.options = options if options is not None else self.Options()
 
+    @classmethod
+    def cache_parts(cls, options) -> list:
+        """Besides id, version and options: what else changes this check's results (cached results key on it)."""
+        return []
+
 
 class ContentCheck(Check):
     """Finds values in text. Stateless and thread-safe: one instance serves every chunk."""

@@ -29,6 +29,7 @@ class IdentifierKind:
     mask: Callable[[str], str] | None = None  # normalised value -> evidence that never shows the value
     test_note: str = ""  # why a value `validate` calls "test" is a test number: the hit's note
     confidence: float = 0.6  # of a valid candidate without context words near it (they add 0.3)
+    version: str = "1"  # raised when what it accepts or how it masks changes: cached results are read again
 
     @property
     def id(self) -> str:
