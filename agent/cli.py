@@ -181,6 +181,10 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_list(args) -> int:
+    if args.group == "identifiers":  # built-in kinds are the identifier check's own rows, not entry points
+        for kind, name, origin in plugins.load("checks", "identifiers").kinds():
+            print(f"{kind:22} {name} ({origin})")
+        return 0
     for name, ep in sorted(plugins.available(args.group).items()):
         try:
             print(f"{name:22} {plugins.describe(plugins.load(args.group, name))}")

@@ -92,6 +92,17 @@ class IdentifierCheck(ContentCheck):
                 raise ValueError("context_window must be between 0 and 200")
 
     @classmethod
+    def kinds(cls) -> list[tuple[str, str, str]]:
+        """(kind, name, where from) of every identifier type it can find: built in, then installed plugins'."""
+        rows = [(k, BY_KIND[k].name, "built in") for k in BY_KIND]
+        for k in idspecs.plugin_kinds():
+            try:
+                rows.append((k, idspecs.load(k).name, "plugin"))
+            except Exception as exc:  # noqa: BLE001 - a broken plugin is listed with what is wrong, not a traceback
+                rows.append((k, f"(cannot load: {exc})", "plugin"))
+        return rows
+
+    @classmethod
     def cache_parts(cls, options) -> list:
         """The selected plugin kinds' versions: a changed validator reads cached files again."""
         return [(kind, idspecs.load(kind).version) for kind in options.types if kind in idspecs.plugin_kinds()]

@@ -236,3 +236,11 @@ def test_a_plugin_kinds_version_keys_cached_results(tmp_path, monkeypatch):
         digests.append(parse({}).checks_digest())
     sys.modules.pop("vs_xx_memberno", None)
     assert digests[0] == digests[1] != digests[2]
+
+
+def test_identifiers_list_shows_the_built_in_kinds_and_an_installed_one(tmp_path):
+    env = install_plugin(tmp_path, "identifiers", "xx.memberno", MEMBERNO, "MEMBERNO")
+    proc = run_cli("identifiers", "list", env=env)
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines()}
+    assert proc.returncode == 0 and rows["se.personnummer"].endswith("(built in)"), proc.stdout + proc.stderr
+    assert rows["xx.memberno"].endswith("Made-up member number (plugin)")
