@@ -8,8 +8,7 @@ import os
 import socket
 import time
 import uuid
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +28,7 @@ from vendorscan.agent.names import NAME_PART, Names
 from vendorscan.agent.state import ScanLock, State
 from vendorscan.agent.store import RunStore, finding_row
 from vendorscan.agent.records import Occurrence
+from vendorscan.agent.units import UnitQueue
 from vendorscan.agent.worker import Outcome, Recorder, WorkUnit
 from vendorscan.connector import STREAM_KINDS, TABLE_KINDS, ConnectorError
 
@@ -200,10 +200,8 @@ class _TargetScan:
         self.executor, self.run_dir, self.deadline = executor, run_dir, deadline
         self.config = scan.config
         self.ctx = ScanContext(target.name, target.environment, scan.hasher, None, self.config.limits)
-        self.pending: deque[tuple[Future, WorkUnit]] = deque()
-        self.max_pending = self.config.executor.max_pending or 2 * executor.workers
-        self.unit_seq = 0
-        self.alone: list[Resource] = []  # resources of units whose worker died, to read again one by one
+        self.units = UnitQueue(executor, self.config.executor.max_pending or 2 * executor.workers, run_dir / "spool",
+                               target.name, lambda: scan.stop_requested, self._collect, self._not_read)
         self.findings = 0
         self.checks_digest = self.config.checks_digest()
         self.scan_id = run_dir.name
@@ -254,7 +252,7 @@ class _TargetScan:
                         continue
                     batch.append(item)
                     if len(batch) >= self.config.executor.unit_files:
-                        self._submit(batch)
+                        self.units.submit(batch)
                         batch = []
                 if self.scan.stop_requested:
                     self._fail(f"stopped on request after {self.cov.resources_seen} resources; the rest of the "
@@ -275,11 +273,8 @@ class _TargetScan:
                 for f in check.finish(cctx):
                     self._add(f)
             if batch:
-                self._submit(batch)
-            while self.pending and self._wait_any():
-                self._collect_done()
-            self._abandon()
-            self._read_alone()
+                self.units.submit(batch)
+            self.units.finish()
             self.findings += self.cache.flush()
             connector.close()
         if self.cov.complete:
@@ -313,56 +308,11 @@ class _TargetScan:
         self.store.add_finding(f)
         self.findings += 1
 
-    def _submit(self, resources: list[Resource]) -> None:
-        while len(self.pending) >= self.max_pending:
-            if not self._wait_any():
-                self._abandon(resources)
-                return
-            self._collect_done()
-        unit = self._unit(resources)
-        self.pending.append((self.executor.submit(unit), unit))
-
-    def _wait_any(self) -> bool:
-        """Wait until a pending unit is done; False when the scan was stopped first."""
-        # Short waits: a stop request (a signal handler's flag) is answered within a fraction of a second.
-        while not self.scan.stop_requested:
-            done, _ = wait([f for f, _ in self.pending], timeout=0.2, return_when=FIRST_COMPLETED)
-            if done:
-                return True
-        return False
-
-    def _collect_done(self) -> None:
-        for item in [p for p in self.pending if p[0].done()]:
-            self.pending.remove(item)
-            self._collect(*item)
-
-    def _abandon(self, resources: list[Resource] = ()) -> None:
-        """The scan was stopped: units not finished (and resources not submitted) are listed as not read."""
-        self._collect_done()  # what finished is kept (and cached: the next scan does not read it again)
-        for fut, unit in self.pending:
-            fut.cancel()
-            resources = [*resources, *unit.resources]
-        self.pending.clear()
-        if self.scan.stop_requested:
-            resources = [*resources, *self.alone]
-            self.alone = []
+    def _not_read(self, resources: list[Resource]) -> None:
         for r in resources:
             self._skip(Skipped(r.uri, "stopped", "the scan was stopped before it was read", r.target))
 
-    def _unit(self, resources: list[Resource]) -> WorkUnit:
-        self.unit_seq += 1
-        spool = self.run_dir / "spool" / f"{self.target.name}-{self.unit_seq}.jsonl"
-        return WorkUnit(self.unit_seq, self.target.name, resources, str(spool))
-
-    def _read_alone(self) -> None:
-        """The resources of units whose worker died, each on its own with nothing else running: a resource
-        that kills its worker is skipped, the ones that only shared a dying worker with it are read."""
-        for r in self.alone:
-            unit = self._unit([r])
-            self._collect(self.executor.submit(unit), unit, alone=True)
-        self.alone = []
-
-    def _collect(self, fut: Future, unit: WorkUnit, alone: bool = False) -> None:
+    def _collect(self, fut: Future, unit: WorkUnit, alone: bool) -> None:
         try:
             outcomes: list[Outcome] = fut.result()
         except Exception as exc:  # noqa: BLE001 - a crashed worker loses a unit, never the scan
@@ -372,7 +322,7 @@ class _TargetScan:
                 log.warning("target %s: a worker failed (%s) with %d resources; they are read again one by one",
                             self.target.name, type(exc).__name__, len(unit.resources),
                             extra={"target": self.target.name})
-                self.alone.extend(unit.resources)
+                self.units.read_alone_later(unit.resources)
                 return
             for r in unit.resources:
                 self._skip(Skipped(r.uri, "worker-crashed", f"{type(exc).__name__}: its worker failed reading it, "
