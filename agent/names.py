@@ -22,8 +22,6 @@ from vendorscan.model import NAME_SECTION, Chunk, Hit, Location, Resource, Skipp
 log = logging.getLogger("vendorscan")
 NAME_PART = "(name)"  # Finding.part of what a resource's own name holds (parentheses: unlike a column's name)
 NAME_FIELDS = ("member", "sheet")  # Location fields that hold names a supplier chose
-# Only text with four digits in a row or an '@' can hold a value the identifier check accepts.
-_WORTH = re.compile(r"\d{4}|@")
 _UNDECODED = re.compile("[\udc80-\udcff]")
 _AS_NAME = Location(section=NAME_SECTION)  # checks read a name as one (its parts joined by '-' and '_')
 _SAFE = "/:@*+,;=~!$&'()"  # what quote() leaves as it is in the uris connectors build, and masks' '*'
@@ -54,7 +52,7 @@ class Names:
     # -- masking --------------------------------------------------------------------------------
     def mask(self, text: str, hits: list[tuple[str, Hit]] | None = None) -> str:
         """The text with every identifier in it replaced by its masked evidence (hits: the checks', if known)."""
-        if not text or not _WORTH.search(text):
+        if not text or not self._masker.hint.search(text):
             return text
         found = [*self._scan(self._masker, self._ctx, text), *(h for _, h in (self._hits(text) if hits is None else hits))]
         spans = sorted((h.start, h.end, h.evidence) for h in found if h.category != "special_category")
@@ -152,6 +150,8 @@ class Names:
             return []
         found = []
         for cid, check, ctx in self.contexts:
+            if check.hint is not None and not check.hint.search(name):
+                continue
             try:
                 found += [(cid, hit) for hit in self._scan(check, ctx, name, resource)]
             except Exception as exc:  # noqa: BLE001 - a check that cannot read names must not stop the walk

@@ -2,6 +2,7 @@
 correlations see findings. Subclasses set `id`, `version`, a one-line docstring and `Options`."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, ClassVar, Iterable, Iterator
 
@@ -52,6 +53,8 @@ class ContentCheck(Check):
     """Finds values in text. Stateless and thread-safe: one instance serves every chunk."""
 
     kind = "content"
+    # A cheap pre-filter: a text it does not match holds no hit (names are skipped by it); None: no such filter.
+    hint: ClassVar[re.Pattern | None] = None
 
     @classmethod
     def describe(cls, kind: str, verdict: str) -> tuple[str, str, tuple[str, ...]]:
