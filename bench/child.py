@@ -4,18 +4,22 @@ from __future__ import annotations
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# As users run it: the installed console script (its bin/ first on sys.path), from a directory outside the repo.
+VENDORSCAN = str(Path(sys.executable).with_name("vendorscan"))
+OUTSIDE = tempfile.mkdtemp(prefix="vendorscan-bench-cwd-")
 
 
 def scan_in_child(path: Path, work: Path, workers: int, *extra: str) -> tuple[subprocess.CompletedProcess, float, float]:
     """(process, seconds, peak RSS in MiB) of a quiet scan of path with reports and state under work."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "vendorscan.agent", "scan", str(path), "--quiet", "--workers", str(workers),
+    proc = subprocess.run([VENDORSCAN, "scan", str(path), "--quiet", "--workers", str(workers),
                            "--out", str(work / "out"), "--state-dir", str(work / "state"), *extra],
-                          cwd=ROOT, capture_output=True, text=True)
+                          cwd=OUTSIDE, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if proc.returncode == 2:
         print(proc.stdout, proc.stderr)

@@ -17,9 +17,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import servers  # noqa: E402
+from bench.child import OUTSIDE, VENDORSCAN  # noqa: E402
 
 
 def scan(pg, work: Path, name: str, extra: str, workers: int) -> tuple[float, dict]:
@@ -28,9 +30,9 @@ def scan(pg, work: Path, name: str, extra: str, workers: int) -> tuple[float, di
     cfg.write_text(f'[[targets]]\nname = "{name}"\ntype = "odbc"\n'
                    f'connection_string = "{pg.odbc("hr", "admin")}"\npassword_env = "BENCH_PW"\n{extra}')
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "vendorscan.agent", "scan", "--config", str(cfg), "--quiet", "--workers",
+    proc = subprocess.run([VENDORSCAN, "scan", "--config", str(cfg), "--quiet", "--workers",
                            str(workers), "--out", str(work / name), "--state-dir", str(work / "state")],
-                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "BENCH_PW": pg.password})
+                          cwd=OUTSIDE, capture_output=True, text=True, env={**os.environ, "BENCH_PW": pg.password})
     dt = time.perf_counter() - t0
     if proc.returncode == 2:
         print(proc.stdout, proc.stderr)

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 import servers  # noqa: E402
+from bench.child import OUTSIDE, VENDORSCAN  # noqa: E402
 from bench.corpus import generate_text  # noqa: E402
 
 CREDS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
@@ -48,9 +49,9 @@ def timed_scan(work: Path, name: str, executor: str, endpoint: str, extra_args: 
     cfg.write_text(f'[executor]\n{executor}\n\n[[targets]]\nname = "bench"\ntype = "s3"\n'
                    f'endpoint_url = "{endpoint}"\nregion = "eu-north-1"\nbuckets = ["bench"]\n')
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "vendorscan.agent", "scan", "--config", str(cfg), "--quiet", "--full",
+    proc = subprocess.run([VENDORSCAN, "scan", "--config", str(cfg), "--quiet", "--full",
                            "--out", str(work / f"o-{name}"), "--state-dir", str(work / "state"), *extra_args],
-                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, **CREDS})
+                          cwd=OUTSIDE, capture_output=True, text=True, env={**os.environ, **CREDS})
     dt = time.perf_counter() - t0
     if proc.returncode == 2:
         print(proc.stderr[-800:], file=sys.stderr)

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import servers  # noqa: E402
 from bench.corpus import generate_text  # noqa: E402
+from bench.child import OUTSIDE, VENDORSCAN  # noqa: E402
 
 
 def fill(root: Path, files: int) -> int:
@@ -42,8 +43,8 @@ def fill(root: Path, files: int) -> int:
 def run(config: Path, work: Path, env: dict) -> tuple[float, dict]:
     """(seconds, coverage) of one scan."""
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "vendorscan.agent", "scan", "--config", str(config), "--quiet", "--out",
-                    str(work / config.stem), "--state-dir", str(work / "state")], cwd=ROOT, capture_output=True,
+    subprocess.run([VENDORSCAN, "scan", "--config", str(config), "--quiet", "--out",
+                    str(work / config.stem), "--state-dir", str(work / "state")], cwd=OUTSIDE, capture_output=True,
                    env={**os.environ, **env})
     dt = time.perf_counter() - t0
     return dt, json.loads((work / config.stem / "report.json").read_text())["targets"][0]
