@@ -46,6 +46,10 @@ class Names:
         self.hasher = hasher
         self._ctx = ScanContext("names", "production", hasher)
         self._masker = _masking_check()
+        # Configured checks whose every hit the masking check finds too (its kind and options, any confidence):
+        # masking a text does not run them a second time.
+        self._covered = frozenset(cid for cid, check, _ in contexts if type(check) is type(self._masker)
+                                  and replace(check.options, min_confidence=0.0) == self._masker.options)
         self._failed: set[str] = set()  # checks that raised on a name: said once
         self._uris: dict[str, tuple[str, str]] = {}  # real -> shown; the files of one folder share their parent's
 
@@ -54,7 +58,9 @@ class Names:
         """The text with every identifier in it replaced by its masked evidence (hits: the checks', if known)."""
         if not text or not self._masker.hint.search(text):
             return text
-        found = [*self._scan(self._masker, self._ctx, text), *(h for _, h in (self._hits(text) if hits is None else hits))]
+        if hits is None:
+            hits = self.hits(text, skip=self._covered)
+        found = [*self._scan(self._masker, self._ctx, text), *(h for _, h in hits)]
         spans = sorted((h.start, h.end, h.evidence) for h in found if h.category != "special_category")
         if not spans:
             return text
@@ -104,7 +110,7 @@ class Names:
         cut = len(parent) if parent and real.startswith(parent) else real.rfind("/") + 1
         head, own = real[:cut], real[cut:]
         text = unquote(own, errors="surrogateescape") if "%" in own else own
-        hits = self._hits(text, r)
+        hits = self.hits(text, r)
         self.uri(head)
         shown = self._suffixed(real, self._uris[head][0] + self._mask_part(own, hits))
         if shown != real:
@@ -114,10 +120,6 @@ class Names:
         return hits
 
     # -- findings -------------------------------------------------------------------------------
-    def hits(self, name: str, resource: Resource | None = None) -> list[tuple[str, Hit]]:
-        """(check id, hit) for what the content checks find in a name (of the resource, or in it)."""
-        return self._hits(name, resource)
-
     def location(self, loc: Location, seen: dict, resource: Resource | None = None
                  ) -> tuple[dict, list[tuple[str, Hit, dict]]]:
         """A container location's fields with names masked, and the hits in names not seen before.
@@ -134,7 +136,7 @@ class Names:
                 masked = self.mask(name)
                 if (f, name) not in seen:
                     seen[(f, name)] = True
-                    found += [(cid, hit, {f: masked, "section": f"{f} name"}) for cid, hit in self._hits(name, resource)]
+                    found += [(cid, hit, {f: masked, "section": f"{f} name"}) for cid, hit in self.hits(name, resource)]
                 fields[f] = masked
         seen[loc] = fields
         return fields, found
@@ -145,12 +147,14 @@ class Names:
             return f"#{position}"
         return self.mask(key)
 
-    def _hits(self, name: str, resource: Resource | None = None) -> list[tuple[str, Hit]]:
+    def hits(self, name: str, resource: Resource | None = None, skip: frozenset[str] = frozenset()
+             ) -> list[tuple[str, Hit]]:
+        """(check id, hit) for what the content checks find in a name (of the resource, or in it), but checks `skip`."""
         if not name:
             return []
         found = []
         for cid, check, ctx in self.contexts:
-            if check.hint is not None and not check.hint.search(name):
+            if cid in skip or (check.hint is not None and not check.hint.search(name)):
                 continue
             try:
                 found += [(cid, hit) for hit in self._scan(check, ctx, name, resource)]

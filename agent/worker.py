@@ -88,8 +88,7 @@ class Worker:
         target = self.targets[unit.target]
         ctx = ScanContext(target.name, target.environment, self.hasher, None, self.config.limits)
         contexts = [(cid, check, ctx.with_options(check.options)) for cid, check in self.checks]
-        names = Names(contexts, self.hasher)
-        contexts = (contexts, names)
+        names = Names(contexts, self.hasher)  # the checks, and what masks names and finds in them
         outcomes = []
         with open(unit.spool, "w", encoding="utf-8") as spool:
             try:
@@ -102,16 +101,16 @@ class Worker:
                 # Network reads wait most of the time: overlap them; the spool takes whole lines under a lock.
                 locked = _LockedWriter(spool)
                 with ThreadPoolExecutor(max_workers=threads) as pool:
-                    outcomes = list(pool.map(lambda r: self._read(connector, r, contexts, locked), unit.resources))
+                    outcomes = list(pool.map(lambda r: self._read(connector, r, names, locked), unit.resources))
             else:
-                outcomes = [self._read(connector, r, contexts, spool) for r in unit.resources]
+                outcomes = [self._read(connector, r, names, spool) for r in unit.resources]
         return outcomes
 
-    def _read(self, connector, resource: Resource, contexts, spool) -> Outcome:
+    def _read(self, connector, resource: Resource, names: Names, spool) -> Outcome:
         """Read one resource; one that changed while it was read is read once more, then skipped."""
         for _ in range(2):
             attempt = _ResourceSpool(spool)
-            out = self._read_once(connector, resource, contexts, attempt)
+            out = self._read_once(connector, resource, names, attempt)
             if out.skipped is None or out.skipped.reason != CHANGED:
                 attempt.keep()
                 return out
@@ -119,14 +118,14 @@ class Worker:
         out.aggregates = []
         return out
 
-    def _read_once(self, connector, resource: Resource, contexts, spool) -> Outcome:
+    def _read_once(self, connector, resource: Resource, names: Names, spool) -> Outcome:
         out = Outcome(resource.uri, marker=resource.etag)
         rec = Recorder(resource, _json_lines(spool), self.config.limits.max_locations)
         try:
             if resource.kind in TABLE_KINDS:
-                self._read_table(connector, resource, contexts, rec, out)
+                self._read_table(connector, resource, names, rec, out)
             else:
-                self._read_stream(connector, resource, contexts, rec, out)
+                self._read_stream(connector, resource, names, rec, out)
         except ResourceError as exc:
             out.skipped = Skipped(resource.uri, exc.reason, exc.detail, resource.target)
         except OSError as exc:
@@ -139,11 +138,10 @@ class Worker:
         out.aggregates = list(rec.aggs.values())
         return out
 
-    def _read_stream(self, connector, resource: Resource, contexts, rec: "Recorder", out: Outcome) -> None:
+    def _read_stream(self, connector, resource: Resource, names: Names, rec: "Recorder", out: Outcome) -> None:
         limits, formats = self.config.limits, self.config.formats
         deadline = time.monotonic() + limits.resource_timeout if limits.resource_timeout else None
         extractor = Extractor(formats, Budget(formats.max_expanded_size, formats.max_ratio))
-        contexts, names = contexts
         problems: list[Problem] = []
         found_text = False
         seen_names: dict = {}
@@ -171,7 +169,7 @@ class Worker:
                     try:
                         for chunk in chunks:
                             chunk.location = item.location
-                            for cid, hit, line, col in _scan_chunk(chunk, resource, contexts):
+                            for cid, hit, line, col in _scan_chunk(chunk, resource, names.contexts):
                                 if place is None:
                                     loc = {"line": line, "column": col, "offset": hit.start, **container}
                                 else:
@@ -199,10 +197,9 @@ class Worker:
         if out.skipped is not None and found_text:
             out.partial = True
 
-    def _read_table(self, connector, resource: Resource, contexts, rec: "Recorder", out: Outcome) -> None:
+    def _read_table(self, connector, resource: Resource, names: Names, rec: "Recorder", out: Outcome) -> None:
         # Each column of a batch of sampled rows becomes one chunk, a cell a line: one scan per
         # column and batch, and a hit's line number gives its row key back.
-        contexts, names = contexts
         sample = connector.sample(resource)
         out.rows_total = sample.total_rows
         table = names.mask(sample.table)
@@ -219,7 +216,7 @@ class Worker:
                 out.bytes_read += len(text)
                 # The real column name: it is context for the values (a column named personnummer).
                 chunk = Chunk(text, 0, 0, len(text), 1, 1, Location(table=table, column_name=column))
-                for cid, hit, line, _ in _scan_chunk(chunk, resource, contexts):
+                for cid, hit, line, _ in _scan_chunk(chunk, resource, names.contexts):
                     key = names.row_key(keys[line - 1], first + line - 1)
                     rec.add(cid, hit, {"table": table, "column_name": shown[ci], "row_key": key}, part=shown[ci])
 
