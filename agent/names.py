@@ -100,8 +100,8 @@ class Names:
         return real if plain == real else f"{plain}#h={self.hasher('name', real)[:12]}"
 
     def skipped(self, s: Skipped) -> Skipped:
-        """A connector's skip record as it may be shown (its uri and detail masked)."""
-        return replace(s, uri=self.uri(s.uri), detail=self.mask(s.detail))
+        """A connector's skip record with its uri masked (the engine masks every skip's detail as it records it)."""
+        return replace(s, uri=self.uri(s.uri))
 
     def disguise(self, r: Resource) -> list[tuple[str, Hit]]:
         """Mask the resource's uri and parent in place (its locator keeps the real one); hits in its own name."""
