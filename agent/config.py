@@ -55,6 +55,8 @@ class FormatSettings:
     max_members: int = 10_000  # members per archive
     max_expanded_size: ByteSize = ByteSize(2**30)  # bytes unpacked from one resource, all members together
     max_ratio: int = 100  # unpacked bytes per packed byte before a member counts as a bomb
+    sample_rows: int = 1000  # rows read per table of a database file, dump or data-lake file
+    full_scan: bool = False  # every row of those tables
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from email.feedparser import BytesFeedParser
 from html.parser import HTMLParser
 from typing import IO, Iterator
 
-from vendorscan.format import FormatHandler, Item, Nested, Segment, read_all
+from vendorscan.format import FormatHandler, Item, Nested, Problem, Segment, read_all
 from vendorscan.formats.ole import ole_streams
 from vendorscan.model import Location
 
@@ -143,7 +143,11 @@ def _strip_html(html: str) -> str:
 
 def read_msg(f: IO[bytes], **_) -> Iterator[Item]:
     """Outlook .msg: sender, recipients, subject, body and attachments."""
-    import extract_msg
+    try:
+        import extract_msg
+    except ImportError:
+        yield Problem("format-unavailable", "msg: Outlook .msg needs the optional reader: install vendorscan[msg]")
+        return
     msg = extract_msg.openMsg(read_all(f))
     try:
         headers = [f"{label}: {value}" for label, value in (("From", msg.sender), ("To", msg.to), ("Cc", msg.cc),

@@ -5,9 +5,6 @@ from typing import IO
 
 from vendorscan.format import FormatHandler
 
-_LEGACY = ("unsupported-format", "legacy binary Office file (.{}): no maintained pure-Python reader; convert it to "
-                                 "the Open XML format to have it scanned")
-
 
 def ole_streams(f: IO[bytes]) -> set[str]:
     """The lower-cased paths of every stream and storage in an OLE2 file."""
@@ -17,11 +14,13 @@ def ole_streams(f: IO[bytes]) -> set[str]:
 
 
 class LegacyOffice(FormatHandler):
-    """Legacy binary Office files and password-protected Open XML documents: recognised, listed, never read."""
+    """Legacy binary Office files (.xls by sheet and cell, .doc and .ppt text); password-protected Open XML listed."""
 
-    id, container = "legacy_office", "ole2"
-    unread = {**{kind: (_LEGACY[0], _LEGACY[1].format(kind)) for kind in ("doc", "xls", "ppt")},
-              "encrypted": ("encrypted", "password-protected Office document: encrypted, not scanned")}
+    id, container, seekable, switch = "legacy_office", "ole2", True, "documents"
+    version = "2"
+    kinds = ("xls", "doc", "ppt")
+    extensions = {".xls": "xls", ".doc": "doc", ".ppt": "ppt"}
+    unread = {"encrypted": ("encrypted", "password-protected Office document: encrypted, not scanned")}
 
     @classmethod
     def probe(cls, f):
@@ -33,3 +32,7 @@ class LegacyOffice(FormatHandler):
         if "workbook" in streams or "book" in streams:
             return "xls"
         return "ppt" if "powerpoint document" in streams else None
+
+    def read(self, f, kind, **kw):
+        from vendorscan.formats import legacy
+        return legacy.READERS[kind](f, **kw)

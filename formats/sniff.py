@@ -14,7 +14,7 @@ HEAD_SIZE = 64 * 1024
 # the handlers that declare container = "ole2" tell its files apart (Outlook mail, legacy Office).
 _KNOWN: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf\x27\x1c", "7z"), (b"Rar!\x1a\x07", "rar"), (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole2"),
-    (b"SQLite format 3\x00", "sqlite"), (b"\x7fELF", "elf"), (b"MZ", "exe"),
+    (b"\x7fELF", "elf"), (b"MZ", "exe"),
     (b"\x00\x00\x00\x18ftyp", "mp4"), (b"\x00\x00\x00\x20ftyp", "mp4"), (b"ID3", "mp3"), (b"OggS", "ogg"),
 )
 DESCRIBED = {"ole2": "OLE2 compound file"}  # how a skip names a kind, where its name alone says little

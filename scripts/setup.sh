@@ -17,6 +17,7 @@ PACKAGES=(
   chromium                                # the HTML report is tested in a real headless browser
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan tesseract-ocr-swe tesseract-ocr-nor tesseract-ocr-fin  # OCR of screenshots
   fonts-dejavu-core                       # the OCR tests draw their screenshots in DejaVu Sans
+  catdoc postgresql-client               # legacy .doc/.ppt text (catdoc, catppt); pg_dump custom files (pg_restore)
 )
 
 missing=()
