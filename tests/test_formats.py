@@ -266,7 +266,8 @@ def test_ocr_time_limit_per_image_and_missing_language_data(tmp_path, tree):
     assert proc.returncode == 2  # OCR was asked for and could not run: the scan is incomplete
 
 
-def test_legacy_binary_office_files_are_skipped_with_a_reason(tmp_path, tree):
+def test_a_legacy_office_file_without_a_word_text_body_is_skipped_as_malformed(tmp_path, tree):
+    """A compound file named .doc whose WordDocument stream is not Word's: listed as malformed, never dropped."""
     import uuid
 
     from pycfb import CFBWriter
@@ -275,7 +276,7 @@ def test_legacy_binary_office_files_are_skipped_with_a_reason(tmp_path, tree):
     (tree / "old.doc").write_bytes(bytes(data))
     _, report = _scan(tmp_path, tree)
     skip = next(s for s in report["skipped"] if s["uri"].endswith("old.doc"))
-    assert skip["reason"] == "unsupported-format" and "legacy" in skip["detail"]
+    assert skip["reason"] == "malformed"
 
 
 def test_jpeg_and_multipage_tiff_screenshots(tmp_path, tree):
