@@ -4,16 +4,14 @@ The data is read by table and column, the column names as context, statement by 
 """
 from __future__ import annotations
 
-import codecs
 import itertools
 import re
-from typing import IO, Iterator
+from typing import Iterator
 
 from vendorscan.format import FormatError, FormatHandler, Item
 from vendorscan.formats import programs
 from vendorscan.formats.tables import row_limit, table_segments
 
-MAX_STATEMENT = 64 * 2**20  # one INSERT (mysqldump writes a table's rows into few, long ones)
 _MARKS = (b"-- PostgreSQL database dump", b"-- MySQL dump", b"-- MariaDB dump")
 _NAME = r'(?:`[^`]+`|"[^"]+"|[\w$]+)'
 _QUALIFIED = rf"({_NAME}(?:\.{_NAME})*)"
@@ -21,6 +19,7 @@ _CREATE = re.compile(rf"CREATE TABLE (?:IF NOT EXISTS )?{_QUALIFIED}\s*\(", re.I
 _COPY = re.compile(rf"COPY {_QUALIFIED}\s*\(([^)]*)\)\s+FROM stdin;", re.I)
 _INSERT = re.compile(rf"INSERT (?:IGNORE )?INTO {_QUALIFIED}\s*(?:\(([^)]*)\))?\s*VALUES\s*", re.I)
 _TOKEN = re.compile(r"'((?:[^'\\]|\\.|'')*)'|(\()|(\))|(NULL)\b|([^,()\s']+)", re.S | re.I)
+_ESCAPE = re.compile(r"\\(.)", re.S)
 _COPY_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\", "b": "\b", "f": "\f", "v": "\v"}
 
 
@@ -39,7 +38,7 @@ class SqlDump(FormatHandler):
         return None
 
     def read(self, f, kind, *, settings, **_):
-        return read_dump(_lines(f), row_limit(settings))
+        return read_dump(programs.lines(f), row_limit(settings))
 
 
 class PgCustomDump(FormatHandler):
@@ -56,32 +55,7 @@ class PgCustomDump(FormatHandler):
             return
         with programs.on_disk(f) as path:
             blocks = programs.output(["pg_restore", "--data-only", "-f", "-", path], int(settings.max_expanded_size))
-            yield from read_dump(_lines(_Blocks(blocks)), row_limit(settings))
-
-
-class _Blocks:
-    """An iterator of byte blocks as a readable stream."""
-
-    def __init__(self, blocks):
-        self._blocks = blocks
-
-    def read(self, n: int = -1) -> bytes:
-        return next(self._blocks, b"")
-
-
-def _lines(f: IO[bytes]) -> Iterator[str]:
-    """Decoded lines, each bounded: a longer one is a FormatError, never a whole file held."""
-    decoder = codecs.getincrementaldecoder("utf-8")("replace")
-    tail = ""
-    while block := f.read(2**20):
-        text = tail + decoder.decode(block)
-        *done, tail = text.split("\n")
-        yield from done
-        if len(tail) > MAX_STATEMENT:
-            raise FormatError(f"a line over {MAX_STATEMENT} characters: the dump was not read further")
-    tail += decoder.decode(b"", final=True)
-    if tail:
-        yield tail
+            yield from read_dump(programs.lines(programs.Blocks(blocks)), row_limit(settings))
 
 
 def _unquote(name: str) -> str:
@@ -158,9 +132,10 @@ def _copy_rows(lines: Iterator[str]) -> Iterator[list]:
 
 
 def _copy_value(v: str) -> str:
+    """A value with its backslash escapes (COPY's, and those of quoted INSERT strings) undone."""
     if "\\" not in v:
         return v
-    return re.sub(r"\\(.)", lambda m: _COPY_ESCAPES.get(m.group(1), m.group(1)), v)
+    return _ESCAPE.sub(lambda m: _COPY_ESCAPES.get(m.group(1), m.group(1)), v)
 
 
 def _insert_rows(statement: str) -> Iterator[list]:
@@ -180,8 +155,7 @@ def _insert_rows(statement: str) -> Iterator[list]:
                 row = None
         elif row is not None and depth == 1:
             if text is not None:
-                row.append(re.sub(r"\\(.)", lambda e: _COPY_ESCAPES.get(e.group(1), e.group(1)),
-                                  text.replace("''", "'")))
+                row.append(_copy_value(text.replace("''", "'")))
             elif null:
                 row.append(None)
             else:

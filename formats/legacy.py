@@ -1,7 +1,6 @@
 """Readers of legacy binary Office files: .xls by sheet and cell (xlrd), .doc and .ppt text (catdoc, catppt)."""
 from __future__ import annotations
 
-import codecs
 from typing import IO, Iterator
 
 from vendorscan.format import FormatError, Item
@@ -55,15 +54,8 @@ def _program_text(f: IO[bytes], args: list[str], package: str, kind: str, sectio
         yield problem
         return
     with programs.on_disk(f) as path:
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        lines: list[str] = []
-        tail = ""
-        for block in programs.output([*args, path], int(settings.max_expanded_size)):
-            text = tail + decoder.decode(block)
-            *done, tail = text.split("\n")
-            lines.extend(done)
-        lines.append(tail + decoder.decode(b"", final=True))
-    yield from paragraph_segments((ln for ln in lines), Location(section=section))
+        blocks = programs.output([*args, path], int(settings.max_expanded_size))
+        yield from paragraph_segments(programs.lines(programs.Blocks(blocks)), Location(section=section))
 
 
 def read_doc(f: IO[bytes], *, settings, **_) -> Iterator[Item]:

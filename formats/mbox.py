@@ -7,6 +7,7 @@ from typing import Iterator
 
 from vendorscan.format import FormatHandler, Item, Nested
 
+_QUOTED_FROM = re.compile(rb">+From ")
 _FROM_LINE = re.compile(rb"From \S+ +\w{3} \w{3} +\d{1,2} \d{1,2}:\d{2}(:\d{2})? ")
 
 
@@ -42,7 +43,7 @@ def _messages(f) -> Iterator[Item]:
                 number, spool = number + 1, tempfile.TemporaryFile(prefix="vendorscan-")
             elif spool is not None:
                 # mboxrd/mboxo quoting: ">From " in a body was "From ".
-                spool.write((line[1:] if re.match(rb">+From ", line) else line) + b"\n")
+                spool.write((line[1:] if _QUOTED_FROM.match(line) else line) + b"\n")
             previous_blank = not line.strip(b"\r")
         if not block:
             break

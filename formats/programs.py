@@ -1,6 +1,7 @@
 """External reader programs (catdoc, pg_restore, mdb-export, readpst): run with a time limit and a bounded output."""
 from __future__ import annotations
 
+import codecs
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from typing import IO, Iterator
 from vendorscan.format import BombError, FormatError, Problem
 
 TIMEOUT = 120  # seconds one program may take on one file
+MAX_LINE = 64 * 2**20  # one line of a dump or a program's output (mysqldump writes long INSERTs)
 
 
 def missing(program: str, package: str, kind: str) -> Problem | None:
@@ -74,3 +76,28 @@ def output(args: list[str], limit: int, timeout: int = TIMEOUT) -> Iterator[byte
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+class Blocks:
+    """An iterator of byte blocks as a readable stream."""
+
+    def __init__(self, blocks: Iterator[bytes]):
+        self._blocks = blocks
+
+    def read(self, n: int = -1) -> bytes:
+        return next(self._blocks, b"")
+
+
+def lines(f: IO[bytes]) -> Iterator[str]:
+    """Decoded UTF-8 lines as the stream is read, each bounded: a longer one is a FormatError, never held whole."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    tail = ""
+    while block := f.read(2**20):
+        text = tail + decoder.decode(block)
+        *done, tail = text.split("\n")
+        yield from done
+        if len(tail) > MAX_LINE:
+            raise FormatError(f"a line over {MAX_LINE} characters: not read further")
+    tail += decoder.decode(b"", final=True)
+    if tail:
+        yield tail

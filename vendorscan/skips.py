@@ -42,7 +42,7 @@ REASONS = {r.name: r for r in (
     Reason("empty", False, "0 bytes: nothing to scan"),
     Reason("vanished", False, "removed between the listing and the read"),
     Reason("binary", False, "neither text nor a format vendorscan reads"),
-    Reason("unsupported-format", False, "a format without a reader (legacy .doc/.xls)"),
+    Reason("unsupported-format", False, "a format without a reader"),
     Reason("format-unavailable", False, "its format's optional reader (extra or program) is not installed"),
     Reason("format-disabled", False, "its format is turned off in [formats]"),
     Reason("ocr-disabled", False, "an image, and OCR is turned off"),
