@@ -7,10 +7,12 @@
 #include <string.h>
 
 #define MAX_AGE 120
+#define NEEDS_CONTEXT 0.45 /* nordic.NEEDS_CONTEXT */
+#define HAND_TYPED ' '
 
 static PyObject *K_SE, *K_SAMO, *K_DK, *K_NO, *K_NO_D, *K_NO_H, *K_FI, *K_IS;
 static PyObject *V_REAL, *V_TEST, *EMPTY;
-static PyObject *N_SE_TEST, *N_DK_TEST, *N_NO_FH, *N_NO_TENOR, *N_NO_H, *N_FI_TEST;
+static PyObject *N_SE_TEST, *N_DK_TEST, *N_NO_FH, *N_NO_TENOR, *N_NO_H, *N_FI_TEST, *N_IS_KERFI, *N_IS_NOCHECK;
 
 typedef struct {
     int y, m, d;
@@ -90,7 +92,7 @@ static PyObject *reading(PyObject *kind, PyObject *verdict, PyObject *normalised
 /* Each validator returns a new reading, Py_None (borrowed, not this id) or NULL on an error. */
 static PyObject *se(const char *head, int hl, char sep, const char *tail, int tl, Day today, PyObject *tests)
 {
-    if (tl != 4 || !all_digits(tail, 4) || !(sep == 0 || sep == '-' || sep == '+'))
+    if (tl != 4 || !all_digits(tail, 4) || !(sep == 0 || sep == '-' || sep == '+' || sep == HAND_TYPED))
         return Py_None;
     const char *rest;
     int year = -1;
@@ -145,13 +147,15 @@ static PyObject *se(const char *head, int hl, char sep, const char *tail, int tl
     }
     if (listed)
         return reading(kind, V_TEST, normalised, 1.0, N_SE_TEST);
+    if (sep == HAND_TYPED)
+        return reading(kind, V_REAL, normalised, NEEDS_CONTEXT, EMPTY);
     return reading(kind, V_REAL, normalised, coordination ? 0.6 : 0.9, EMPTY);
 }
 
 static PyObject *dk(const char *head, int hl, char sep, const char *tail, int tl, Day today)
 {
     static const int w[] = {4, 3, 2, 7, 6, 5, 4, 3, 2, 1};
-    if (hl != 6 || tl != 4 || !all_digits(tail, 4) || !(sep == 0 || sep == '-'))
+    if (hl != 6 || tl != 4 || !all_digits(tail, 4) || !(sep == 0 || sep == '-' || sep == HAND_TYPED))
         return Py_None;
     int dd = num(head, 2), mm = num(head + 2, 2), yy = num(head + 4, 2), c7 = tail[0] - '0', year;
     if (c7 <= 3)
@@ -165,8 +169,10 @@ static PyObject *dk(const char *head, int hl, char sep, const char *tail, int tl
     char digits[10];
     memcpy(digits, head, 6);
     memcpy(digits + 6, tail, 4);
-    int mod11 = weighted(digits, w, 10) % 11 == 0;
     PyObject *normalised = PyUnicode_FromStringAndSize(digits, 10);
+    if (sep == HAND_TYPED)
+        return reading(K_DK, V_REAL, normalised, NEEDS_CONTEXT, EMPTY);
+    int mod11 = weighted(digits, w, 10) % 11 == 0;
     if (!mod11 && tail[1] == '9' &&
         ((tail[2] == '8' && tail[3] == '9') || (tail[2] == '9' && (tail[3] == '0' || tail[3] == '5' || tail[3] == '6'))))
         return reading(K_DK, V_REAL, normalised, 0.2, N_DK_TEST);
@@ -189,7 +195,7 @@ static int no_year(int yy, int ind)
 static PyObject *no(const char *head, int hl, char sep, const char *tail, int tl, Day today)
 {
     static const int w1[] = {3, 7, 6, 1, 8, 9, 4, 5, 2}, w2[] = {5, 4, 3, 2, 7, 6, 5, 4, 3, 2};
-    if (hl != 6 || tl != 5 || !all_digits(tail, 5) || !(sep == 0 || sep == ' '))
+    if (hl != 6 || tl != 5 || !all_digits(tail, 5) || !(sep == 0 || sep == HAND_TYPED || sep == '-'))
         return Py_None;
     char digits[11];
     memcpy(digits, head, 6);
@@ -197,10 +203,12 @@ static PyObject *no(const char *head, int hl, char sep, const char *tail, int tl
     int r1 = (weighted(digits, w1, 9) + digits[9] - '0') % 11, r2 = (weighted(digits, w2, 10) + digits[10] - '0') % 11;
     if (r2 != 0 || r1 > 3)
         return Py_None;
+    int relaxed_in_force = today.y >= 2032; /* nordic.NO_RELAXED_FROM */
+    int by_context = sep != 0 || (r1 != 0 && !relaxed_in_force);
     int dd = num(digits, 2), mm = num(digits + 2, 2), yy = num(digits + 4, 2), ind = num(digits + 6, 3);
     PyObject *kind = K_NO, *verdict = V_REAL, *note = EMPTY;
     if (dd >= 80)
-        return reading(K_NO, V_REAL, PyUnicode_FromStringAndSize(digits, 11), 0.5, N_NO_FH);
+        return reading(K_NO, V_REAL, PyUnicode_FromStringAndSize(digits, 11), NEEDS_CONTEXT, N_NO_FH);
     if (mm > 80) {
         mm -= 80;
         verdict = V_TEST;
@@ -224,7 +232,8 @@ static PyObject *no(const char *head, int hl, char sep, const char *tail, int tl
     }
     if (!plausible_birth(year, mm, dd, today))
         return Py_None;
-    return reading(kind, verdict, PyUnicode_FromStringAndSize(digits, 11), r1 == 0 ? 0.95 : 0.8, note);
+    return reading(kind, verdict, PyUnicode_FromStringAndSize(digits, 11),
+                   by_context ? NEEDS_CONTEXT : r1 == 0 ? 0.95 : 0.8, note);
 }
 
 static PyObject *fi(const char *head, int hl, char sep, const char *tail, int tl, Day today)
@@ -240,7 +249,8 @@ static PyObject *fi(const char *head, int hl, char sep, const char *tail, int tl
     if (hl != 6 || tl != 4 || !all_digits(tail, 3))
         return Py_None;
     long n = (long)num(head, 6) * 1000 + num(tail, 3);
-    if (check[n % 31] != tail[3])
+    char q = tail[3] >= 'a' && tail[3] <= 'z' ? tail[3] - 32 : tail[3]; /* often typed in lower case */
+    if (check[n % 31] != q)
         return Py_None;
     int zzz = num(tail, 3);
     if (zzz < 2)
@@ -250,7 +260,8 @@ static PyObject *fi(const char *head, int hl, char sep, const char *tail, int tl
     char norm[11];
     memcpy(norm, head, 6);
     norm[6] = sep;
-    memcpy(norm + 7, tail, 4);
+    memcpy(norm + 7, tail, 3);
+    norm[10] = q;
     PyObject *normalised = PyUnicode_FromStringAndSize(norm, 11);
     if (zzz >= 900)
         return reading(K_FI, V_TEST, normalised, 1.0, N_FI_TEST);
@@ -265,11 +276,11 @@ static PyObject *is_(const char *head, int hl, char sep, const char *tail, int t
     char digits[10];
     memcpy(digits, head, 6);
     memcpy(digits + 6, tail, 4);
+    if (digits[0] >= '8')
+        return reading(K_IS, V_REAL, PyUnicode_FromStringAndSize(digits, 10), NEEDS_CONTEXT, N_IS_KERFI);
     int check = 11 - weighted(digits, w, 8) % 11;
     if (check == 11)
         check = 0;
-    if (check == 10 || check != digits[8] - '0')
-        return Py_None;
     int c = digits[9] - '0', century = c == 8 ? 1800 : c == 9 ? 1900 : c == 0 ? 2000 : -1;
     if (century < 0)
         return Py_None;
@@ -278,6 +289,8 @@ static PyObject *is_(const char *head, int hl, char sep, const char *tail, int t
         return Py_None;
     if (!plausible_birth(century + num(head + 4, 2), num(head + 2, 2), dd, today))
         return Py_None;
+    if (check != digits[8] - '0') /* issued since 18 Feb 2026 without a computed check digit */
+        return reading(K_IS, V_REAL, PyUnicode_FromStringAndSize(digits, 10), NEEDS_CONTEXT, N_IS_NOCHECK);
     return reading(K_IS, V_REAL, PyUnicode_FromStringAndSize(digits, 10), 0.85, EMPTY);
 }
 
@@ -391,8 +404,11 @@ PyMODINIT_FUNC PyInit__nordic(void)
     N_NO_TENOR = intern("synthetic test number (Skatteetaten Tenor, month + 80)");
     N_NO_H = intern("not a population-register number (H-number or NAV synthetic, month + 40)");
     N_FI_TEST = intern("temporary/test number (individual number 900-999)");
+    N_IS_KERFI = intern("kerfiskennitala (system number, no check digit)");
+    N_IS_NOCHECK = intern("kennitala without a check digit (issued since 2026)");
     if (!K_SE || !K_SAMO || !K_DK || !K_NO || !K_NO_D || !K_NO_H || !K_FI || !K_IS || !V_REAL || !V_TEST || !EMPTY ||
-        !N_SE_TEST || !N_DK_TEST || !N_NO_FH || !N_NO_TENOR || !N_NO_H || !N_FI_TEST)
+        !N_SE_TEST || !N_DK_TEST || !N_NO_FH || !N_NO_TENOR || !N_NO_H || !N_FI_TEST ||
+        !N_IS_KERFI || !N_IS_NOCHECK)
         return NULL;
     return PyModule_Create(&module);
 }

@@ -64,6 +64,8 @@ static void init_classes(const char *codes)
         cls[c] |= UPAN;
     for (int c = 'A'; c <= 'Y'; c++)
         cls[c] |= IDTAIL;
+    for (int c = 'a'; c <= 'y'; c++) /* a Finnish check character typed in lower case */
+        cls[c] |= IDTAIL;
     for (const char *s = "-+ ABCDEFUVWXY"; *s; s++)
         cls[(unsigned char)*s] |= IDSEP;
     for (const char *p = codes; p[0] && p[1]; p += 2) {

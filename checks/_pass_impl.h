@@ -136,6 +136,15 @@ static Py_ssize_t FN(match)(const CHAR *t, Py_ssize_t n, Py_ssize_t p, int *grou
     return 0;
 }
 
+/* End of a Norwegian id typed as DD MM YY NNN NN starting at p, or 0 (group 6) */
+static Py_ssize_t FN(spaced)(const CHAR *t, Py_ssize_t n, Py_ssize_t p)
+{
+    if (RUN(p, 2, DIGIT) && IS(p + 2, ' ') && RUN(p + 3, 2, DIGIT) && IS(p + 5, ' ') && RUN(p + 6, 2, DIGIT) &&
+        IS(p + 8, ' ') && RUN(p + 9, 3, DIGIT) && IS(p + 12, ' ') && RUN(p + 13, 2, DIGIT))
+        return p + 15;
+    return 0;
+}
+
 /* the first position from p (below hi) where a candidate may start, or hi */
 static inline Py_ssize_t FN(next_start)(const CHAR *t, Py_ssize_t p, Py_ssize_t hi)
 {
@@ -173,6 +182,18 @@ static inline Py_ssize_t FN(next_start)(const CHAR *t, Py_ssize_t p, Py_ssize_t 
     return p;
 }
 
+/* append (start, end, group) to out; 0 on a memory error */
+static int FN(append)(PyObject *out, Py_ssize_t s, Py_ssize_t e, int group)
+{
+    PyObject *item = Py_BuildValue("(nni)", s, e, group);
+    if (item == NULL || PyList_Append(out, item) < 0) {
+        Py_XDECREF(item);
+        return 0;
+    }
+    Py_DECREF(item);
+    return 1;
+}
+
 /* Append (start, end, group) of every candidate starting in [lo, hi) to out; 0 on a memory error. */
 static int FN(scan)(const CHAR *t, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, PyObject *out)
 {
@@ -187,7 +208,11 @@ static int FN(scan)(const CHAR *t, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, P
              * four digits followed by anything else, or five, start none. */
             Py_ssize_t k = SPAN(p, 6, DIGIT);
             if (k < 4) {
-                p += k;
+                /* re tries every position: the last two digits of a short run may start DD MM YY NNN NN */
+                Py_ssize_t q = p + k - 2, e = k >= 2 && IS(p + k, ' ') ? FN(spaced)(t, n, q) : 0;
+                if (e && FN(bounded)(t, n, q, e) && !FN(append)(out, q, e, 6))
+                    return 0;
+                p = e ? e : p + k;
                 continue;
             }
             if (k == 5 || (k == 4 && !(IS(p + 4, ' ') || IS(p + 4, '-') || (AT(p + 4) & MASK)))) {
@@ -205,12 +230,8 @@ static int FN(scan)(const CHAR *t, Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi, P
             p = e; /* consumed, as re's finditer consumes it, but not a candidate */
             continue;
         }
-        PyObject *item = Py_BuildValue("(nni)", p, e, group);
-        if (item == NULL || PyList_Append(out, item) < 0) {
-            Py_XDECREF(item);
+        if (!FN(append)(out, p, e, group))
             return 0;
-        }
-        Py_DECREF(item);
         p = e;
     }
     return 1;

@@ -22,20 +22,22 @@ from vendorscan.check import ContentCheck, require_known
 from vendorscan.checks.financial import IBAN_LENGTHS, card_brand, iban_ok
 from vendorscan.checks.idspecs import BY_KIND, CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
 from vendorscan.checks.patterns import PatternPass
+from vendorscan.checks.nordic import NEEDS_CONTEXT
 from vendorscan.checks.testnumbers import TEST_CARDS, swedish
 
 # One pass finds every candidate but e-mail: checks/_pass.c, compiled, reads the text where it lies;
 # Python's re runs the same pattern where it could not be built (identical hits, tested). So no
 # back-references and no look-around; boundaries are checked afterwards. Groups: 1 card, 2 id,
-# 3 masked, 4 masked with a masked date part, 5 IBAN.
+# 3 masked, 4 masked with a masked date part, 5 IBAN, 6 a Norwegian id typed as DD MM YY NNN NN.
 CANDIDATES = r"""\d{4}(?:
     (\x20\d{4}\x20\d{4}\x20\d{1,4}(?:\x20\d{1,3})??|-\d{4}-\d{4}-\d{1,4}(?:-\d{1,3})??|\d{9,15})
-  | (\d{2}(?:\d{2})?[-+\x20A-FU-Y]?\d{3}[\dA-Y]\d?)
+  | (\d{2}(?:\d{2})?[-+\x20A-FU-Y]?\d{3}[\dA-Ya-y]\d?)
   | (\d{2}(?:\d{2})?[-+]?[Xx*#?•]{4}|[Xx*#?•]{2}-?[Xx*#?•]{4})
 )
 | ([Xx*#?•]{6}[-+]?\d{4})
-| ((?:""" + "|".join(IBAN_LENGTHS) + r""")\d{2}(?:\x20?[A-Z0-9]{4}){2,7}(?:\x20?[A-Z0-9]{1,4})?)"""
-CARD, NATIONAL, MASKED, MASKED_LEAD, IBAN = 1, 2, 3, 4, 5
+| ((?:""" + "|".join(IBAN_LENGTHS) + r""")\d{2}(?:\x20?[A-Z0-9]{4}){2,7}(?:\x20?[A-Z0-9]{1,4})?)
+| (\d{2}\x20\d{2}\x20\d{2}\x20\d{3}\x20\d{2})"""
+CARD, NATIONAL, MASKED, MASKED_LEAD, IBAN, SPACED = 1, 2, 3, 4, 5, 6
 _PASS = re.compile(CANDIDATES, re.X | re.ASCII)  # ASCII: \d is 0-9, as the validators' arithmetic expects
 try:
     from vendorscan.checks import _pass as _compiled
@@ -65,7 +67,17 @@ _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.
 _CARD_CONTEXT = context_words("card")
 _IBAN_CONTEXT = context_words("iban")
 _CARD_TEST_NOTE = BY_KIND["card"].test_note
-_GLUE = "-_/#"
+_GLUE = "-_#"  # not '/': a value as a path part (/kunder/198504121230.json) is a file named by its id
+# Words around a Norwegian 11-digit value that make it a bank account number (mod 11 too), unless an id word is near.
+_ACCOUNT = re.compile(r"(?<![^\W\d_])(?:bankkonto|kontonummer|kontonr|konto|account|acct)", re.IGNORECASE)
+# A date-time value whose last four digits are a clock time is a timestamp when its surroundings are a
+# timestamp's: a backup or log file's name, a log line it starts, a line whose own timestamp has its date.
+_STAMP_WORDS = frozenset("backup bak dump db snapshot snap log logs export archive arkiv image img build release "
+                         "job run tmp temp save copy kopia kopi sql".split())
+_STAMP_EXTENSIONS = frozenset("tar gz tgz zip sql bak log dump 7z bz2 xz".split())
+_LOG_START = re.compile(r"\s*(?:[:.]\d{2}\b|\]|(?:INFO|WARN|WARNING|ERROR|DEBUG|TRACE|FATAL|NOTICE)\b)")
+_ISO_STAMP = re.compile(r"(?:19|20)(\d{2})-(\d{2})-(\d{2})[T ]\d{2}:\d{2}")
+STAMP_FACTOR = 0.15  # below the default minimum confidence (0.2) from any confidence
 _VERDICTS = {v.value: v for v in Verdict}
 HOME_VOTES, HOME_SHARE, HOME_BONUS = 3, 0.6, 0.35  # when a text's unambiguous ids make it one country's
 _LISTED_TESTS = frozenset({"se.personnummer", "se.samordningsnummer"})  # published lists, not number ranges
@@ -183,8 +195,10 @@ class IdentifierCheck(ContentCheck):
                     if hit is not None:
                         yield hit
                 continue
-            if which == NATIONAL:
-                found = self._national(text, s, e, today, column_context)
+            if which == NATIONAL or which == SPACED:
+                # DD MM YY NNN NN is read as the hand-typed DDMMYY NNNNN it stands for
+                value = text[s:e] if which == NATIONAL else text[s:s + 8].replace(" ", "") + " " + text[s + 9:e].replace(" ", "")
+                found = self._national(text, s, e, today, column_context, value)
                 if found is not None:
                     pending.append((s, e, found))
                     # A reading without a check digit (a CPR number failing modulus 11) fits nearly any
@@ -209,9 +223,9 @@ class IdentifierCheck(ContentCheck):
             if hit is not None:
                 yield hit
 
-    def _national(self, text, s, e, today, column_context=0):
+    def _national(self, text, s, e, today, column_context=0, value=None):
         """(value parts, validator results, context) of a national-id candidate, or None."""
-        found = self._readings(text[s:e], today.year, today.month, today.day, self._test_se)
+        found = self._readings(value or text[s:e], today.year, today.month, today.day, self._test_se)
         if found is None:
             return None
         (head, sep, tail), results = found
@@ -236,15 +250,29 @@ class IdentifierCheck(ContentCheck):
         near, named = _NEAR[mask], _NAMED[mask]
         length = e - s
         tests = [r for r in results if r[1] == "test"]
-        if tests and (any(r[0] in _LISTED_TESTS for r in tests) or not any(
-                r[1] != "test" and (_COUNTRY[r[0]] in named or _COUNTRY[r[0]] == home) for r in results)):
-            # On an official test list (or in a test range, unless the text is another country's): test data.
-            results = tests
+        if tests:
+            reals = [r for r in results if r[1] != "test"]
+            testers = {_COUNTRY[r[0]] for r in tests}
+            # On an official test list, or in a test range of the country the words or the text name: test
+            # data. Another country's test range never makes a real reading a test number (a CPR number
+            # that reads as a Finnish temporary number is a CPR number outside Finnish text).
+            if not reals or any(r[0] in _LISTED_TESTS for r in tests) or (
+                    (testers & named or home in testers) and not {_COUNTRY[r[0]] for r in reals} & named):
+                results = tests
+            else:
+                results = reals
+        stamp = None  # is it a timestamp? asked once, only of a value whose tail is a clock time
         best, best_conf = None, -1.0
         for kind, verdict, normalised, strength, note in results:
             country = _COUNTRY[kind]
-            if strength < 0.5 and country != home and country not in near:
+            if strength == NEEDS_CONTEXT:
+                if country not in near and not ("any" in near and country in _ANY):
+                    continue  # counts only next to its country's words (hand-typed, no check digit, rule not in force)
+            elif strength < 0.5 and country != home and country not in near:
                 continue  # a reading without a check digit needs its country named or the text to be its country's
+            if country == "no" and length >= 11 and "no" not in named and verdict == "real" and _ACCOUNT.search(
+                    text, max(0, s - self._window), e + self._window):
+                continue  # a bank account number: 11 digits with a mod-11 check digit too
             if home is not None and country != home and not near and not sep and length == 10 and (
                     strength < 0.6 or sum(r[3] >= 0.5 for r in results) > 1):
                 # In one country's text, a bare 10-digit run is more often a phone or customer number than
@@ -263,8 +291,13 @@ class IdentifierCheck(ContentCheck):
                 conf += HOME_BONUS  # the text's own country, unless the words around the value name one
             if note.startswith("possible test number"):
                 conf = min(conf, 0.6)
-            if glue and s >= 2 and text[s - 1] in _GLUE and text[s - 2].isalnum():
+            if glue and s >= 2 and text[s - 1] in _GLUE and text[s - 2].isalnum() and not _names_id(text, s - 1):
                 conf *= 0.25  # glued to a prefix such as ORD-: an order or case number
+            if not named and len(tail) == 4 and tail.isdigit() and tail < "2400" and tail[2] < "6":
+                if stamp is None:
+                    stamp = _timestamp(text, s, e, head)
+                if stamp:
+                    conf *= STAMP_FACTOR
             if conf > best_conf:
                 best, best_conf = (kind, verdict, normalised, note), conf
         if best is None:
@@ -382,6 +415,41 @@ def _words_mask(folded: str) -> int:
     for m in NATIONAL_CONTEXT.finditer(folded):
         mask |= _GROUP_BIT[m.lastgroup]
     return mask
+
+
+def _names_id(text: str, glue: int) -> bool:
+    """True when the word a value is glued to is an id's context word (cpr_0412851234.png)."""
+    i = glue
+    while i and text[i - 1].isalpha():
+        i -= 1
+    return bool(_words_mask(text[i:glue + 1].translate(_FOLD).replace("_", " ")))
+
+
+def _timestamp(text: str, s: int, e: int, head: str) -> bool:
+    """True when a date-time-shaped value stands where timestamps do (its tail is a clock time)."""
+    line_start = text.rfind("\n", max(0, s - 200), s) + 1 or max(0, s - 200)
+    before = text[line_start:s]
+    if before.strip(" \t[") == "" and _LOG_START.match(text, e):
+        return True  # a log line it starts: 170908-1412 INFO ...
+    i = s - 1
+    if i > 0 and text[i] in "_-.":
+        j = i
+        while j and text[j - 1].isalpha():
+            j -= 1
+        if text[j:i].lower() in _STAMP_WORDS:
+            return True  # backup_20170908-1412.tar
+    if e + 1 < len(text) and text[e] == ".":
+        k = e + 1
+        while k < len(text) and text[k].isalnum():
+            k += 1
+        if text[e + 1:k].lower() in _STAMP_EXTENSIONS:
+            return True  # …-201709081412.sql.gz
+    line_end = text.find("\n", e, e + 200)
+    for m in _ISO_STAMP.finditer(text, max(line_start, s - 200), e + 200 if line_end < 0 else line_end):
+        yymmdd = "".join(m.groups())
+        if head[-6:] == yymmdd or head == yymmdd[4:] + yymmdd[2:4] + yymmdd[:2]:
+            return True  # the line's own timestamp has its date (SE order YYMMDD, or DK order DDMMYY)
+    return False
 
 
 def _bounded(text: str, s: int, e: int) -> bool:

@@ -33,7 +33,7 @@ SPECS: tuple[IdentifierKind, ...] = (
     _ID("no.hnummer", "no", "national_id", "Norwegian H-number", ("h-nummer", "hjelpenummer")),
     _ID("fi.hetu", "fi", "national_id", "Finnish henkilötunnus",
         ("henkilötunnus", "henkilotunnus", "hetu", "sotu", "personbeteckning", "henkilötunnuksen")),
-    _ID("is.kennitala", "is", "national_id", "Icelandic kennitala", ("kennitala", "kennitölu", "kt.")),
+    _ID("is.kennitala", "is", "national_id", "Icelandic kennitala", ("kennitala", "kennitölu", "kt.", "kt:")),
     _ID("email", "", "contact", "E-mail address", ("e-post", "epost", "email", "e-mail", "sähköposti", "mail")),
     _ID("iban", "", "financial", "IBAN bank account number",
         ("iban", "konto", "kontonummer", "bankkonto", "tilinumero", "account")),

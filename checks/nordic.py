@@ -11,6 +11,11 @@ from __future__ import annotations
 from datetime import date
 
 MAX_AGE = 120
+# The strength of a reading that counts only next to its country's context word (a hand-typed separator,
+# a number issued without a check digit, a rule not yet in force): checks/identifiers.py drops it otherwise.
+NEEDS_CONTEXT = 0.45
+HAND_TYPED = " "  # a space between date and serial: typed by hand, or a column of random digit groups
+NO_RELAXED_FROM = date(2032, 1, 1)  # Skatteetaten: first check digit remainder 0-3 for numbers issued from then
 
 _LUHN_DOUBLE = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 _FI_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
@@ -49,7 +54,7 @@ def _century_for(yy: int, today: date, hundred_plus: bool = False) -> int:
 
 def se(head: str, sep: str, tail: str, today: date, test_numbers: frozenset[str]):
     """Swedish personnummer / samordningsnummer, 10 or 12 digits."""
-    if len(tail) != 4 or not tail.isdigit() or sep not in ("", "-", "+"):
+    if len(tail) != 4 or not tail.isdigit() or sep not in ("", "-", "+", HAND_TYPED):
         return None
     if len(head) == 8:
         if sep == "+":
@@ -80,13 +85,15 @@ def se(head: str, sep: str, tail: str, today: date, test_numbers: frozenset[str]
     # Test lists are 12 digits; a 10-digit form leaves the century open, so any century matches.
     if normalised in test_numbers or (len(head) == 6 and normalised[2:] in test_numbers):
         return kind, "test", normalised, 1.0, "official test number (Skatteverket)"
+    if sep == HAND_TYPED:
+        return kind, "real", normalised, NEEDS_CONTEXT, ""
     # Coordination numbers are rare beside personnummer: an ambiguous value is more likely another country's id.
     return kind, "real", normalised, 0.6 if coordination else 0.9, ""
 
 
 def dk(head: str, sep: str, tail: str, today: date):
     """Danish CPR number (modulus 11 is not required: numbers since 2007 may fail it)."""
-    if len(head) != 6 or len(tail) != 4 or not tail.isdigit() or sep not in ("", "-"):
+    if len(head) != 6 or len(tail) != 4 or not tail.isdigit() or sep not in ("", "-", HAND_TYPED):
         return None
     dd, mm, yy = int(head[0:2]), int(head[2:4]), int(head[4:6])
     c7 = ord(tail[0]) - 48
@@ -99,6 +106,8 @@ def dk(head: str, sep: str, tail: str, today: date):
     if not plausible_birth(year, mm, dd, today):
         return None
     digits = head + tail
+    if sep == HAND_TYPED:
+        return "dk.cpr", "real", digits, NEEDS_CONTEXT, ""
     mod11 = sum((ord(c) - 48) * w for c, w in zip(digits, _DK_W)) % 11 == 0
     if not mod11 and tail[1:] in ("989", "990", "995", "996"):
         # MedCom's test-CPR lists use such serials and fail mod 11: a hint, not proof.
@@ -108,7 +117,7 @@ def dk(head: str, sep: str, tail: str, today: date):
 
 def no(head: str, sep: str, tail: str, today: date):
     """Norwegian fødselsnummer, D-number, H-number and synthetic test numbers (11 digits)."""
-    if len(head) != 6 or len(tail) != 5 or not tail.isdigit() or sep not in ("", " "):
+    if len(head) != 6 or len(tail) != 5 or not tail.isdigit() or sep not in ("", HAND_TYPED, "-"):
         return None
     digits = head + tail
     d = [ord(c) - 48 for c in digits]
@@ -116,10 +125,13 @@ def no(head: str, sep: str, tail: str, today: date):
     r2 = (sum(a * b for a, b in zip(d, _NO_W2)) + d[10]) % 11
     if r2 != 0 or r1 > 3:  # from 2032 K1 may leave remainder 0-3; K2 must give 0
         return None
+    # Before 2032 no number has a relaxed first check digit: random 11-digit ids and account numbers do.
+    # Separators are not part of a fødselsnummer: a spaced or hyphenated one was typed by hand.
+    by_context = bool(sep) or (r1 != 0 and today < NO_RELAXED_FROM)
     dd, mm, yy, ind = int(digits[0:2]), int(digits[2:4]), int(digits[4:6]), int(digits[6:9])
     kind, verdict, note = "no.fodselsnummer", "real", ""
-    if dd >= 80:  # FH-number: no date inside, real person (health sector aid number)
-        return "no.fodselsnummer", "real", digits, 0.5, "FH-number (no birth date encoded)"
+    if dd >= 80:  # FH-number: no date inside, a real person, but random numbers starting 8 or 9 pass as one
+        return "no.fodselsnummer", "real", digits, NEEDS_CONTEXT, "FH-number (no birth date encoded)"
     if mm > 80:
         mm -= 80
         verdict, note = "test", "synthetic test number (Skatteetaten Tenor, month + 80)"
@@ -137,7 +149,7 @@ def no(head: str, sep: str, tail: str, today: date):
         year = _century_for(yy, today)
     if not plausible_birth(year, mm, dd, today):
         return None
-    strength = 0.95 if r1 == 0 else 0.8
+    strength = NEEDS_CONTEXT if by_context else 0.95 if r1 == 0 else 0.8
     return kind, verdict, digits, strength, note
 
 
@@ -157,6 +169,7 @@ def fi(head: str, sep: str, tail: str, today: date):
     """Finnish henkilötunnus with every century sign, the 2023 ones included."""
     if len(head) != 6 or len(tail) != 4 or sep not in _FI_CENTURY or not tail[:3].isdigit():
         return None
+    tail = tail.upper()  # the check character is often typed in lower case
     if _FI_CHECK[int(head + tail[:3]) % 31] != tail[3]:
         return None
     zzz = int(tail[:3])
@@ -178,11 +191,11 @@ def is_(head: str, sep: str, tail: str, today: date):
         return None
     digits = head + tail
     d = [ord(c) - 48 for c in digits]
+    if d[0] >= 8:  # kerfiskennitala: a system number for a short stay, random digits, a real person
+        return "is.kennitala", "real", digits, NEEDS_CONTEXT, "kerfiskennitala (system number, no check digit)"
     check = 11 - sum(a * b for a, b in zip(d, _IS_W)) % 11
     if check == 11:
         check = 0
-    if check == 10 or check != d[8]:
-        return None
     century = {8: 1800, 9: 1900, 0: 2000}.get(d[9])
     if century is None:
         return None
@@ -191,6 +204,8 @@ def is_(head: str, sep: str, tail: str, today: date):
         return None
     if not plausible_birth(century + yy, mm, dd, today):
         return None
+    if check != d[8]:  # issued since 18 Feb 2026 without a computed check digit (Þjóðskrá)
+        return "is.kennitala", "real", digits, NEEDS_CONTEXT, "kennitala without a check digit (issued since 2026)"
     return "is.kennitala", "real", digits, 0.85, ""
 
 
