@@ -165,10 +165,12 @@ class IdentifierCheck(ContentCheck):
         loc = chunk.location
         column = loc.column_name if loc is not None else None
         # A column named personnummer/cpr/fnr/hetu/ssn… is context for every value in it.
-        self_context = self._column_context(column) if column else 0
+        self_context = _column_context(column) if column else 0
         # In a name, '-' and '_' join its parts ("arende-4713-290897-1119.png"): no sign of an order number.
         glue = not (loc is not None and loc.section == NAME_SECTION)
-        for hit in self._candidates(text, lo, hi, base, hasher, today, self_context, glue):
+        # A CSV/TSV header naming an id column is context for every value in that column, however far down.
+        columns = _header_columns(chunk.header) if chunk.header else None
+        for hit in self._candidates(text, lo, hi, base, hasher, today, self_context, glue, columns):
             if hit.confidence >= minimum:
                 yield hit
         if "email" in self._types and "@" in text:
@@ -177,12 +179,8 @@ class IdentifierCheck(ContentCheck):
             yield from self._patterns.scan(text, lo, hi, base, hasher, minimum)
 
     # -- national ids, cards and masked values ---------------------------------------------------
-    @staticmethod
-    def _column_context(name: str) -> int:
-        spaced = name.lower().replace("_", " ").replace("-", " ")
-        return _words_mask(spaced) | _words_mask(name.lower())
-
-    def _candidates(self, text, lo, hi, base, hasher, today, column_context=0, glue=True) -> Iterator[Hit]:
+    def _candidates(self, text, lo, hi, base, hasher, today, column_context=0, glue=True,
+                    columns=None) -> Iterator[Hit]:
         # National ids are decided after the chunk's other candidates are seen: a value that several
         # countries' rules accept goes to the country whose unambiguous ids fill the text (an export
         # belongs to one country), so they are held back until the end of the chunk.
@@ -198,7 +196,8 @@ class IdentifierCheck(ContentCheck):
             if which == NATIONAL or which == SPACED:
                 # DD MM YY NNN NN is read as the hand-typed DDMMYY NNNNN it stands for
                 value = text[s:e] if which == NATIONAL else text[s:s + 8].replace(" ", "") + " " + text[s + 9:e].replace(" ", "")
-                found = self._national(text, s, e, today, column_context, value)
+                context = column_context | _column_at(text, s, columns) if columns else column_context
+                found = self._national(text, s, e, today, context, value)
                 if found is not None:
                     pending.append((s, e, found))
                     # A reading without a check digit (a CPR number failing modulus 11) fits nearly any
@@ -415,6 +414,41 @@ def _words_mask(folded: str) -> int:
     for m in NATIONAL_CONTEXT.finditer(folded):
         mask |= _GROUP_BIT[m.lastgroup]
     return mask
+
+
+def _column_context(name: str) -> int:
+    """Bit mask of the context groups a column's name stands for (personnummer, cpr_nr, fnr, hetu, ssn…)."""
+    spaced = name.lower().replace("_", " ").replace("-", " ")
+    return _words_mask(spaced) | _words_mask(name.lower())
+
+
+@functools.lru_cache(maxsize=256)  # a header per file, files by the thousand
+def _header_columns(header: str) -> tuple[str, tuple[int, ...]] | None:
+    """(delimiter, context mask per column) of a first line that is a header naming an id column, else None."""
+    delimiter = max(";,\t|", key=header.count)
+    names = [f.strip().strip("\"'").strip() for f in header.split(delimiter)]
+    if len(names) < 2 or any(len(f) > 48 for f in names):
+        return None  # one field, or prose with commas: not a header
+    masks = tuple(_column_context(f) if f and not f[0].isdigit() else 0 for f in names)
+    return (delimiter, masks) if any(masks) else None
+
+
+def _column_at(text: str, s: int, columns: tuple[str, tuple[int, ...]]) -> int:
+    """Context mask of the column an offset lies in (0 in the header line or a line begun before the text)."""
+    delimiter, masks = columns
+    start = text.rfind("\n", 0, s) + 1
+    if not start:
+        return 0
+    if '"' in text[start:s]:
+        field, quoted = 0, False
+        for ch in text[start:s]:
+            if ch == '"':
+                quoted = not quoted
+            elif ch == delimiter and not quoted:
+                field += 1
+    else:
+        field = text.count(delimiter, start, s)
+    return masks[field] if field < len(masks) else 0
 
 
 def _names_id(text: str, glue: int) -> bool:

@@ -9,6 +9,7 @@ from vendorscan.model import Chunk
 # Longer than the longest identifier plus its context window on both sides.
 OVERLAP = 256
 READ_SIZE = 64 * 1024
+HEADER_CHARS = 4096  # a first line longer than this is nobody's column header
 
 
 def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
@@ -21,6 +22,7 @@ def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
     line, col = 1, 1  # position of buf[0]
     pending = head
     eof = False
+    header = None  # the first line, once it is decoded: every chunk carries it
     while not eof:
         block = pending or stream.read(READ_SIZE)
         pending = b""
@@ -29,8 +31,10 @@ def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
             buf += decoder.decode(b"", final=True)
         else:
             buf += decoder.decode(block)
+        if header is None and buf_start == 0:
+            header = _first_line(buf, eof)
         while len(buf) - (own - buf_start) >= chunk_chars + overlap:
-            yield Chunk(buf, buf_start, own, own + chunk_chars, line, col)
+            yield Chunk(buf, buf_start, own, own + chunk_chars, line, col, None, header or None)
             cut = own + chunk_chars - overlap - buf_start
             line, col = _advance(buf, cut, line, col)
             buf = buf[cut:]
@@ -38,7 +42,15 @@ def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
             own += chunk_chars
     end = buf_start + len(buf)
     if own < end or own == 0:
-        yield Chunk(buf, buf_start, own, end, line, col)
+        yield Chunk(buf, buf_start, own, end, line, col, None, header or None)
+
+
+def _first_line(buf: str, eof: bool) -> str | None:
+    """The first line of a text without its byte-order mark; "" when it has none; None until it is read."""
+    end = buf.find("\n", 0, HEADER_CHARS)
+    if end < 0:
+        return "" if eof or len(buf) >= HEADER_CHARS else None
+    return buf[:end].rstrip("\r").lstrip("\ufeff")
 
 
 def text_chunks(text: str, chunk_chars: int = 64 * 1024, overlap: int = OVERLAP) -> Iterator[Chunk]:

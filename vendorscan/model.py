@@ -234,6 +234,7 @@ class Chunk:
     line: int  # 1-based line number of text[0]
     column: int  # 1-based column of text[0]
     location: Location | None = None  # container location (page, sheet, member) if any
+    header: str | None = None  # a text file's first line: a CSV/TSV header names its columns (context)
 
 
 @dataclass(slots=True)
