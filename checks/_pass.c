@@ -9,7 +9,9 @@
  *   3 masked  \d{4}(?: \d{2}(?:\d{2})?[-+]?M{4} | M{2}-?M{4} )          M = [Xx*#?•]
  *   4 masked  M{6}[-+]?\d{4}
  *   5 IBAN    CC\d{2}(?:\x20?[A-Z0-9]{4}){2,7}(?:\x20?[A-Z0-9]{1,4})?  CC = a listed country code
+ *   6 spaced  \d{2}\x20\d{2}\x20\d{2}\x20\d{3}\x20\d{2}                        (a hand-typed Norwegian id)
  * (The card branch's trailing lazy group of the pattern never takes anything: nothing follows it.)
+ * labels() finds the label words of the identifiers that have no form of their own (checks/labelled.py).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -37,6 +39,17 @@ static struct {
 } words[MAX_WORDS];
 static int nwords;
 static unsigned char word_start[256]; /* folded first characters of the words */
+
+/* Label words, in the order they are tried; one of up to SHORT_LABEL characters must end where the word does,
+ * a longer one is a stem (udlændingenummer, udlændingenummeret). */
+#define MAX_LABELS 32
+#define SHORT_LABEL 4
+static struct {
+    Py_UCS4 ch[MAX_WORD];
+    int len, group;
+} labels_[MAX_LABELS];
+static int nlabels;
+static unsigned char label_start[256];
 
 /* Lower case for ASCII and Latin-1 capitals; the words are lower case in that range. */
 static inline Py_UCS4 fold(Py_UCS4 c)
@@ -124,6 +137,46 @@ static PyObject *configure(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(configure_labels_doc, "configure_labels(words) -- the label words: (lower-case word, group) pairs in the order\n"
+                                   "they are tried");
+
+static PyObject *configure_labels(PyObject *self, PyObject *args)
+{
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "O!:configure_labels", &PyList_Type, &list))
+        return NULL;
+    Py_ssize_t count = PyList_GET_SIZE(list);
+    if (count > MAX_LABELS) {
+        PyErr_SetString(PyExc_ValueError, "too many label words");
+        return NULL;
+    }
+    memset(label_start, 0, sizeof label_start);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *word;
+        int group;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "Ui:configure_labels", &word, &group))
+            return NULL;
+        Py_ssize_t wl = PyUnicode_GET_LENGTH(word);
+        if (wl < 1 || wl > MAX_WORD) {
+            PyErr_SetString(PyExc_ValueError, "a label word must have 1-32 characters");
+            return NULL;
+        }
+        for (Py_ssize_t j = 0; j < wl; j++) {
+            Py_UCS4 c = PyUnicode_READ_CHAR(word, j);
+            if (fold(c) != c || c >= 256 || (j == 0 && (c < 'a' || c > 'z'))) {
+                PyErr_SetString(PyExc_ValueError, "label words must be lower case Latin-1, starting with a-z");
+                return NULL;
+            }
+            labels_[i].ch[j] = c;
+        }
+        labels_[i].len = (int)wl;
+        labels_[i].group = group;
+        label_start[labels_[i].ch[0]] = 1;
+    }
+    nlabels = (int)count;
+    Py_RETURN_NONE;
+}
+
 PyDoc_STRVAR(context_doc, "context(text, start, end, window) -> bit mask of the groups of the context words in\n"
                           "text[start - window:end + window]");
 
@@ -164,6 +217,112 @@ static PyObject *context(PyObject *self, PyObject *args)
         i += words[hit].len;
     }
     return PyLong_FromLong(mask);
+}
+
+/* the label word starting at i (not after a letter), or -1 */
+static int label_at(int kind, const void *data, Py_ssize_t n, Py_ssize_t i)
+{
+    Py_UCS4 c = fold(PyUnicode_READ(kind, data, i));
+    if (c >= 256 || !label_start[c] || (i > 0 && is_letter(fold(PyUnicode_READ(kind, data, i - 1)))))
+        return -1;
+    for (int k = 0; k < nlabels; k++) {
+        int len = labels_[k].len, j = 1;
+        if (labels_[k].ch[0] != c || i + len > n)
+            continue;
+        while (j < len && fold(PyUnicode_READ(kind, data, i + j)) == labels_[k].ch[j])
+            j++;
+        if (j < len)
+            continue;
+        if (len <= SHORT_LABEL && i + len < n && is_letter(fold(PyUnicode_READ(kind, data, i + len))))
+            continue;
+        return k;
+    }
+    return -1;
+}
+
+PyDoc_STRVAR(labels_doc, "labels(text, lo, hi) -> [(start, end, group), ...] of the label words starting in [lo, hi)");
+
+static PyObject *labels(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_ssize_t lo, hi;
+    if (!PyArg_ParseTuple(args, "Unn:labels", &text, &lo, &hi))
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (lo < 0)
+        lo = 0;
+    if (hi > n)
+        hi = n;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *out = PyList_New(0);
+    if (out == NULL || nlabels == 0)
+        return out;
+    Py_ssize_t i = lo;
+#if defined(__SSE2__)
+    if (kind == PyUnicode_1BYTE_KIND) {
+        /* Sixteen at a time: a label's first letter (any case) after a character that is no ASCII letter;
+         * what passes is looked at one by one (Latin-1 letters before it are ruled out there). */
+        const unsigned char *t = (const unsigned char *)data;
+        __m128i starts[8];
+        int nstarts = 0;
+        for (int c = 'a'; c <= 'z'; c++)
+            if (label_start[c] && nstarts++ < 8)
+                starts[nstarts - 1] = _mm_set1_epi8((char)c);
+        const __m128i low = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'), span = _mm_set1_epi8(25);
+        const __m128i nul = _mm_setzero_si128();
+        if (i == 0 && i < hi) {
+            int k = label_at(kind, data, n, 0);
+            if (k >= 0) {
+                PyObject *item = Py_BuildValue("(nni)", (Py_ssize_t)0, (Py_ssize_t)labels_[k].len, labels_[k].group);
+                if (item == NULL || PyList_Append(out, item) < 0) {
+                    Py_XDECREF(item);
+                    Py_DECREF(out);
+                    return NULL;
+                }
+                Py_DECREF(item);
+            }
+            i = 1;
+        }
+        while (nstarts <= 8 && i + 16 <= hi) {
+            __m128i v = _mm_or_si128(_mm_loadu_si128((const __m128i *)(t + i)), low);
+            __m128i prev = _mm_or_si128(_mm_loadu_si128((const __m128i *)(t + i - 1)), low);
+            __m128i hit = nul;
+            for (int k = 0; k < nstarts; k++)
+                hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, starts[k]));
+            __m128i prev_letter = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(prev, a), span), nul);
+            int bits = _mm_movemask_epi8(hit) & ~_mm_movemask_epi8(prev_letter);
+            while (bits) {
+                Py_ssize_t at = i + __builtin_ctz(bits);
+                bits &= bits - 1;
+                int k = label_at(kind, data, n, at);
+                if (k < 0)
+                    continue;
+                PyObject *item = Py_BuildValue("(nni)", at, at + labels_[k].len, labels_[k].group);
+                if (item == NULL || PyList_Append(out, item) < 0) {
+                    Py_XDECREF(item);
+                    Py_DECREF(out);
+                    return NULL;
+                }
+                Py_DECREF(item);
+            }
+            i += 16;
+        }
+    }
+#endif
+    for (; i < hi; i++) {
+        int k = label_at(kind, data, n, i);
+        if (k < 0)
+            continue;
+        PyObject *item = Py_BuildValue("(nni)", i, i + labels_[k].len, labels_[k].group);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(item);
+    }
+    return out;
 }
 
 #define CLS(c) ((c) < 256 ? cls[(c)] : ((c) == BULLET ? (MASK | START) : 0))
@@ -326,6 +485,8 @@ static PyMethodDef methods[] = {
     {"find", find, METH_VARARGS, find_doc},
     {"configure", configure, METH_VARARGS, configure_doc},
     {"context", context, METH_VARARGS, context_doc},
+    {"configure_labels", configure_labels, METH_VARARGS, configure_labels_doc},
+    {"labels", labels, METH_VARARGS, labels_doc},
     {"emails", emails, METH_VARARGS, emails_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Iterator
 
 from vendorscan.model import NAME_SECTION, Chunk, Hit, Verdict
-from vendorscan.checks import idspecs, kinds, masking, nordic
+from vendorscan.checks import idspecs, kinds, labelled, masking, nordic
 from vendorscan.check import ContentCheck, require_known
 from vendorscan.checks.financial import IBAN_LENGTHS, card_brand, iban_ok
 from vendorscan.checks.idspecs import BY_KIND, CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
@@ -44,6 +44,7 @@ try:
 
     _compiled.configure("".join(IBAN_LENGTHS),
                         [(word, g) for g, (_, words) in enumerate(CONTEXT_GROUPS) for word in words])
+    _compiled.configure_labels(labelled.WORDS)
 except ImportError:  # not built here (no C compiler): Python's re, the same hits
     _compiled = None
 try:
@@ -58,8 +59,7 @@ _COUNTRY = {spec.kind: spec.country for spec in SPECS}
 _ANY = ("se", "dk", "no")  # countries whose word for the id is shared ("personnummer")
 # the countries whose ids the words allow: those they name, and those a shared word ("personnummer") names
 _ACCEPTED = tuple(named | (frozenset(_ANY) if "any" in near else frozenset()) for near, named in zip(_NEAR, _NAMED))
-# Upper case as the compiled pass folds it: ASCII and Latin-1 (the context words' range).
-_FOLD = {c: c + 32 for c in (*range(0x41, 0x5B), *range(0xC0, 0xDF)) if c != 0xD7}
+_FOLD = labelled.FOLD  # upper case as the compiled pass folds it: ASCII and Latin-1 (the words' range)
 _MASK_CHARS = "*#•?"
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}\Z")  # \Z: ends at the '@' (no line break between)
 _EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}"
@@ -146,6 +146,9 @@ class IdentifierCheck(ContentCheck):
         self._test_se = swedish(tuple(self.options.extra_test_numbers))
         self._today = today
         self._window = self.options.context_window
+        wanted = self._types & {row.kind for row in idspecs.LABELLED}
+        self._labelled = labelled.LabelPass(self._types, _compiled.labels if fast else labelled.labels_re) \
+            if wanted else None
         rows = idspecs.selected(self.options.types)
         self._patterns = PatternPass(rows, self._window) if rows else None  # plugin kinds' pass
 
@@ -170,8 +173,15 @@ class IdentifierCheck(ContentCheck):
         glue = not (loc is not None and loc.section == NAME_SECTION)
         # A CSV/TSV header naming an id column is context for every value in that column, however far down.
         columns = _header_columns(chunk.header) if chunk.header else None
+        taken = ()  # starts of labelled values: not also read as another kind's id
+        if self._labelled is not None:
+            found = list(self._labelled.scan(text, lo, hi, base, hasher, today,
+                                             labelled.column_group(column) if column else None))
+            if found:
+                taken = {hit.start for hit in found}
+                yield from found
         for hit in self._candidates(text, lo, hi, base, hasher, today, self_context, glue, columns):
-            if hit.confidence >= minimum:
+            if hit.confidence >= minimum and hit.start not in taken:
                 yield hit
         if "email" in self._types and "@" in text:
             yield from self._emails(text, lo, hi, base, hasher)

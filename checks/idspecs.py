@@ -41,7 +41,16 @@ SPECS: tuple[IdentifierKind, ...] = (
         ("kort", "kortnummer", "kreditkort", "betalkort", "card", "visa", "mastercard", "amex", "kortti"),
         test_note="published test card number"),
 )
-BY_KIND = {s.kind: s for s in SPECS}
+# Identifiers with no form of their own, of the immigration and healthcare cases: found only next to their
+# labels (checks/labelled.py). Their words are labels, not context for the kinds above.
+LABELLED: tuple[IdentifierKind, ...] = (
+    _ID("dk.udlaendingenummer", "dk", "national_id", "Danish udlændingenummer (immigration case)",
+        ("udlændingenummer", "udlaendingenummer", "udl")),
+    _ID("no.duf", "no", "national_id", "Norwegian DUF number (immigration case)", ("duf",)),
+    _ID("se.lma", "se", "national_id", "Swedish LMA/dossier number (asylum case)", ("dossier", "lma")),
+    _ID("se.reservnummer", "se", "national_id", "Swedish healthcare reservnummer", ("reserv",)),
+)
+BY_KIND = {s.kind: s for s in SPECS + LABELLED}
 NATIONAL_COUNTRIES = tuple(dict.fromkeys(s.country for s in SPECS if s.category == "national_id"))
 # A masked national id whose country the words around it do not name: no row of its own, not selectable.
 MASKED_NATIONAL = _ID("nordic.national_id", "", "national_id", "Nordic national identifier")
