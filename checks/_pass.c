@@ -50,6 +50,12 @@ static struct {
 } labels_[MAX_LABELS];
 static int nlabels;
 static unsigned char label_start[256];
+#if defined(__SSE2__)
+/* the distinct first three letters of the labels, for the sixteen-at-a-time scan (none: it is not used) */
+#define MAX_TRIPLES 8
+static __m128i triples[MAX_TRIPLES][3];
+#endif
+static int ntriples;
 
 /* Lower case for ASCII and Latin-1 capitals; the words are lower case in that range. */
 static inline Py_UCS4 fold(Py_UCS4 c)
@@ -174,6 +180,35 @@ static PyObject *configure_labels(PyObject *self, PyObject *args)
         label_start[labels_[i].ch[0]] = 1;
     }
     nlabels = (int)count;
+    ntriples = 0;
+#if defined(__SSE2__)
+    unsigned char seen[MAX_LABELS][3];
+    for (int k = 0; k < nlabels && ntriples >= 0; k++) {
+        int ascii = labels_[k].len >= 3;
+        for (int j = 0; ascii && j < 3; j++)
+            ascii = labels_[k].ch[j] >= 'a' && labels_[k].ch[j] <= 'z';
+        if (!ascii) {
+            ntriples = -1; /* a label whose first three characters are not all a-z: one by one */
+            break;
+        }
+        int known = 0;
+        for (int m = 0; m < ntriples && !known; m++)
+            known = !memcmp(seen[m], (unsigned char[3]){labels_[k].ch[0], labels_[k].ch[1], labels_[k].ch[2]}, 3);
+        if (known)
+            continue;
+        if (ntriples == MAX_TRIPLES) {
+            ntriples = -1;
+            break;
+        }
+        for (int j = 0; j < 3; j++) {
+            seen[ntriples][j] = (unsigned char)labels_[k].ch[j];
+            triples[ntriples][j] = _mm_set1_epi8((char)labels_[k].ch[j]);
+        }
+        ntriples++;
+    }
+    if (ntriples < 0)
+        ntriples = 0;
+#endif
     Py_RETURN_NONE;
 }
 
@@ -240,6 +275,21 @@ static int label_at(int kind, const void *data, Py_ssize_t n, Py_ssize_t i)
     return -1;
 }
 
+/* append (start, end, group) of the label word at i, if one stands there; 0 on a memory error */
+static int add_label(PyObject *out, int kind, const void *data, Py_ssize_t n, Py_ssize_t i)
+{
+    int k = label_at(kind, data, n, i);
+    if (k < 0)
+        return 1;
+    PyObject *item = Py_BuildValue("(nni)", i, i + labels_[k].len, labels_[k].group);
+    if (item == NULL || PyList_Append(out, item) < 0) {
+        Py_XDECREF(item);
+        return 0;
+    }
+    Py_DECREF(item);
+    return 1;
+}
+
 PyDoc_STRVAR(labels_doc, "labels(text, lo, hi) -> [(start, end, group), ...] of the label words starting in [lo, hi)");
 
 static PyObject *labels(PyObject *self, PyObject *args)
@@ -260,68 +310,53 @@ static PyObject *labels(PyObject *self, PyObject *args)
         return out;
     Py_ssize_t i = lo;
 #if defined(__SSE2__)
-    if (kind == PyUnicode_1BYTE_KIND) {
-        /* Sixteen at a time: a label's first letter (any case) after a character that is no ASCII letter;
-         * what passes is looked at one by one (Latin-1 letters before it are ruled out there). */
+    if (kind == PyUnicode_1BYTE_KIND && ntriples > 0) {
+        /* Sixteen at a time: the first three letters of a label (any case) after a character that is no
+         * letter of ASCII or Latin-1's upper half; what passes is looked at one by one (label_at). */
         const unsigned char *t = (const unsigned char *)data;
-        __m128i starts[8];
-        int nstarts = 0;
-        for (int c = 'a'; c <= 'z'; c++)
-            if (label_start[c] && nstarts++ < 8)
-                starts[nstarts - 1] = _mm_set1_epi8((char)c);
         const __m128i low = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'), span = _mm_set1_epi8(25);
-        const __m128i nul = _mm_setzero_si128();
-        if (i == 0 && i < hi) {
-            int k = label_at(kind, data, n, 0);
-            if (k >= 0) {
-                PyObject *item = Py_BuildValue("(nni)", (Py_ssize_t)0, (Py_ssize_t)labels_[k].len, labels_[k].group);
-                if (item == NULL || PyList_Append(out, item) < 0) {
-                    Py_XDECREF(item);
-                    Py_DECREF(out);
-                    return NULL;
-                }
-                Py_DECREF(item);
+        const __m128i high = _mm_set1_epi8((char)0xBF), times = _mm_set1_epi8((char)0xD7);
+        const __m128i divide = _mm_set1_epi8((char)0xF7), nul = _mm_setzero_si128();
+        for (; i < hi && i < 1; i++)
+            if (!add_label(out, kind, data, n, i)) {
+                Py_DECREF(out);
+                return NULL;
             }
-            i = 1;
-        }
-        while (nstarts <= 8 && i + 16 <= hi) {
-            __m128i v = _mm_or_si128(_mm_loadu_si128((const __m128i *)(t + i)), low);
-            __m128i prev = _mm_or_si128(_mm_loadu_si128((const __m128i *)(t + i - 1)), low);
+        while (i + 18 <= n && i + 16 <= hi) {
+            __m128i prev = _mm_loadu_si128((const __m128i *)(t + i - 1));
+            __m128i c0 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(t + i)), low);
+            __m128i c1 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(t + i + 1)), low);
+            __m128i c2 = _mm_or_si128(_mm_loadu_si128((const __m128i *)(t + i + 2)), low);
             __m128i hit = nul;
-            for (int k = 0; k < nstarts; k++)
-                hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, starts[k]));
-            __m128i prev_letter = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(prev, a), span), nul);
-            int bits = _mm_movemask_epi8(hit) & ~_mm_movemask_epi8(prev_letter);
+            for (int k = 0; k < ntriples; k++)
+                hit = _mm_or_si128(hit, _mm_and_si128(_mm_cmpeq_epi8(c0, triples[k][0]),
+                                                      _mm_and_si128(_mm_cmpeq_epi8(c1, triples[k][1]),
+                                                                    _mm_cmpeq_epi8(c2, triples[k][2]))));
+            int bits = _mm_movemask_epi8(hit);
+            if (bits) {
+                __m128i ascii = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(_mm_or_si128(prev, low), a), span), nul);
+                __m128i latin = _mm_andnot_si128(_mm_or_si128(_mm_cmpeq_epi8(prev, times), _mm_cmpeq_epi8(prev, divide)),
+                                                 _mm_xor_si128(_mm_cmpeq_epi8(_mm_subs_epu8(prev, high), nul),
+                                                               _mm_set1_epi8((char)0xFF)));
+                bits &= ~_mm_movemask_epi8(_mm_or_si128(ascii, latin));
+            }
             while (bits) {
                 Py_ssize_t at = i + __builtin_ctz(bits);
                 bits &= bits - 1;
-                int k = label_at(kind, data, n, at);
-                if (k < 0)
-                    continue;
-                PyObject *item = Py_BuildValue("(nni)", at, at + labels_[k].len, labels_[k].group);
-                if (item == NULL || PyList_Append(out, item) < 0) {
-                    Py_XDECREF(item);
+                if (!add_label(out, kind, data, n, at)) {
                     Py_DECREF(out);
                     return NULL;
                 }
-                Py_DECREF(item);
             }
             i += 16;
         }
     }
 #endif
-    for (; i < hi; i++) {
-        int k = label_at(kind, data, n, i);
-        if (k < 0)
-            continue;
-        PyObject *item = Py_BuildValue("(nni)", i, i + labels_[k].len, labels_[k].group);
-        if (item == NULL || PyList_Append(out, item) < 0) {
-            Py_XDECREF(item);
+    for (; i < hi; i++)
+        if (!add_label(out, kind, data, n, i)) {
             Py_DECREF(out);
             return NULL;
         }
-        Py_DECREF(item);
-    }
     return out;
 }
 

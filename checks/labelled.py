@@ -42,11 +42,32 @@ _LABELS = re.compile(r"(?<![^\W\d_])(?:" + "|".join(
 _GROUP_OF = {w: g for w, g in WORDS}
 
 
+# The shortest beginnings every label word has: str.find looks for them, folding and the regex run only there.
+_ANCHORS = tuple(w for w in dict.fromkeys(w for w, _ in WORDS)
+                 if not any(o != w and w.startswith(o) for o, _ in WORDS))
+
+
 def labels_re(text: str, lo: int, hi: int) -> list[tuple[int, int, int]]:
     """(start, end, group) of the label words starting in [lo, hi): the compiled labels(), in Python."""
-    folded = text.translate(FOLD)
-    return [(m.start(), m.end(), _GROUP_OF[m.group()]) for m in _LABELS.finditer(folded, lo, len(text))
-            if m.start() < hi]
+    lower = text.lower()
+    if len(lower) != len(text):  # a character whose lower case is longer: offsets would shift
+        folded = text.translate(FOLD)
+        return [(m.start(), m.end(), _GROUP_OF[m.group()]) for m in _LABELS.finditer(folded, lo, len(text))
+                if m.start() < hi]
+    starts = set()
+    for anchor in _ANCHORS:
+        i = lower.find(anchor, lo, hi + len(anchor) - 1)
+        while i >= 0:
+            starts.add(i)
+            i = lower.find(anchor, i + 1, hi + len(anchor) - 1)
+    found = []
+    for i in sorted(starts):
+        back = 1 if i else 0  # the character before, for the look-behind
+        window = text[i - back:i + 48].translate(FOLD)
+        m = _LABELS.match(window, back)
+        if m:
+            found.append((i, i + m.end() - back, _GROUP_OF[m.group()]))
+    return found
 
 
 def normalised(kind: str, raw: str, today: date) -> str | None:
