@@ -211,8 +211,10 @@ class IdentifierCheck(ContentCheck):
                 if found is not None:
                     pending.append((s, e, found))
                     # A reading without a check digit (a CPR number failing modulus 11) fits nearly any
-                    # date-shaped value: it does not make a checked reading ambiguous.
-                    countries = {_COUNTRY[r[0]] for r in found[1] if r[3] >= 0.5}
+                    # date-shaped value: it does not make a checked reading ambiguous. A test reading beside
+                    # a real one (a CPR number that is also a Finnish temporary number) is no vote either.
+                    real = any(r[1] != "test" for r in found[1])
+                    countries = {_COUNTRY[r[0]] for r in found[1] if r[3] >= 0.5 and not (real and r[1] == "test")}
                     if len(countries) == 1:
                         (country,) = countries
                         votes[country] = votes.get(country, 0) + 1
@@ -272,8 +274,11 @@ class IdentifierCheck(ContentCheck):
                 results = reals
         stamp = None  # is it a timestamp? asked once, only of a value whose tail is a clock time
         best, best_conf = None, -1.0
+        accepted = _ACCEPTED[mask] if named else None
         for kind, verdict, normalised, strength, note in results:
             country = _COUNTRY[kind]
+            if accepted is not None and country not in accepted:
+                continue  # the words name another country's id ("kennitala": not a personnummer that fits too)
             if strength == NEEDS_CONTEXT:
                 if country not in near and not ("any" in near and country in _ANY):
                     continue  # counts only next to its country's words (hand-typed, no check digit, rule not in force)
@@ -426,6 +431,9 @@ def _words_mask(folded: str) -> int:
     return mask
 
 
+_DIGITS3 = re.compile(r"\d{3}")  # a header has no numbers; a first row of data has
+
+
 def _column_context(name: str) -> int:
     """Bit mask of the context groups a column's name stands for (personnummer, cpr_nr, fnr, hetu, ssn…)."""
     spaced = name.lower().replace("_", " ").replace("-", " ")
@@ -437,8 +445,8 @@ def _header_columns(header: str) -> tuple[str, tuple[int, ...]] | None:
     """(delimiter, context mask per column) of a first line that is a header naming an id column, else None."""
     delimiter = max(";,\t|", key=header.count)
     names = [f.strip().strip("\"'").strip() for f in header.split(delimiter)]
-    if len(names) < 2 or any(len(f) > 48 for f in names):
-        return None  # one field, or prose with commas: not a header
+    if len(names) < 2 or any(len(f) > 48 for f in names) or _DIGITS3.search(header):
+        return None  # one field, prose with commas, or a first row of data: not a header
     masks = tuple(_column_context(f) if f and not f[0].isdigit() else 0 for f in names)
     return (delimiter, masks) if any(masks) else None
 
