@@ -79,7 +79,7 @@ _LOG_START = re.compile(r"\s*(?:[:.]\d{2}\b|\]|(?:INFO|WARN|WARNING|ERROR|DEBUG|
 _ISO_STAMP = re.compile(r"(?:19|20)(\d{2})-(\d{2})-(\d{2})[T ]\d{2}:\d{2}")
 STAMP_FACTOR = 0.15  # below the default minimum confidence (0.2) from any confidence
 _VERDICTS = {v.value: v for v in Verdict}
-HOME_VOTES, HOME_SHARE, HOME_BONUS = 3, 0.6, 0.35  # when a text's unambiguous ids make it one country's
+HOME_VOTES, HOME_SHARE, HOME_BONUS = 3, 0.5, 0.35  # when a text's unambiguous ids make it one country's
 _LISTED_TESTS = frozenset({"se.personnummer", "se.samordningsnummer"})  # published lists, not number ranges
 
 
@@ -307,9 +307,10 @@ class IdentifierCheck(ContentCheck):
                 conf = min(conf, 0.6)
             if glue and s >= 2 and text[s - 1] in _GLUE and text[s - 2].isalnum() and not _names_id(text, s - 1):
                 conf *= 0.25  # glued to a prefix such as ORD-: an order or case number
-            if not named and len(tail) == 4 and tail.isdigit() and tail < "2400" and tail[2] < "6":
+            if len(tail) == 4 and tail.isdigit() and tail < "2400" and tail[2] < "6":
                 if stamp is None:
-                    stamp = _timestamp(text, s, e, head)
+                    # the words that name an id must stand on its own line: a log line's neighbour's do not count
+                    stamp = _timestamp(text, s, e, head) and not (named and self._named_on_line(text, s, e))
                 if stamp:
                     conf *= STAMP_FACTOR
             if conf > best_conf:
@@ -320,6 +321,11 @@ class IdentifierCheck(ContentCheck):
         evidence = masking.norwegian(head + tail) if len(tail) == 5 else masking.national_id(head, sep)
         return Hit(kind, "national_id", _VERDICTS[verdict], round(min(best_conf, 0.99), 3), base + s, base + e,
                    evidence, hasher(kind, normalised), note)
+
+    def _named_on_line(self, text: str, s: int, e: int) -> bool:
+        """True when a word naming a country's id stands near the value on its own line."""
+        start = max(s - self._window, text.rfind("\n", 0, s) + 1)
+        return bool(_NAMED[self._near(text, start, _line_end(text, e, self._window), 0)])
 
     def _masked_kind(self, text: str, s: int, e: int) -> str:
         named = _NAMED[self._near(text, s, e, self._window)]
@@ -467,6 +473,12 @@ def _column_at(text: str, s: int, columns: tuple[str, tuple[int, ...]]) -> int:
     else:
         field = text.count(delimiter, start, s)
     return masks[field] if field < len(masks) else 0
+
+
+def _line_end(text: str, e: int, reach: int) -> int:
+    """The end of the line an offset is on, at most `reach` characters on."""
+    nl = text.find("\n", e, e + reach)
+    return min(len(text), e + reach) if nl < 0 else nl
 
 
 def _names_id(text: str, glue: int) -> bool:
