@@ -1,8 +1,11 @@
 """Custom detectors: identifiers an auditor declares in [[checks.identifiers.custom]], without code (checks/custom.py)."""
+import os
 import pickle
 import random
+import sqlite3
 import time
 import tomllib
+import zipfile
 
 import pytest
 from stdnum import luhn as stdnum_luhn
@@ -11,7 +14,7 @@ from stdnum.no import kontonr
 
 from vendorscan.agent.config import parse
 from vendorscan.checks import custom
-from vendorscan.checks.custom import CustomDetector, CustomPass, mask, pattern_problem
+from vendorscan.checks.custom import CustomDetector, mask, pattern_problem
 from vendorscan.checks.identifiers import IdentifierCheck
 from vendorscan.check import ResourceFacts
 from vendorscan.context import ScanContext, ValueHasher
@@ -323,17 +326,49 @@ def test_scan_reports_custom_findings_with_their_title_and_severity(tmp_path, op
     _no_plaintext(proc, out, state)
 
 
+SLOW_TEXT = f"kundnummer {CUSTOMERS[1]}\n1234" + "a" * 20_000 + "!\n"
+
+
 def test_scan_lists_a_pattern_timeout_on_the_resource(tmp_path, open_dir):
     tree = _estate(open_dir)
-    (tree / "log.txt").write_text(f"kundnummer {CUSTOMERS[1]}\n1234" + "a" * 20_000 + "!\n", encoding="utf-8")
+    (tree / "log.txt").write_text(SLOW_TEXT * 5, encoding="utf-8")  # 100 KB: two chunks, each timing out
+    with zipfile.ZipFile(tree / "logs.zip", "w") as z:
+        z.writestr("old/log.txt", SLOW_TEXT)
     out, state = tmp_path / "o", tmp_path / "s"
     proc = run_cli("scan", "--config", _config(tmp_path, tree, PATHOLOGICAL), "--out", out, "--state-dir", state,
                    "--quiet")
     assert proc.returncode == 2, proc.stdout + proc.stderr  # a pattern that timed out: the scan is incomplete
     report = load_json(out / "report.json")
     timeouts = [s for s in report["skipped"] if s["reason"] == "pattern-timeout"]
-    assert [s["uri"].rsplit("/", 1)[1] for s in timeouts] == ["log.txt"]
-    assert timeouts[0]["detail"].startswith("custom.slow: its pattern ran past its time limit")
-    assert {f["resource"].rsplit("/", 1)[1] for f in report["findings"] if f["kind"] == "custom.acme.customer"} >= {
-        "log.txt", "kunder.csv"}
+    # once per resource (the chunks of one file share it), an archive's by its member
+    assert sorted(s["uri"].split("/supplier/", 1)[1] for s in timeouts) == ["log.txt", "logs.zip!/old/log.txt"]
+    assert all(s["detail"].startswith("custom.slow: its pattern ran past its time limit") for s in timeouts)
+    found = {f["resource"].rsplit("/", 1)[1] for f in report["findings"] if f["kind"] == "custom.acme.customer"}
+    assert found >= {"log.txt", "kunder.csv", "logs.zip"}, found
+    _no_plaintext(proc, out, state)
+
+
+def test_scan_of_a_table_lists_a_pattern_timeout_and_finds_the_rest(tmp_path, open_dir):
+    """Tables are read column by column (agent/worker.py _read_table): the timeout is listed on the table."""
+    db = open_dir / "crm.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE kunder (id INTEGER PRIMARY KEY, kundnummer TEXT, logg TEXT)")
+    con.executemany("INSERT INTO kunder VALUES (?,?,?)", [(1, CUSTOMERS[0], "1234" + "a" * 20_000 + "!"),
+                                                          (2, CUSTOMERS[1], PERSONNUMMER)])
+    con.commit()
+    con.close()
+    os.chmod(db, 0o644)
+    cfg = tmp_path / "scan.toml"
+    cfg.write_text(f"[executor]\nworkers = 1\n\n[checks.identifiers]\n{DETECTOR}{PATHOLOGICAL}\n"
+                   f'[[targets]]\nname = "crm"\ntype = "odbc"\n'
+                   f'connection_string = "Driver={{SQLite3}};Database={db};NoCreat=1"\n', encoding="utf-8")
+    out, state = tmp_path / "o", tmp_path / "s"
+    proc = run_cli("scan", "--config", cfg, "--out", out, "--state-dir", state, "--quiet")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    report = load_json(out / "report.json")
+    assert [(s["uri"].rsplit("/", 1)[1], s["reason"]) for s in report["skipped"]] == [("kunder", "pattern-timeout")]
+    mine = [f for f in report["findings"] if f["kind"] == "custom.acme.customer"]
+    assert [(f["title"], f["severity"], f["count"], f["part"]) for f in mine] == [
+        ("ACME customer number", "high", 2, "kundnummer")]
+    assert any(f["kind"] == "se.personnummer" for f in report["findings"])
     _no_plaintext(proc, out, state)
