@@ -45,7 +45,7 @@ class Names:
         self.contexts = contexts
         self.hasher = hasher
         self._ctx = ScanContext("names", "production", hasher)
-        self._masker = _masking_check()
+        self._masker = _with_custom(_masking_check(), contexts)
         # Configured checks whose every hit the masking check finds too (its kind and options, any confidence):
         # masking a text does not run them a second time.
         self._covered = frozenset(cid for cid, check, _ in contexts if type(check) is type(self._masker)
@@ -169,4 +169,11 @@ class Names:
     def _scan(check, ctx, name: str, resource: Resource | None = None) -> Iterator[Hit]:
         if not name.isascii():  # a name's bytes that are not UTF-8 (surrogate-escaped): checks see U+FFFD, one for one
             name = _UNDECODED.sub("\ufffd", name)
-        return check.scan(Chunk(name, 0, 0, len(name), 1, 1, _AS_NAME), resource, ctx)
+        # Hits only: what a check could not scan in a name (a custom pattern that timed out) has no resource to list on.
+        return (h for h in check.scan(Chunk(name, 0, 0, len(name), 1, 1, _AS_NAME), resource, ctx) if isinstance(h, Hit))
+
+
+def _with_custom(masker, contexts: list):
+    """The masking check, with the custom detectors of the configured identifier check: their values are masked too."""
+    custom = next((check.options.custom for _, check, _ in contexts if type(check) is type(masker)), None)
+    return type(masker)(replace(masker.options, custom=custom)) if custom else masker

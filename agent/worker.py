@@ -169,7 +169,7 @@ class Worker:
                     try:
                         for chunk in chunks:
                             chunk.location = item.location
-                            for cid, hit, line, col in _scan_chunk(chunk, resource, names.contexts):
+                            for cid, hit, line, col in _scan_chunk(chunk, resource, names.contexts, problems):
                                 if place is None:
                                     loc = {"line": line, "column": col, "offset": hit.start, **container}
                                 else:
@@ -204,6 +204,7 @@ class Worker:
         out.rows_total = sample.total_rows
         table = names.mask(sample.table)
         shown = [names.mask(column) for column in sample.columns]
+        problems: list[Problem] = []  # what a check could not scan (a custom detector's pattern timing out)
         for column, masked in zip(sample.columns, shown):
             for cid, hit in names.hits(column, resource):
                 rec.add(cid, hit, {"table": table, "column_name": masked, "section": "column name"}, part=masked)
@@ -216,9 +217,10 @@ class Worker:
                 out.bytes_read += len(text)
                 # The real column name: it is context for the values (a column named personnummer).
                 chunk = Chunk(text, 0, 0, len(text), 1, 1, Location(table=table, column_name=column))
-                for cid, hit, line, _ in _scan_chunk(chunk, resource, names.contexts):
+                for cid, hit, line, _ in _scan_chunk(chunk, resource, names.contexts, problems):
                     key = names.row_key(keys[line - 1], first + line - 1)
                     rec.add(cid, hit, {"table": table, "column_name": shown[ci], "row_key": key}, part=shown[ci])
+        out.problems += [Skipped(resource.uri, p.reason, p.detail, resource.target) for p in problems]
 
 
 def _timed_out(resource: Resource, seconds: int, count: int) -> Skipped:
@@ -226,11 +228,19 @@ def _timed_out(resource: Resource, seconds: int, count: int) -> Skipped:
     return Skipped(resource.uri, "timeout", f"stopped after {seconds}s at byte {count}", resource.target)
 
 
-def _scan_chunk(chunk: Chunk, resource: Resource, contexts):
-    """(check id, hit, line, column) for every hit of every content check in one chunk."""
+def _scan_chunk(chunk: Chunk, resource: Resource, contexts, problems: list[Problem]):
+    """(check id, hit, line, column) for every hit of every content check in one chunk; what a check could not
+    scan goes to `problems`, once per resource (a Problem it yields among its hits: a pattern that timed out)."""
     locator = None
     for cid, check, cctx in contexts:
         for hit in check.scan(chunk, resource, cctx):
+            if isinstance(hit, Problem):
+                member = chunk.location.member if chunk.location is not None else None
+                if member and not hit.member:  # in an archive: the member it was in
+                    hit = Problem(hit.reason, hit.detail, member)
+                if hit not in problems:
+                    problems.append(hit)
+                continue
             if locator is None:  # most chunks have no hit: don't build a locator for them
                 locator = LineLocator(chunk)
             line, col = locator.locate(hit.start)

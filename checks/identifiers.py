@@ -20,6 +20,7 @@ from vendorscan.model import NAME_SECTION, Chunk, Hit, Verdict
 from vendorscan.checks import idspecs, kinds, labelled, masking, nordic
 from vendorscan.check import ContentCheck, require_known
 from vendorscan.checks.financial import IBAN_LENGTHS, card_brand, iban_ok
+from vendorscan.checks.custom import CustomDetector, CustomPass, check_detectors
 from vendorscan.checks.idspecs import BY_KIND, CONTEXT_GROUPS, NATIONAL_CONTEXT, SPECS, context_words
 from vendorscan.checks.patterns import PatternPass
 from vendorscan.checks.nordic import NEEDS_CONTEXT
@@ -107,9 +108,11 @@ class IdentifierCheck(ContentCheck):
         min_confidence: float = 0.2
         context_window: int = 40
         extra_test_numbers: list[str] = field(default_factory=list)
+        custom: list[CustomDetector] = field(default_factory=list)  # [[checks.identifiers.custom]]: checks/custom.py
 
         def __post_init__(self):
             require_known(self.types, idspecs.all_kinds(), "identifier types")
+            check_detectors(self.custom)
             idspecs.selected(self.types)  # a selected plugin kind that cannot be used fails here, by name
             if not 0.0 <= self.min_confidence <= 1.0:
                 raise ValueError("min_confidence must be between 0 and 1")
@@ -151,6 +154,7 @@ class IdentifierCheck(ContentCheck):
             if wanted else None
         rows = idspecs.selected(self.options.types)
         self._patterns = PatternPass(rows, self._window) if rows else None  # plugin kinds' pass
+        self._custom = CustomPass(self.options.custom, self._window) if self.options.custom else None
 
     @classmethod
     def describe(cls, kind: str, verdict: str) -> tuple[str, str, tuple[str, ...]]:
@@ -187,6 +191,13 @@ class IdentifierCheck(ContentCheck):
             yield from self._emails(text, lo, hi, base, hasher)
         if self._patterns is not None:
             yield from self._patterns.scan(text, lo, hi, base, hasher, minimum)
+        if self._custom is not None:  # a pattern that times out yields a Problem: listed on the resource
+            yield from self._custom.scan(text, lo, hi, base, hasher, minimum)
+
+    def findings(self, aggregates, facts, ctx):
+        """Findings as every content check's; a custom detector's titled and rated by its config (checks/custom.py)."""
+        made = super().findings(aggregates, facts, ctx)
+        return made if self._custom is None else self._custom.judged(made)
 
     # -- national ids, cards and masked values ---------------------------------------------------
     def _candidates(self, text, lo, hi, base, hasher, today, column_context=0, glue=True,

@@ -62,7 +62,8 @@ class ContentCheck(Check):
         return kind + ("" if verdict == "real" else f" ({verdict})"), "", ()
 
     def scan(self, chunk: Chunk, resource: Resource, ctx: "ScanContext") -> Iterator[Hit]:
-        """Hits whose start lies in the chunk's own part."""
+        """Hits whose start lies in the chunk's own part; a vendorscan.Problem for a part it could not scan (listed
+        on the resource as skipped, with the Problem's reason: one declared in vendorscan/skips.py)."""
         raise NotImplementedError
 
     def findings(self, aggregates: Iterable[Aggregate], facts: "ResourceFacts", ctx: "ScanContext") -> Iterator[Finding]:

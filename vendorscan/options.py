@@ -20,6 +20,14 @@ class ByteSize(int):
     """An int of bytes that the config may write as 104857600 or "100MB"."""
 
 
+class OptionError(ValueError):
+    """An Options dataclass's objection to one of its own keys: the config error names that key."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key  # the option's name, or a path below it: custom[0].name
+
+
 def parse_size(value: Any, path: str) -> int:
     """Bytes from an int or a string like '64KiB' or '100 MB'."""
     if isinstance(value, bool):
@@ -38,6 +46,8 @@ def type_name(tp: Any) -> str:
     """How a type is named in error messages."""
     if tp is ByteSize:
         return "size (e.g. 100MB)"
+    if dataclasses.is_dataclass(tp):
+        return "table"
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
         return " or ".join(type_name(a) for a in typing.get_args(tp))
@@ -56,6 +66,10 @@ def coerce(value: Any, tp: Any, path: str) -> Any:
         return value
     if tp is ByteSize:
         return parse_size(value, path)
+    if dataclasses.is_dataclass(tp):  # a table of its own ([[checks.identifiers.custom]]), checked key by key
+        if not isinstance(value, dict):
+            raise ConfigError(path, f"expected a table, got {value!r}")
+        return build(tp, value, path)
     origin = typing.get_origin(tp)
     if origin in (types.UnionType, typing.Union):
         for arg in typing.get_args(tp):
@@ -107,5 +121,7 @@ def build(cls: type, table: dict[str, Any], path: str, ignore: frozenset[str] = 
             raise ConfigError(f"{path}.{name}", f"required option is missing ({type_name(hints[name])})")
     try:
         return cls(**kwargs)
+    except OptionError as exc:
+        raise ConfigError(f"{path}.{exc.key}", str(exc)) from None
     except (ValueError, TypeError) as exc:
         raise ConfigError(path, str(exc)) from None

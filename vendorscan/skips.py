@@ -33,6 +33,8 @@ REASONS = {r.name: r for r in (
     Reason("ocr-unavailable", True, "an image to read, but Tesseract is not installed"),
     Reason("changed-during-read", True, "it changed while it was read, also when read again"),
     Reason("stopped", True, "the scan was stopped (Ctrl-C, SIGTERM) before it was read"),
+    Reason("pattern-timeout", True, "a custom detector's pattern ran past its time limit on part of the text; "
+                                    "every other detector scanned that part"),
     # policy, or the nature of the thing: listed, the scan stays complete
     Reason("excluded", False, "an exclude pattern of the target matches it"),
     Reason("symlink", False, "a symbolic link or reparse point, not followed"),
