@@ -82,6 +82,7 @@ RULES = [
     ("ref 01 05 85 001 90", []),
     ("fnr 010585-00190", [("no.fodselsnummer", "real")]),
     ("ref 010585-00190", []),
+    ('{"name": "Kari", "fnr": "010585 00190"}', [("no.fodselsnummer", "real")]),  # a JSON field name is context
     # Timestamps: a clock-time tail where timestamps stand.
     ("backup_20170908-1416.tar", []),
     ("db_201709081416.sql.gz", []),
