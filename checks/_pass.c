@@ -33,10 +33,11 @@ static int configured;
 /* Context words, in the order they are tried at a position; the first that matches wins. */
 #define MAX_WORDS 96
 #define MAX_WORD 32
-static struct {
+typedef struct {
     Py_UCS4 ch[MAX_WORD];
     int len, group;
-} words[MAX_WORDS];
+} Word;
+static Word words[MAX_WORDS];
 static int nwords;
 static unsigned char word_start[256]; /* folded first characters of the words */
 
@@ -44,10 +45,7 @@ static unsigned char word_start[256]; /* folded first characters of the words */
  * a longer one is a stem (udlændingenummer, udlændingenummeret). */
 #define MAX_LABELS 32
 #define SHORT_LABEL 4
-static struct {
-    Py_UCS4 ch[MAX_WORD];
-    int len, group;
-} labels_[MAX_LABELS];
+static Word labels_[MAX_LABELS];
 static int nlabels;
 static unsigned char label_start[256];
 #if defined(__SSE2__)
@@ -94,6 +92,41 @@ static void init_classes(const char *codes)
     configured = 1;
 }
 
+/* Read (lower-case word, group < 31) pairs into dst and mark their first characters in starts; the count, or -1
+ * with an exception set. Label words must also begin with a-z (the vector scans compare ASCII letters). */
+static int read_words(PyObject *list, Word *dst, int max, unsigned char *starts, int labels)
+{
+    Py_ssize_t count = PyList_GET_SIZE(list);
+    if (count > max) {
+        PyErr_SetString(PyExc_ValueError, "too many words");
+        return -1;
+    }
+    memset(starts, 0, 256);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *word;
+        int group;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "Ui:configure", &word, &group))
+            return -1;
+        Py_ssize_t wl = PyUnicode_GET_LENGTH(word);
+        if (wl < 1 || wl > MAX_WORD || group < 0 || group > 30) {
+            PyErr_SetString(PyExc_ValueError, "a word must have 1-32 characters and a group below 31");
+            return -1;
+        }
+        for (Py_ssize_t j = 0; j < wl; j++) {
+            Py_UCS4 c = PyUnicode_READ_CHAR(word, j);
+            if (fold(c) != c || c >= 256 || (labels && j == 0 && (c < 'a' || c > 'z'))) {
+                PyErr_SetString(PyExc_ValueError, "words must be lower case Latin-1 (labels starting with a-z)");
+                return -1;
+            }
+            dst[i].ch[j] = c;
+        }
+        dst[i].len = (int)wl;
+        dst[i].group = group;
+        starts[dst[i].ch[0]] = 1;
+    }
+    return (int)count;
+}
+
 PyDoc_STRVAR(configure_doc,
              "configure(codes, words) -- the IBAN country codes (capital pairs run together) and the context words:\n"
              "(lower-case word, group number < 31) pairs in the order they are tried");
@@ -110,35 +143,10 @@ static PyObject *configure(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_ValueError, "IBAN country codes must be pairs of capital letters");
             return NULL;
         }
-    Py_ssize_t count = PyList_GET_SIZE(list);
-    if (count > MAX_WORDS) {
-        PyErr_SetString(PyExc_ValueError, "too many context words");
+    int count = read_words(list, words, MAX_WORDS, word_start, 0);
+    if (count < 0)
         return NULL;
-    }
-    memset(word_start, 0, sizeof word_start);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *word;
-        int group;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "Ui:configure", &word, &group))
-            return NULL;
-        Py_ssize_t wl = PyUnicode_GET_LENGTH(word);
-        if (wl < 1 || wl > MAX_WORD || group < 0 || group > 30) {
-            PyErr_SetString(PyExc_ValueError, "a context word must have 1-32 characters and a group below 31");
-            return NULL;
-        }
-        for (Py_ssize_t j = 0; j < wl; j++) {
-            Py_UCS4 c = PyUnicode_READ_CHAR(word, j);
-            if (fold(c) != c || c >= 256) {
-                PyErr_SetString(PyExc_ValueError, "context words must be lower case Latin-1");
-                return NULL;
-            }
-            words[i].ch[j] = c;
-        }
-        words[i].len = (int)wl;
-        words[i].group = group;
-        word_start[words[i].ch[0]] = 1;
-    }
-    nwords = (int)count;
+    nwords = count;
     init_classes(codes);
     Py_RETURN_NONE;
 }
@@ -151,35 +159,10 @@ static PyObject *configure_labels(PyObject *self, PyObject *args)
     PyObject *list;
     if (!PyArg_ParseTuple(args, "O!:configure_labels", &PyList_Type, &list))
         return NULL;
-    Py_ssize_t count = PyList_GET_SIZE(list);
-    if (count > MAX_LABELS) {
-        PyErr_SetString(PyExc_ValueError, "too many label words");
+    int count = read_words(list, labels_, MAX_LABELS, label_start, 1);
+    if (count < 0)
         return NULL;
-    }
-    memset(label_start, 0, sizeof label_start);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *word;
-        int group;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(list, i), "Ui:configure_labels", &word, &group))
-            return NULL;
-        Py_ssize_t wl = PyUnicode_GET_LENGTH(word);
-        if (wl < 1 || wl > MAX_WORD) {
-            PyErr_SetString(PyExc_ValueError, "a label word must have 1-32 characters");
-            return NULL;
-        }
-        for (Py_ssize_t j = 0; j < wl; j++) {
-            Py_UCS4 c = PyUnicode_READ_CHAR(word, j);
-            if (fold(c) != c || c >= 256 || (j == 0 && (c < 'a' || c > 'z'))) {
-                PyErr_SetString(PyExc_ValueError, "label words must be lower case Latin-1, starting with a-z");
-                return NULL;
-            }
-            labels_[i].ch[j] = c;
-        }
-        labels_[i].len = (int)wl;
-        labels_[i].group = group;
-        label_start[labels_[i].ch[0]] = 1;
-    }
-    nlabels = (int)count;
+    nlabels = count;
     ntriples = 0;
 #if defined(__SSE2__)
     unsigned char seen[MAX_LABELS][3];
