@@ -199,7 +199,8 @@ class _TargetScan:
         self.scan, self.target, self.cov, self.store = scan, target, cov, store
         self.executor, self.run_dir, self.deadline = executor, run_dir, deadline
         self.config = scan.config
-        self.ctx = ScanContext(target.name, target.environment, scan.hasher, None, self.config.limits)
+        self.ctx = ScanContext(target.name, target.environment, scan.hasher, None, self.config.limits,
+                               {"connector": target.type})
         self.units = UnitQueue(executor, self.config.executor.max_pending or 2 * executor.workers, run_dir / "spool",
                                target.name, lambda: scan.stop_requested, self._collect, self._not_read)
         self.findings = 0

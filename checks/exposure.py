@@ -11,6 +11,8 @@ from vendorscan.model import AccessPolicy, Finding, Scope
 from vendorscan.check import SCOPE_NAMES, Correlation, message, require_known
 
 _DATA = {"national_id", "financial", "contact"}
+# Targets that are databases: their tables are the database, not a copy of one.
+DATABASE_CONNECTORS = frozenset({"odbc"})
 REFERENCES = ("GDPR Art. 5(1)(f)", "GDPR Art. 25", "GDPR Art. 32", "GDPR Art. 33", "NIS2 Art. 21",
               "ISO/IEC 27001 A.5.15")
 
@@ -48,6 +50,8 @@ class ExposureCheck(Correlation):
                     best = grant.scope
             if exposed:
                 yield self._finding(store, ctx, parent or exposed[0], exposed, principals, best, special)
+        if ctx.extra.get("connector") not in DATABASE_CONNECTORS:
+            yield from self._database_copies(store, ctx)
         if ctx.environment in ("test", "shared"):
             persons = store.distinct_persons(ctx.target)
             if persons:
@@ -62,6 +66,26 @@ class ExposureCheck(Correlation):
                                  "the copy with de-identified data and delete the real one, including backups."),
                     references=("GDPR Art. 5(1)(b)", "GDPR Art. 5(1)(c)", "GDPR Art. 25", "GDPR Art. 32"),
                     details={"environment": ctx.environment, "persons": persons, **msg})
+
+    def _database_copies(self, store, ctx) -> Iterator[Finding]:
+        """One finding per file read as database tables (SQLite, Access, a dump, a data-lake file) with real ids."""
+        tables: dict[str, set[str]] = {}
+        for f in store.findings(ctx.target, order="resource"):
+            if f.category == "national_id" and f.verdict == "real" and f.locations and f.locations[0].table:
+                tables.setdefault(f.resource, set()).update(loc.table for loc in f.locations if loc.table)
+        for uri, names in tables.items():
+            persons = store.persons_in([uri])
+            title, msg = message("Database copy with {persons} persons' national identifiers in a file share",
+                                 persons=persons)
+            yield Finding(
+                check_id=self.id, severity=severity.database_copy(persons, ctx.environment), confidence=1.0,
+                title=title, resource=uri, target=ctx.target, kind="exposure.database_copy", category="exposure",
+                verdict="real", count=len(names), distinct=persons, evidence=tuple(sorted(names))[:5],
+                remediation=("A database copy on a share escapes the database's own access control, logging and "
+                             "retention: delete it (and its backups), or replace it with de-identified data kept "
+                             "where the contract allows."),
+                references=("GDPR Art. 5(1)(e)", "GDPR Art. 5(1)(f)", "GDPR Art. 25", "GDPR Art. 32"),
+                details={"persons": persons, "tables": sorted(names), "environment": ctx.environment, **msg})
 
     def _finding(self, store, ctx, folder, exposed, principals, scope, special) -> Finding:
         persons = store.persons_in(exposed)

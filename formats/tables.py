@@ -17,7 +17,7 @@ def row_limit(settings) -> int | None:
 
 def table_segments(table: str, columns: Sequence[str], rows: Iterable[Sequence],
                    limit: int | None) -> Iterator[Segment]:
-    """A table's rows (at most `limit`) in batches, each column of a batch one segment; a hit's line is its row."""
+    """A table's rows (at most `limit`) in batches, one segment per column of a batch; a hit's row key is #row."""
     batch: list[Sequence] = []
     first = 1
     for n, row in enumerate(rows, 1):
@@ -39,4 +39,4 @@ def _columns(table: str, columns: Sequence[str], batch: list[Sequence], first: i
         text = "\n".join(cell_text(v, digits) for v in values)
         if text.strip():
             yield Segment(text, Location(table=table, column_name=name),
-                          lambda line, col, n, first=first: {"line": first + line - 1})
+                          lambda line, col, n, first=first: {"row_key": f"#{first + line - 1}"})

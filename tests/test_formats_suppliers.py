@@ -40,11 +40,14 @@ def test_each_kind_found_with_its_location_through_the_installed_command(tmp_pat
         if f["kind"] in ("se.personnummer", "dk.cpr"):
             where.setdefault(f["resource"].rsplit("/", 1)[-1], []).extend(o["location"] for o in f["occurrences"])
     assert {"sheet": "Personal", "column_name": "personnummer", "cell": "B2"}.items() <= where["a.xls"][0].items()
-    assert {"table": "emp", "column_name": "cpr", "line": 1}.items() <= where["b.sqlite"][0].items()
+    assert {"table": "emp", "column_name": "cpr", "row_key": "#1"}.items() <= where["b.sqlite"][0].items()
     assert where["c.rtf"][0]["paragraph"] == 2
-    assert {"table": "public.emp", "column_name": "pnr", "line": 1}.items() <= where["d.sql"][0].items()
-    assert {"table": "emp", "column_name": "cpr", "line": 2}.items() <= where["e.sql"][0].items()
+    assert {"table": "public.emp", "column_name": "pnr", "row_key": "#1"}.items() <= where["d.sql"][0].items()
+    assert {"table": "emp", "column_name": "cpr", "row_key": "#2"}.items() <= where["e.sql"][0].items()
     assert {loc["member"] for loc in where["f.mbox"]} == {"message 1.eml", "message 2.eml"}
+    copies = {f["resource"].rsplit("/", 1)[-1]: f for f in report["findings"] if f["kind"] == "exposure.database_copy"}
+    assert set(copies) == {"b.sqlite", "d.sql", "e.sql"}  # files read as tables: database copies on a share
+    assert copies["b.sqlite"]["details"]["tables"] == ["emp"] and copies["b.sqlite"]["distinct"] == 1
     text = json.dumps(report)
     assert "unsupported-format" not in text
     assert_no_planted({p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} | {"stdout": proc.stdout.encode()})

@@ -85,6 +85,7 @@ def test_scan_finds_ids_including_integers_that_lost_a_zero(hr_db, tmp_path):
     assert keyed["locations"][0]["row_key"] == "#1"  # the key is an id itself: never shown
     assert r["skipped"] == []
     assert any(f["kind"] == "exposure.test_environment" for f in r["findings"])
+    assert not any(f["kind"] == "exposure.database_copy" for f in r["findings"])  # the database itself, no copy
     text = (tmp_path / "o" / "report.json").read_text() + (tmp_path / "o" / "report.html").read_text()
     for value in ("850412-1230", "8504121230", "720915-4561", "7209154561", "104851008", "1204851006"):
         assert value not in text

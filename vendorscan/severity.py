@@ -72,6 +72,12 @@ def exposure(scope: Scope, persons: int, special: bool, environment: str) -> Sev
     return _up(s) if environment in ("test", "shared") else s
 
 
+def database_copy(persons: int, environment: str) -> Severity:
+    """Severity of a database copy with national ids kept as a file on a share (outside any database's controls)."""
+    s = Severity.HIGH if persons >= MANY_PERSONS else Severity.MEDIUM
+    return _up(s) if environment in ("test", "shared") else s
+
+
 def test_environment(persons: int) -> Severity:
     """Severity of real-looking identifiers kept in a test environment."""
     return Severity.CRITICAL if persons >= MANY_PERSONS else Severity.HIGH
