@@ -42,7 +42,34 @@ def _seeds(tmp):
     }
     docs.case_screenshot(tmp / "i.png", ["120485-1006"], ["850412-1230"])
     made["i.png"] = (tmp / "i.png").read_bytes()
+    made.update(_suppliers_files(tmp))
     return made
+
+
+def _suppliers_files(tmp):
+    """Seeds of the legacy, table and mail-archive readers: .xls, RTF, SQLite, SQL dumps, mbox."""
+    import sqlite3
+    import xlwt
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Personal")
+    sheet.write(0, 0, "personnummer"), sheet.write(1, 0, "19850412-1230")
+    book.save(str(tmp / "j.xls"))
+    conn = sqlite3.connect(tmp / "k.sqlite")
+    conn.execute("create table emp(name text, cpr text)")
+    conn.executemany("insert into emp values(?, ?)", [("Bo", "120485-1006")] * 50)
+    conn.commit()
+    conn.close()
+    return {
+        "j.xls": (tmp / "j.xls").read_bytes(),
+        "k.sqlite": (tmp / "k.sqlite").read_bytes(),
+        "l.rtf": rb"{\rtf1\ansi{\fonttbl\f0 Arial;}\f0 Hej\par personnummer 850412-1230\par}",
+        "m.sql": (b"-- PostgreSQL database dump\n\nCOPY public.emp (id, name, pnr) FROM stdin;\n"
+                  b"1\tAnna\t850412-1230\n\\.\n"),
+        "n.sql": (b"-- MySQL dump 10.13\nCREATE TABLE `emp` (\n  `id` int,\n  `cpr` varchar(20)\n);\n"
+                  b"INSERT INTO `emp` VALUES (1,'x'),(2,'120485-1006');\n"),
+        "o.mbox": (b"From a@b.se Mon Jan  1 10:00:00 2024\nFrom: a@b.se\nSubject: hi\n\npersonnummer 850412-1230\n\n"
+                   b"From c@d.se Mon Jan  1 11:00:00 2024\nFrom: c@d.se\n\nCPR 120485-1006\n"),
+    }
 
 
 def _mutate(data: bytes, rng: random.Random) -> bytes:
@@ -126,7 +153,9 @@ def test_mutated_files_never_crash_hang_or_grow_memory(tmp_path):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from([b"PK\x03\x04", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
                         b"\x1f\x8b\x08", b"BZh9", b"\xfd7zXZ\x00", b"GIF89a", b"II*\x00", b"\xff\xd8\xff",
-                        b"Received: x\nFrom: a\nMIME-Version: 1.0\n\n", b""]),
+                        b"Received: x\nFrom: a\nMIME-Version: 1.0\n\n", b"{\\rtf1", b"SQLite format 3\x00",
+                        b"PGDMP", b"-- PostgreSQL database dump\n\nCOPY t (a) FROM stdin;\n",
+                        b"-- MySQL dump 10.13\nINSERT INTO `t` VALUES (", b"From a@b Mon Jan  1 00:00:00 2024\n", b""]),
        st.binary(max_size=4096))
 def test_random_bytes_behind_every_magic_number(magic, tail):
     _drain(magic + tail, "x.bin")
