@@ -1,9 +1,10 @@
-"""Documents and OCR through the whole scan: pages/s for docx, xlsx and PDF, images/s for screenshots.
+"""Documents, OCR, tables in files and mail archives through the whole scan: pages/s, images/s, rows/s, messages/s.
 
-    python bench/formats_speed.py [--files 40] [--pages 10] [--images 20] [--workers 0]
+    python bench/formats_speed.py [--files 40] [--pages 10] [--images 20] [--workers 0] [--kinds docx,xls,...]
 
-A page is what the format calls one: a PDF page; for Word ~3,000 characters of text (about one printed
-page); for Excel 50 rows of 6 columns. Each kind is scanned as its own tree by `Scan` (all default checks,
+A page is what the format calls one: a PDF page; for Word and RTF ~3,000 characters of text (about one printed
+page); for Excel (.xlsx, .xls) 50 rows of 6 columns. SQLite files and SQL dumps count rows (read whole:
+full_scan), mbox archives messages. Each kind is scanned as its own tree by `Scan` (all default checks,
 process pool), so the figures include typing, extraction, detection and the run store.
 """
 from __future__ import annotations
@@ -29,8 +30,8 @@ from vendorscan.checks import synth  # noqa: E402
 ROWS_PER_PAGE = 50
 
 
-def build(tree: Path, files: int, pages: int, images: int) -> dict[str, int]:
-    """Write the four trees; returns pages (or images) per kind."""
+def build(tree: Path, files: int, pages: int, images: int) -> dict[str, tuple[int, str]]:
+    """Write one tree per kind; returns (units, unit name) per kind."""
     import documents
     rng = random.Random(5)
     text = generate_text(8 * 2**20, seed=9)
@@ -48,7 +49,49 @@ def build(tree: Path, files: int, pages: int, images: int) -> dict[str, int]:
     for i in range(images):
         documents.case_screenshot(tree / "png" / f"s{i}.png", [synth.real("dk.cpr", rng) for _ in range(5)],
                                   [synth.real("se.personnummer", rng) for _ in range(5)])
-    return {"docx": files * pages, "xlsx": files * pages, "pdf": files * pages, "png": images}
+    units = {"docx": (files * pages, "pages"), "xlsx": (files * pages, "pages"), "pdf": (files * pages, "pages"),
+             "png": (images, "images")}
+    return units | _suppliers_files(tree, files, pages, lines, rng)
+
+
+def _suppliers_files(tree: Path, files: int, pages: int, lines: list[str], rng) -> dict[str, tuple[int, str]]:
+    """The legacy, table and mail-archive kinds: .xls, RTF, SQLite, pg_dump and mysqldump files, mbox."""
+    import sqlite3
+    import xlwt
+    for kind in ("xls", "rtf", "sqlite", "pgdump", "mysqldump", "mbox"):
+        (tree / kind).mkdir(parents=True)
+    rows = pages * ROWS_PER_PAGE * 4
+    for i in range(files):
+        body = lines[rng.randrange(len(lines) - pages * 40):][:pages * 40]
+        book = xlwt.Workbook()
+        sheet = book.add_sheet("Blad1")
+        for r in range(pages * ROWS_PER_PAGE):
+            for c, v in enumerate([f"Namn {r}", synth.real("se.personnummer", rng), rng.randrange(10**6),
+                                   "avdelning", "2024-05-01", rng.random()]):
+                sheet.write(r, c, v)
+        book.save(str(tree / "xls" / f"x{i}.xls"))
+        (tree / "rtf" / f"r{i}.rtf").write_text("{\\rtf1\\ansi{\\fonttbl\\f0 Arial;}\\f0 " + "".join(
+            line.replace("\\", " ").replace("{", " ").replace("}", " ") + "\\par\n" for line in body) + "}")
+        people = [(n, f"Namn {n}", synth.real("se.personnummer", rng), rng.randrange(10**6)) for n in range(rows)]
+        conn = sqlite3.connect(tree / "sqlite" / f"s{i}.sqlite")
+        conn.execute("create table staff(id integer primary key, name text, personnummer text, salary int)")
+        conn.executemany("insert into staff values(?, ?, ?, ?)", people)
+        conn.commit()
+        conn.close()
+        (tree / "pgdump" / f"p{i}.sql").write_text(
+            "-- PostgreSQL database dump\n\nCOPY public.staff (id, name, personnummer, salary) FROM stdin;\n" +
+            "".join(f"{a}\t{b}\t{c}\t{d}\n" for a, b, c, d in people) + "\\.\n")
+        (tree / "mysqldump" / f"m{i}.sql").write_text(
+            "-- MySQL dump 10.13\nCREATE TABLE `staff` (\n  `id` int,\n  `name` text,\n  `personnummer` text,\n"
+            "  `salary` int\n);\n" + "".join(
+                "INSERT INTO `staff` VALUES " + ",".join(f"({a},'{b}','{c}',{d})" for a, b, c, d in people[k:k + 100])
+                + ";\n" for k in range(0, rows, 100)))
+        (tree / "mbox" / f"b{i}.mbox").write_text("".join(
+            f"From a{m}@kommun.se Mon Jan  1 10:00:00 2024\nFrom: a{m}@kommun.se\nSubject: ärende {m}\n\n"
+            f"personnummer {synth.real('se.personnummer', rng)}\n" + "\n".join(body[m * 4:m * 4 + 4]) + "\n\n"
+            for m in range(pages * 5)))
+    return {"xls": (files * pages, "pages"), "rtf": (files * pages, "pages"), "sqlite": (files * rows, "rows"),
+            "pgdump": (files * rows, "rows"), "mysqldump": (files * rows, "rows"), "mbox": (files * pages * 5, "messages")}
 
 
 def main() -> None:
@@ -57,14 +100,18 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=10)
     ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--workers", type=int, default=0, help="0 = one per core")
+    ap.add_argument("--kinds", default="", help="comma-separated kinds to run (default: all)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vendorscan-formats-"))
     try:
         units = build(work / "tree", args.files, args.pages, args.images)
         print("| kind | files | pages or images | findings | seconds | per second |")
         print("|---|---|---|---|---|---|")
-        for kind, n in units.items():
-            config = cfg.parse({"executor": {"workers": args.workers, "unit_files": 4},
+        wanted = set(filter(None, args.kinds.split(","))) or set(units)
+        for kind, (n, unit) in units.items():
+            if kind not in wanted:
+                continue
+            config = cfg.parse({"executor": {"workers": args.workers, "unit_files": 4}, "formats": {"full_scan": True},
                                 "targets": [{"name": kind, "type": "local", "paths": [str(work / "tree" / kind)]}]})
             t0 = time.perf_counter()
             result = Scan(config, state=work / f"state-{kind}", full=True).run()
@@ -73,7 +120,6 @@ def main() -> None:
             findings = sum(1 for f in result.store.findings() if f.category == "national_id")
             result.store.close()
             assert cov.complete and not cov.skipped, (kind, cov.skipped)
-            unit = "images" if kind == "png" else "pages"
             print(f"| {kind} | {cov.resources_read} | {n} {unit} | {findings} | {seconds:.1f} | "
                   f"{n / seconds:.1f} {unit}/s |")
     finally:
