@@ -50,6 +50,12 @@ def test_csv_opens_in_excel_with_nordic_letters(demo):
     assert rows[0][:3] == ["severity", "title", "check_id"]
     assert len(rows) - 1 == len(load_json(demo / "report.json")["findings"])
     assert any("fødselsnummer" in r[1] or "henkilötunnus" in r[1] for r in rows)
+    scan = load_json(demo / "report.json")["scan"]
+    col = {name: i for i, name in enumerate(rows[0])}
+    for r in rows[1:]:  # every row says which scan it is from, and numbers read as numbers in a Nordic locale
+        assert r[col["scan_id"]] == scan["scan_id"] and r[col["scan_date"]] == scan["ended"][:10]
+        assert r[col["count"]].isdigit() and float(r[col["confidence"]].replace(",", ".")) <= 1
+        assert "." not in r[col["confidence"]]
 
 
 def test_html_in_a_real_browser(demo, tmp_path):
