@@ -76,6 +76,44 @@ def test_html_in_a_real_browser(demo, tmp_path):
         shutil.copyfile(tmp_path / "report.png", ROOT / "docs" / "report-screenshot.png")
 
 
+AXE = ROOT / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"  # scripts/setup.sh installs it
+
+
+def _page_sizes(pdf: bytes) -> set[tuple[int, int]]:
+    """(width, height) in points of every page's MediaBox."""
+    import re
+    return {(round(float(w)), round(float(h)))
+            for w, h in re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)}
+
+
+def test_html_fits_a_phone_passes_axe_and_prints_on_a4(demo, tmp_path):
+    from browser import Browser
+    assert AXE.exists(), "axe-core is missing: run scripts/setup.sh"
+    b = Browser()
+    try:
+        b.load((demo / "report.html").as_uri(), width=390)
+        widths = b.evaluate("[document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]")
+        violations = b.axe(AXE)
+        b.load((demo / "report.html").as_uri())
+        b.pdf(tmp_path / "report.pdf")
+    finally:
+        b.close()
+    assert max(widths[:2]) <= widths[2] == 390, widths  # nothing runs off a 390 px screen
+    assert violations == [], violations
+    assert _page_sizes((tmp_path / "report.pdf").read_bytes()) == {(595, 842)}  # A4 in points
+
+
+def test_pdf_report_is_a4(tmp_path):
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "a.txt").write_text("personnummer 850412-1230\n")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[scan]\nformats = ["pdf"]\n[[targets]]\nname = "t"\ntype = "local"\npaths = ["{tree}"]\n')
+    proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet")
+    assert (tmp_path / "o" / "report.pdf").exists(), proc.stdout + proc.stderr
+    assert _page_sizes((tmp_path / "o" / "report.pdf").read_bytes()) == {(595, 842)}
+
+
 def _bundle(demo, tmp_path):
     src = next(demo.glob("bundle-*"))
     dst = tmp_path / src.name
