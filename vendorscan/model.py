@@ -192,34 +192,20 @@ class Location:
         """Only the fields that are set."""
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
 
-    def label(self) -> str:
-        """Short human form, e.g. 'line 12, col 4'."""
+    def label(self, _=str) -> str:
+        """Short human form, e.g. 'line 12, col 4' (`_` translates each part's wording: a report's gettext)."""
         parts = []
         if self.member:
             parts.append(self.member)
         if self.section:
-            parts.append(self.section)
-        if self.page is not None:
-            parts.append(f"page {self.page}")
-        if self.paragraph is not None:
-            parts.append(f"paragraph {self.paragraph}")
-        if self.sheet:
-            parts.append(f"sheet {self.sheet}")
-        if self.cell:
-            parts.append(f"cell {self.cell}")
-        if self.table:
-            parts.append(self.table)
-        if self.column_name:
-            parts.append(f"column {self.column_name}")
-        if self.row_key:
-            parts.append(f"row {self.row_key}")
-        if self.line is not None:
-            parts.append(f"line {self.line}")
-        if self.column is not None:
-            parts.append(f"col {self.column}")
+            parts.append(_(self.section))
+        words = ((self.page, "page {}"), (self.paragraph, "paragraph {}"), (self.sheet, "sheet {}"),
+                 (self.cell, "cell {}"), (self.table, "{}"), (self.column_name, "column {}"), (self.row_key, "row {}"),
+                 (self.line, "line {}"), (self.column, "col {}"))
+        parts += [_(form).format(value) for value, form in words if value is not None and value != ""]
         if self.region is not None:
-            parts.append("region x={} y={} w={} h={}".format(*self.region))
-        return ", ".join(parts) or "whole resource"
+            parts.append(_("region x={} y={} w={} h={}").format(*self.region))
+        return ", ".join(parts) or _("whole resource")
 
 
 @dataclass(slots=True)
