@@ -8,12 +8,14 @@ the demo scan (notes, severity rule, principals: text made at run time). Transla
 """
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 I18N = ROOT / "reports" / "i18n"
+_FILE_NAME = re.compile(r"\w\.[A-Za-z0-9]{2,8}\b")
 
 
 class _Recorder:
@@ -47,7 +49,8 @@ def asked() -> list[str]:
         pass
     finally:
         html.translations = original
-    return list(recorder.seen)
+    # A section that names a file ("file hr_test.sqlite") is the supplier's data, not a message.
+    return [m for m in recorder.seen if not _FILE_NAME.search(m)]
 
 
 def code_messages() -> list[str]:
@@ -55,6 +58,7 @@ def code_messages() -> list[str]:
     from babel.messages.extract import extract_from_dir
     from vendorscan import plugins
     from vendorscan.checks import idspecs, kinds, posture, special_categories
+    from vendorscan import model
     from vendorscan.model import Scope, Severity
     from vendorscan.skips import REASONS
     found = [m[2] for m in extract_from_dir(str(ROOT / "checks"), method_map=[("**.py", "python")],
@@ -66,6 +70,7 @@ def code_messages() -> list[str]:
     found += [text for rule in posture.RULES for text in (rule[3], rule[4])]
     found += list(REASONS) + [s.value for s in Scope] + [s.value for s in Severity] + ["none found"]
     found += ["production", "test", "shared", "content", "resource", "correlation"]
+    found += [form for _, form in model.LABEL_WORDS if form != "{}"] + [model.REGION_WORDS, model.WHOLE_RESOURCE]
     found += [(plugins.load("checks", name).__doc__ or "").strip().splitlines()[0]
               for name in sorted(plugins.available("checks"))]
     return [m if isinstance(m, str) else m[0] for m in found if m]
@@ -76,7 +81,7 @@ def template_messages() -> list[str]:
     from babel.messages.extract import extract_from_file
     found = extract_from_file("jinja2", str(ROOT / "reports" / "templates" / "report.html.j2"),
                               options={"extensions": "jinja2.ext.i18n"})
-    return [m[1] if isinstance(m[1], str) else m[1][0] for m in found]
+    return [m[1] if isinstance(m[1], str) else m[1][:2] for m in found]  # (singular, plural) for ngettext
 
 
 def main() -> int:
@@ -84,7 +89,9 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import read_po, write_po
+    plurals = [m for m in template_messages() if isinstance(m, tuple)]
     messages = list(dict.fromkeys(template_messages() + code_messages() + asked()))
+    messages = [m for m in messages if m not in {p[0] for p in plurals}]  # ngettext's singular is asked alone too
     template = Catalog(project="vendorscan", fuzzy=False)
     for m in messages:
         template.add(m)

@@ -312,7 +312,9 @@ def _words(text: str) -> set[str]:
 
 def _technical_words(report: dict) -> set[str]:
     """Words of what a report shows as it is in every language: ids, URIs, names, evidence, references."""
-    parts = [report["scan"].get("host", ""), report["scan"].get("operator", "")]
+    scan = report["scan"]
+    parts = [scan.get(k, "") for k in ("host", "operator", "scan_id", "config_digest", "checks_digest",
+                                       "signing_public_key")] + [c["id"] for c in report["checks"]]
     for f in report["findings"]:
         parts += [f["resource"], f["target"], f["kind"], f["check_id"], f.get("part", ""), *f["evidence"],
                   *f.get("references", []), *(str(v) for loc in f["locations"] for v in loc.values())]
@@ -332,6 +334,9 @@ def test_report_in_every_language_leaves_no_english(demo, lang, tmp_path):
     english = _words(_visible_text(demo / "report.html")) - _technical_words(load_json(demo / "report.json"))
     ours = {w for m in _catalog(f"{lang}.po") if m.id for s in ([m.string] if isinstance(m.string, str) else m.string)
             for w in _words(s or "")}  # words the language's own catalog uses (Danish "for", Swedish "data")
+    from babel.dates import get_month_names
+    from vendorscan.reports.html import LOCALES
+    ours |= _words(" ".join(get_month_names("abbreviated", locale=LOCALES[lang]).values()))  # "2 dec. 2026"
     technical = _technical_words(load_json(tmp_path / "report" / "report.json"))
     left = (_words(text) & english) - ours - technical
     assert not left, sorted(left)

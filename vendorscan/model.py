@@ -199,13 +199,19 @@ class Location:
             parts.append(self.member)
         if self.section:
             parts.append(_(self.section))
-        words = ((self.page, "page {}"), (self.paragraph, "paragraph {}"), (self.sheet, "sheet {}"),
-                 (self.cell, "cell {}"), (self.table, "{}"), (self.column_name, "column {}"), (self.row_key, "row {}"),
-                 (self.line, "line {}"), (self.column, "col {}"))
-        parts += [_(form).format(value) for value, form in words if value is not None and value != ""]
+        parts += [_(form).format(getattr(self, field)) for field, form in LABEL_WORDS
+                  if getattr(self, field) is not None and getattr(self, field) != ""]
         if self.region is not None:
-            parts.append(_("region x={} y={} w={} h={}").format(*self.region))
-        return ", ".join(parts) or _("whole resource")
+            parts.append(_(REGION_WORDS).format(*self.region))
+        return ", ".join(parts) or _(WHOLE_RESOURCE)
+
+
+# How a location's parts read, in label() order (a report's catalog translates each form).
+LABEL_WORDS = (("page", "page {}"), ("paragraph", "paragraph {}"), ("sheet", "sheet {}"), ("cell", "cell {}"),
+               ("table", "{}"), ("column_name", "column {}"), ("row_key", "row {}"), ("line", "line {}"),
+               ("column", "col {}"))
+REGION_WORDS = "region x={} y={} w={} h={}"
+WHOLE_RESOURCE = "whole resource"
 
 
 @dataclass(slots=True)
