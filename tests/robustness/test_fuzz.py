@@ -11,6 +11,7 @@ import random
 import resource
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -42,7 +43,16 @@ def _seeds(tmp):
     }
     docs.case_screenshot(tmp / "i.png", ["120485-1006"], ["850412-1230"])
     made["i.png"] = (tmp / "i.png").read_bytes()
+    made.update(_sample_files())
     return made
+
+
+def _sample_files():
+    """Seeds of the readers run as programs: real Access, Outlook, Word and PowerPoint files (tests/data)."""
+    data = Path(__file__).parent.parent / "data"
+    names = ("fixedTextTestV2000.mdb", "fixedTextTestV2007.accdb", "attachAndInline.pst", "raw_text.doc",
+             "Single_Coloured_Page_With_Fonts_and_Alignments.ppt")
+    return {f"s-{name}": (data / name).read_bytes() for name in names}
 
 
 def _mutate(data: bytes, rng: random.Random) -> bytes:
@@ -126,7 +136,8 @@ def test_mutated_files_never_crash_hang_or_grow_memory(tmp_path):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from([b"PK\x03\x04", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
                         b"\x1f\x8b\x08", b"BZh9", b"\xfd7zXZ\x00", b"GIF89a", b"II*\x00", b"\xff\xd8\xff",
-                        b"Received: x\nFrom: a\nMIME-Version: 1.0\n\n", b""]),
+                        b"Received: x\nFrom: a\nMIME-Version: 1.0\n\n", b"!BDN",
+                        b"\x00\x01\x00\x00Standard Jet DB\x00", b"\x00\x01\x00\x00Standard ACE DB\x00", b""]),
        st.binary(max_size=4096))
 def test_random_bytes_behind_every_magic_number(magic, tail):
     _drain(magic + tail, "x.bin")
