@@ -18,6 +18,7 @@ PACKAGES=(
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan tesseract-ocr-swe tesseract-ocr-nor tesseract-ocr-fin  # OCR of screenshots
   fonts-dejavu-core                       # the OCR tests draw their screenshots in DejaVu Sans
   catdoc postgresql-client               # legacy .doc/.ppt text (catdoc, catppt); pg_dump custom files (pg_restore)
+  mdbtools pst-utils                      # Access .mdb/.accdb tables (mdb-tables, mdb-export); Outlook .pst/.ost (readpst)
 )
 
 # npm fetches axe-core for the report's accessibility test (a Node.js that brings its own npm counts too).
