@@ -293,7 +293,8 @@ class IdentifierCheck(ContentCheck):
             if strength == NEEDS_CONTEXT:
                 # Counts only as the value its country's word labels (hand-typed, no check digit, a rule not yet
                 # in force): the word's column, or the word right before it with no other value in between.
-                if not (_covers(_NEAR[column_context], country) or _covers(self._label_before(text, s), country)):
+                if not (_covers(_NEAR[column_context], country) or (
+                        _covers(near, country) and _covers(self._label_before(text, s), country))):
                     continue
             elif strength < 0.5 and country != home and country not in near:
                 continue  # a reading without a check digit needs its country named or the text to be its country's
