@@ -11,6 +11,7 @@ from typing import IO, Iterator
 from vendorscan.format import BombError, FormatError, Problem
 
 TIMEOUT = 120  # seconds one program may take on one file
+MAX_MEMORY = 2**30  # bytes of address space one program may take: a crafted file must not eat the machine
 MAX_LINE = 64 * 2**20  # one line of a dump or a program's output (mysqldump writes long INSERTs)
 
 
@@ -52,10 +53,18 @@ class _Named:
         return False
 
 
+def bounded(args: list[str]) -> list[str]:
+    """The command line that runs a program with at most MAX_MEMORY of address space (util-linux prlimit)."""
+    tool = shutil.which("prlimit")
+    # prlimit, not preexec_fn: the workers run threads, and a fork that runs Python code before exec can hang
+    return [tool, f"--as={MAX_MEMORY}", "--", *args] if tool else list(args)
+
+
 def output(args: list[str], limit: int, timeout: int = TIMEOUT) -> Iterator[bytes]:
-    """The program's standard output in blocks, at most `limit` bytes; killed past `timeout` seconds."""
+    """The program's standard output in blocks, at most `limit` bytes; killed past `timeout` seconds or MAX_MEMORY."""
     import threading
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(bounded(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
     timer = threading.Timer(timeout, proc.kill)  # a program stuck without output is killed too
     timer.start()
     total = 0

@@ -59,8 +59,8 @@ def read_pst(f, settings, budget) -> Iterator[Item]:
 
 def _readpst(path: str, out: str, limit: int) -> None:
     """Run readpst into `out`, killed past the time limit or when what it wrote goes over `limit` bytes."""
-    proc = subprocess.Popen([*_READPST, "-o", out, path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(programs.bounded([*_READPST, "-o", out, path]), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + programs.TIMEOUT
     try:
         while proc.poll() is None:

@@ -130,3 +130,14 @@ def test_an_install_without_format_entry_points_is_an_error_not_a_scan_of_nothin
     monkeypatch.setattr(plugins, "available", lambda group: {})
     with pytest.raises(plugins.PluginError, match="no format handlers are installed"):
         installed.__wrapped__()
+
+
+def test_a_reader_program_cannot_take_more_than_its_memory_bound():
+    """A crafted file may make an external reader (readpst, mdb-export, catdoc) allocate without end: it is killed."""
+    import sys
+    from vendorscan.format import FormatError
+    from vendorscan.formats import programs
+    hog = [sys.executable, "-c", f"x = bytearray({2 * programs.MAX_MEMORY}); print('done')"]
+    with pytest.raises(FormatError, match="could not read it"):
+        list(programs.output(hog, limit=2**20))
+    assert list(programs.output([sys.executable, "-c", "print('small')"], limit=2**20)) == [b"small\n"]
