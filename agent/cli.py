@@ -36,7 +36,7 @@ from pathlib import Path  # noqa: E402
 from vendorscan import __version__, plugins  # noqa: E402
 from vendorscan.errors import ConfigError, ExecutorError  # noqa: E402
 from vendorscan.agent.state import StateError  # noqa: E402
-from vendorscan.report import ReportError  # noqa: E402
+from vendorscan.report import LANGUAGES, ReportError  # noqa: E402
 
 log = logging.getLogger("vendorscan")
 
@@ -176,7 +176,7 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="worker processes (0 = one per core, 1 = none)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the summary (no progress display)")
     p.add_argument("--bundle", action="store_true", help="also write a signed evidence bundle of the reports")
-    p.add_argument("--lang", choices=["en", "sv"], help="language of the HTML report (default en)")
+    p.add_argument("--lang", choices=LANGUAGES, help="language of the HTML report (default en)")
     p.add_argument("--full", action="store_true", help="read every resource again (ignore the incremental cache)")
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from vendorscan import plugins
 from vendorscan.errors import ConfigError
 from vendorscan.options import ByteSize, build
+from vendorscan.report import LANGUAGES
 
 ENVIRONMENTS = ("production", "test", "shared")
 DEFAULT_CHECKS = ("identifiers", "special_categories", "access", "exposure", "posture")
@@ -27,7 +28,7 @@ class ScanSettings:
     hash_key_env: str = ""
     hash_key_file: str = ""
     operator: str = ""
-    lang: Literal["en", "sv"] = "en"  # language of the HTML report
+    lang: Literal[LANGUAGES] = "en"  # language of the HTML report (vendorscan.report.LANGUAGES)
     keep_runs: int = 30  # finished scans whose run store stays in the state dir (for bundles and re-rendering)
 
 

@@ -265,10 +265,10 @@ class IdentifierCheck(ContentCheck):
                 # The words around it name an id this value is not (a broken checksum, a date that does not
                 # exist): a near miss of that id, not by chance another country's.
                 return None
-        return (head, sep, tail), results, mask
+        return (head, sep, tail), results, mask, column_context
 
     def _decide(self, text, s, e, base, hasher, found, home, glue=True) -> Hit | None:
-        (head, sep, tail), results, mask = found
+        (head, sep, tail), results, mask, column_context = found
         near, named = _NEAR[mask], _NAMED[mask]
         length = e - s
         tests = [r for r in results if r[1] == "test"]
@@ -291,8 +291,11 @@ class IdentifierCheck(ContentCheck):
             if accepted is not None and country not in accepted:
                 continue  # the words name another country's id ("kennitala": not a personnummer that fits too)
             if strength == NEEDS_CONTEXT:
-                if country not in near and not ("any" in near and country in _ANY):
-                    continue  # counts only next to its country's words (hand-typed, no check digit, rule not in force)
+                # Counts only as the value its country's word labels (hand-typed, no check digit, a rule not yet
+                # in force): the word's column, or the word right before it with no other value in between.
+                if not (_covers(_NEAR[column_context], country) or (
+                        _covers(near, country) and _covers(self._label_before(text, s), country))):
+                    continue
             elif strength < 0.5 and country != home and country not in near:
                 continue  # a reading without a check digit needs its country named or the text to be its country's
             if country == "no" and length >= 11 and "no" not in named and verdict == "real" and _ACCOUNT.search(
@@ -332,6 +335,16 @@ class IdentifierCheck(ContentCheck):
         evidence = masking.norwegian(head + tail) if len(tail) == 5 else masking.national_id(head, sep)
         return Hit(kind, "national_id", _VERDICTS[verdict], round(min(best_conf, 0.99), 3), base + s, base + e,
                    evidence, hasher(kind, normalised), note)
+
+    def _label_before(self, text: str, s: int) -> frozenset:
+        """The context groups of the last context word before s, if no digit or mask stands between it and s."""
+        start = max(0, s - self._window)
+        last = None
+        for last in NATIONAL_CONTEXT.finditer(text[start:s].translate(_FOLD)):
+            pass
+        if last is None or any(ch.isdigit() or ch in _MASK_CHARS for ch in text[start + last.end():s]):
+            return frozenset()  # the word labels another value: '"kennitala": "100501-xxxx", "phone": "8163…"'
+        return frozenset((last.lastgroup,))
 
     def _named_on_line(self, text: str, s: int, e: int) -> bool:
         """True when a word naming a country's id stands near the value on its own line."""
@@ -449,6 +462,11 @@ def _words_mask(folded: str) -> int:
 
 
 _DIGITS3 = re.compile(r"\d{3}")  # a header has no numbers; a first row of data has
+
+
+def _covers(near: frozenset, country: str) -> bool:
+    """True when the context groups name the country, or are a word several countries share that names it."""
+    return country in near or ("any" in near and country in _ANY)
 
 
 def _column_context(name: str) -> int:

@@ -1,4 +1,5 @@
-"""findings.csv: one row per finding, masked, for Excel (UTF-8 with BOM, ';' as Nordic Excel expects)."""
+"""findings.csv: one row per finding, masked, for Excel (UTF-8 with BOM, ';' and a decimal comma as Nordic Excel
+expects), each row with its scan's id and date so rows of several scans can be put together."""
 from __future__ import annotations
 
 import csv
@@ -11,7 +12,7 @@ from vendorscan.report import Report, atomic_text
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMNS = ("severity", "title", "check_id", "kind", "verdict", "target", "resource", "part", "count", "distinct",
-           "confidence", "evidence", "locations", "remediation", "references", "fingerprint")
+           "confidence", "evidence", "locations", "remediation", "references", "fingerprint", "scan_id", "scan_date")
 
 
 class CsvReport(Report):
@@ -28,12 +29,13 @@ class CsvReport(Report):
             f.write("\ufeff")  # BOM: Excel then reads UTF-8 and keeps å, ä, ö, æ, ø
             writer = csv.writer(f, delimiter=self.delimiter, lineterminator="\r\n")
             writer.writerow(COLUMNS)
+            scan_date = (result.ended or result.started or "")[:10]  # ISO date: a date to every spreadsheet
             for fd in result.store.findings():
                 writer.writerow(map(_cell, [
                     fd.severity.value, fd.title, fd.check_id, fd.kind, fd.verdict, fd.target, fd.resource, fd.part,
-                    fd.count, fd.distinct, f"{fd.confidence:.2f}", " | ".join(fd.evidence),
+                    fd.count, fd.distinct, f"{fd.confidence:.2f}".replace(".", ","), " | ".join(fd.evidence),
                     " | ".join(loc.label() for loc in fd.locations), fd.remediation, ", ".join(fd.references),
-                    fd.fingerprint]))
+                    fd.fingerprint, result.scan_id, scan_date]))
         return [path]
 
 

@@ -1,58 +1,94 @@
 """report.html: one self-contained page, summary first, for a contract file and for print."""
 from __future__ import annotations
 
+import functools
+import io
+import re
 import itertools
-import json
+from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
 
+from babel import Locale
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from vendorscan.model import Severity
-from vendorscan.report import Report, atomic_text, summary
+from vendorscan.report import LANGUAGES, Report, atomic_text, summary
 
 MAX_SKIPPED_ROWS = 500
 TOP_ACTIONS = 5
+# Babel's locale for each report language (bokmål is nb; the others are their own).
+_PARENTHESISED = re.compile(r"\(([^()]+)\)")
+LOCALES = {"en": "en_GB", "da": "da_DK", "sv": "sv_SE", "nb": "nb_NO", "fi": "fi_FI", "is": "is_IS"}
 
 
-LANGUAGES = ("en", "sv")
-
-
-def catalog(lang: str) -> dict[str, str]:
-    """English text -> translation for a report language ('en' needs none)."""
-    if lang == "en":
-        return {}
+@functools.cache  # once per process and language
+def translations(lang: str) -> NullTranslations:
+    """The gettext catalog of a report language (reports/i18n/<lang>.po, plural forms included); English: none."""
     if lang not in LANGUAGES:
         raise ValueError(f"no report language '{lang}' (available: {', '.join(LANGUAGES)})")
-    return json.loads((files(__package__) / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    if lang == "en":
+        return NullTranslations()
+    with (files(__package__) / "i18n" / f"{lang}.po").open("rb") as f:
+        catalog = read_po(f, locale=LOCALES[lang])
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
 
 
 def _environment(lang: str) -> Environment:
     env = Environment(loader=PackageLoader(__package__, "templates"), autoescape=select_autoescape(default=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["bytes"] = _human_bytes
-    messages = catalog(lang)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    locale = Locale.parse(LOCALES[lang])
+    catalog = translations(lang)
     # Untranslated text stays English: a missing entry never breaks a report.
-    translate = lambda text: messages.get(text, text)  # noqa: E731
-    env.globals["_"] = translate
+    translate = catalog.gettext
+    env.install_gettext_callables(catalog.gettext, catalog.ngettext, newstyle=True)
+    env.filters["bytes"] = lambda n: _human_bytes(n, locale)
+    env.filters["num"] = lambda n, fmt=None: format_decimal(n, format=fmt, locale=locale)
+    env.filters["when"] = lambda iso: _when(iso, locale)
     env.globals["lang"] = lang
+    env.globals["where"] = lambda loc: loc.label(translate)
 
     def localised(finding, field: str) -> str:
         msg = finding.details.get(f"{field}_msg")
         if not msg:
             return translate(getattr(finding, field))
         msgid, args = msg
-        return translate(msgid).format(**{k: translate(v) if isinstance(v, str) else v for k, v in args.items()})
+        return translate(msgid).format(**{k: phrases(translate(v)) if isinstance(v, str) else v for k, v in args.items()})
 
+    def phrases(text: str) -> str:
+        """A technical text with its parenthesised words translated: 'other (every local account)'."""
+        return _PARENTHESISED.sub(lambda m: "(" + translate(m.group(1)) + ")", text)
+
+    env.filters["phrases"] = phrases
     env.globals["title"] = lambda finding: localised(finding, "title")
     env.globals["remediation"] = lambda finding: localised(finding, "remediation")
+    env.globals["tr"] = translate  # a value that is a message of its own (a severity, a kind's name, a scope)
+    env.filters["tr"] = translate
     return env
 
 
-def _human_bytes(n: int) -> str:
+def _when(iso: str, locale: Locale) -> str:
+    """A time in the reader's locale, local time beside UTC: '2 dec. 2026 17:15:58 (16:15:58 UTC)'."""
+    if not iso:
+        return ""
+    moment = datetime.fromisoformat(iso)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    local = format_datetime(moment, "medium", tzinfo=datetime.now().astimezone().tzinfo, locale=locale)
+    return f"{local} ({format_datetime(moment, 'HH:mm:ss', tzinfo=timezone.utc, locale=locale)} UTC)"
+
+
+def _human_bytes(n: int, locale: Locale) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+            return f"{n:.0f} {unit}" if unit == "B" else f"{format_decimal(round(n, 1), '0.0', locale=locale)} {unit}"
         n /= 1024
     return str(n)
 

@@ -28,7 +28,10 @@ class JsonReport(Report):
             f.write('"targets": %s,\n' % dump([c.to_dict() for c in result.coverage]))
             f.write('"findings": [')
             for i, finding in enumerate(store.findings()):
-                f.write(("," if i else "") + "\n" + dump(finding.to_dict())[:-1] + ', "occurrences": [')
+                body = finding.to_dict()
+                if body["value_hash"] is None:
+                    del body["value_hash"]  # filled or gone: a finding about several values has none of its own
+                f.write(("," if i else "") + "\n" + dump(body)[:-1] + ', "occurrences": [')
                 if finding.category not in ("access", "exposure"):
                     # streamed: a file with a million ids must not need a million dicts in memory
                     occ = store.occurrences(finding)

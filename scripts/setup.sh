@@ -18,7 +18,11 @@ PACKAGES=(
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan tesseract-ocr-swe tesseract-ocr-nor tesseract-ocr-fin  # OCR of screenshots
   fonts-dejavu-core                       # the OCR tests draw their screenshots in DejaVu Sans
   catdoc postgresql-client               # legacy .doc/.ppt text (catdoc, catppt); pg_dump custom files (pg_restore)
+  mdbtools pst-utils                      # Access .mdb/.accdb tables (mdb-tables, mdb-export); Outlook .pst/.ost (readpst)
 )
+
+# npm fetches axe-core for the report's accessibility test (a Node.js that brings its own npm counts too).
+command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -59,4 +63,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
   echo "$want" > "$stamp"
+fi
+# axe-core (MPL-2.0, test only): the HTML report's WCAG check runs it in the headless browser.
+AXE_VERSION=4.14.1
+if [ "$(cat .venv/npm/.axe-version 2>/dev/null)" != "$AXE_VERSION" ]; then
+  npm install --silent --no-audit --no-fund --prefix .venv/npm "axe-core@$AXE_VERSION" >/dev/null
+  echo "$AXE_VERSION" > .venv/npm/.axe-version
 fi

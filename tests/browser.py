@@ -58,12 +58,13 @@ class Browser:
                 return msg.get("result", {})
             self.events.append(msg)
 
-    def load(self, url: str) -> dict:
-        """Open url and wait for load; returns {'requests': [...], 'console': [...], 'exceptions': [...]}."""
+    def load(self, url: str, width: int = 1280) -> dict:
+        """Open url at a viewport `width` px wide and wait for load; returns {'requests', 'console', 'exceptions'}."""
         for domain in ("Page", "Network", "Runtime", "Log"):
             self.call(f"{domain}.enable")
         self.events.clear()
-        self.call("Emulation.setDeviceMetricsOverride", width=1280, height=800, deviceScaleFactor=1, mobile=False)
+        self.call("Emulation.setDeviceMetricsOverride", width=width, height=800, deviceScaleFactor=1,
+                  mobile=width < 600)
         self.call("Page.navigate", url=url)
         deadline = time.monotonic() + 30
         while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
@@ -77,13 +78,28 @@ class Browser:
         exceptions = [e["params"] for e in self.events if e.get("method") == "Runtime.exceptionThrown"]
         return {"requests": requests, "console": console, "exceptions": exceptions}
 
+    def evaluate(self, expression: str):
+        """The value of a JavaScript expression in the page (a promise is waited for)."""
+        found = self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        if "exceptionDetails" in found:
+            raise RuntimeError(f"script failed: {found['exceptionDetails'].get('text')}")
+        return found["result"].get("value")
+
+    def axe(self, source: Path) -> list[dict]:
+        """axe-core's WCAG 2 A/AA violations of the loaded page: [{id, impact, nodes}]."""
+        self.evaluate(source.read_text(encoding="utf-8") + "\n;1")
+        return self.evaluate("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
+                             ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,"
+                             " targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))")
+
     def screenshot(self, path: Path) -> None:
         """PNG of the viewport."""
         path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"]))
 
     def pdf(self, path: Path) -> None:
         """The page printed to PDF, as a person would print the report."""
-        path.write_bytes(base64.b64decode(self.call("Page.printToPDF", printBackground=True)["data"]))
+        path.write_bytes(base64.b64decode(self.call("Page.printToPDF", printBackground=True,
+                                                    preferCSSPageSize=True)["data"]))
 
     def close(self) -> None:
         """Stop the browser and remove its profile."""

@@ -46,6 +46,8 @@ RULES = [
     ("kt. 8904851239", [("is.kennitala", "real")]),  # kerfiskennitala
     ("ref 8904851239", []),
     ("kennitala 520485-2389", []),  # a company (day + 40), not a person
+    ('"kennitala": "100501-xxxx", "phone": "8163297883"', [("is.kennitala", "masked")]),  # the word labels the first
+    ("kt. 120485-2389 og 8163297883", [("is.kennitala", "real")]),  # only the value right after the word
     ("kennitala 120485-****", [("is.kennitala", "masked")]),
     # Norway: relaxed K1 only from 2032 or next to context; FH only next to context; account numbers out.
     ("fødselsnummer 01058500026", [("no.fodselsnummer", "real")]),

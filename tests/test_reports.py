@@ -13,6 +13,7 @@ import pytest
 
 from vendorscan.agent import bundle
 from conftest import PLANTED, every_form, load_json, run_cli
+from vendorscan.report import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +51,12 @@ def test_csv_opens_in_excel_with_nordic_letters(demo):
     assert rows[0][:3] == ["severity", "title", "check_id"]
     assert len(rows) - 1 == len(load_json(demo / "report.json")["findings"])
     assert any("fødselsnummer" in r[1] or "henkilötunnus" in r[1] for r in rows)
+    scan = load_json(demo / "report.json")["scan"]
+    col = {name: i for i, name in enumerate(rows[0])}
+    for r in rows[1:]:  # every row says which scan it is from, and numbers read as numbers in a Nordic locale
+        assert r[col["scan_id"]] == scan["scan_id"] and r[col["scan_date"]] == scan["ended"][:10]
+        assert r[col["count"]].isdigit() and float(r[col["confidence"]].replace(",", ".")) <= 1
+        assert "." not in r[col["confidence"]]
 
 
 def test_html_in_a_real_browser(demo, tmp_path):
@@ -68,6 +75,33 @@ def test_html_in_a_real_browser(demo, tmp_path):
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
     if os.environ.get("VENDORSCAN_REFRESH_DOCS"):  # a test run leaves the work tree as it found it
         shutil.copyfile(tmp_path / "report.png", ROOT / "docs" / "report-screenshot.png")
+
+
+AXE = ROOT / ".venv" / "npm" / "node_modules" / "axe-core" / "axe.min.js"  # scripts/setup.sh installs it
+
+
+def _page_sizes(pdf: bytes) -> set[tuple[int, int]]:
+    """(width, height) in points of every page's MediaBox."""
+    import re
+    return {(round(float(w)), round(float(h)))
+            for w, h in re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)}
+
+
+def test_html_fits_a_phone_passes_axe_and_prints_on_a4(demo, tmp_path):
+    from browser import Browser
+    assert AXE.exists(), "axe-core is missing: run scripts/setup.sh"
+    b = Browser()
+    try:
+        b.load((demo / "report.html").as_uri(), width=390)
+        widths = b.evaluate("[document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]")
+        violations = b.axe(AXE)
+        b.load((demo / "report.html").as_uri())
+        b.pdf(tmp_path / "report.pdf")
+    finally:
+        b.close()
+    assert max(widths[:2]) <= widths[2] == 390, widths  # nothing runs off a 390 px screen
+    assert violations == [], violations
+    assert _page_sizes((tmp_path / "report.pdf").read_bytes()) == {(595, 842)}  # A4 in points
 
 
 def _bundle(demo, tmp_path):
@@ -233,12 +267,79 @@ def test_swedish_report_from_the_catalog(planted_tree, tmp_path):
     assert 'id="target-chart"' in html
 
 
-def test_every_template_label_is_in_the_swedish_catalog():
+def _catalog(name: str):
+    from babel.messages.pofile import read_po
+    with (files("reports") / "i18n" / name).open("rb") as f:
+        return read_po(f)
+
+
+def _placeholders(text: str) -> set[str]:
     import re
-    template = (files("reports") / "templates" / "report.html.j2").read_text(encoding="utf-8")
-    labels = set(re.findall(r'_\("([^"]+)"\)', template))
-    catalog = json.loads((files("reports") / "i18n" / "sv.json").read_text(encoding="utf-8"))
-    assert labels and labels <= set(catalog), sorted(labels - set(catalog))
+    return set(re.findall(r"\{(\w*)\}|%\((\w+)\)s", text))
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
+def test_every_message_is_translated_keeping_its_placeholders(lang):
+    template = _catalog("messages.pot")
+    catalog = _catalog(f"{lang}.po")
+    missing, broken = [], []
+    for m in template:
+        if not m.id:
+            continue
+        t = catalog.get(m.id)
+        strings = [] if t is None else ([t.string] if isinstance(t.string, str) else list(t.string))
+        if not strings or not all(strings):
+            missing.append(m.id if isinstance(m.id, str) else m.id[0])
+        elif any(_placeholders(x) != _placeholders(m.id if isinstance(m.id, str) else m.id[0]) for x in strings):
+            broken.append(m.id)
+    assert not missing and not broken, (missing[:10], broken[:10])
+
+
+def _visible_text(html: Path, width: int = 1280) -> str:
+    from browser import Browser
+    b = Browser()
+    try:
+        b.load(html.as_uri(), width=width)
+        return b.evaluate("document.documentElement.lang + '\\n' + document.body.innerText")
+    finally:
+        b.close()
+
+
+def _words(text: str) -> set[str]:
+    import re
+    return {w.lower() for w in re.findall(r"[^\W\d_]{3,}", text)}
+
+
+def _technical_words(report: dict) -> set[str]:
+    """Words of what a report shows as it is in every language: ids, URIs, names, evidence, references."""
+    scan = report["scan"]
+    parts = [scan.get(k, "") for k in ("host", "operator", "scan_id", "config_digest", "checks_digest",
+                                       "signing_public_key")] + [c["id"] for c in report["checks"]]
+    for f in report["findings"]:
+        parts += [f["resource"], f["target"], f["kind"], f["check_id"], f.get("part", ""), *f["evidence"],
+                  *f.get("references", []), *(str(v) for loc in f["locations"] for v in loc.values())]
+    parts += [t["target"] + " " + t["connector"] for t in report["targets"]]
+    parts += [s["uri"] + " " + s["detail"] for s in report["skipped"]]
+    return _words(" ".join(parts)) | {"vendorscan", "gdpr", "art", "nis2", "iso", "iec", "pci", "dss", "hmac",
+                                      "sha", "ed25519", "bundle", "verify", "key", "public", "kib", "mib", "gib",
+                                      "utc", "info", "json", "report", "csv"}
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
+def test_report_in_every_language_leaves_no_english(demo, lang, tmp_path):
+    proc = run_cli("demo", "--estate", tmp_path / "estate", "--out", tmp_path / "report", "--quiet", "--lang", lang)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    text = _visible_text(tmp_path / "report" / "report.html")
+    assert text.split("\n", 1)[0] == lang  # <html lang="…">
+    english = _words(_visible_text(demo / "report.html")) - _technical_words(load_json(demo / "report.json"))
+    ours = {w for m in _catalog(f"{lang}.po") if m.id for s in ([m.string] if isinstance(m.string, str) else m.string)
+            for w in _words(s or "")}  # words the language's own catalog uses (Danish "for", Swedish "data")
+    from babel.dates import get_month_names
+    from vendorscan.reports.html import LOCALES
+    ours |= _words(" ".join(get_month_names("abbreviated", locale=LOCALES[lang]).values()))  # "2 dec. 2026"
+    technical = _technical_words(load_json(tmp_path / "report" / "report.json"))
+    left = (_words(text) & english) - ours - technical
+    assert not left, sorted(left)
 
 
 def test_pdf_format(planted_tree, tmp_path):
@@ -249,6 +350,7 @@ def test_pdf_format(planted_tree, tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     pdf = (tmp_path / "o" / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    assert _page_sizes(pdf) == {(595, 842)}  # A4 in points
 
 
 def test_demo_report_shows_ids_in_case_screenshots_and_the_zipped_office_export(demo):

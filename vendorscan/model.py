@@ -192,34 +192,26 @@ class Location:
         """Only the fields that are set."""
         return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
 
-    def label(self) -> str:
-        """Short human form, e.g. 'line 12, col 4'."""
+    def label(self, _=str) -> str:
+        """Short human form, e.g. 'line 12, col 4' (`_` translates each part's wording: a report's gettext)."""
         parts = []
         if self.member:
             parts.append(self.member)
         if self.section:
-            parts.append(self.section)
-        if self.page is not None:
-            parts.append(f"page {self.page}")
-        if self.paragraph is not None:
-            parts.append(f"paragraph {self.paragraph}")
-        if self.sheet:
-            parts.append(f"sheet {self.sheet}")
-        if self.cell:
-            parts.append(f"cell {self.cell}")
-        if self.table:
-            parts.append(self.table)
-        if self.column_name:
-            parts.append(f"column {self.column_name}")
-        if self.row_key:
-            parts.append(f"row {self.row_key}")
-        if self.line is not None:
-            parts.append(f"line {self.line}")
-        if self.column is not None:
-            parts.append(f"col {self.column}")
+            parts.append(_(self.section))
+        parts += [_(form).format(getattr(self, field)) for field, form in LABEL_WORDS
+                  if getattr(self, field) is not None and getattr(self, field) != ""]
         if self.region is not None:
-            parts.append("region x={} y={} w={} h={}".format(*self.region))
-        return ", ".join(parts) or "whole resource"
+            parts.append(_(REGION_WORDS).format(*self.region))
+        return ", ".join(parts) or _(WHOLE_RESOURCE)
+
+
+# How a location's parts read, in label() order (a report's catalog translates each form).
+LABEL_WORDS = (("page", "page {}"), ("paragraph", "paragraph {}"), ("sheet", "sheet {}"), ("cell", "cell {}"),
+               ("table", "{}"), ("column_name", "column {}"), ("row_key", "row {}"), ("line", "line {}"),
+               ("column", "col {}"))
+REGION_WORDS = "region x={} y={} w={} h={}"
+WHOLE_RESOURCE = "whole resource"
 
 
 @dataclass(slots=True)

@@ -12,6 +12,9 @@ from vendorscan import severity
 from vendorscan.errors import ReportError  # noqa: F401 - reports raise it from here
 from vendorscan.model import Severity
 
+# Languages a report is written in: English, and a gettext catalog each (reports/i18n/<code>.po) for the others.
+LANGUAGES = ("en", "da", "sv", "nb", "fi", "is")
+
 
 class Report:
     """A report format: render(scan_result, out_dir) -> list of written paths."""

@@ -11,6 +11,7 @@ import random
 import resource
 import signal
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -43,6 +44,7 @@ def _seeds(tmp):
     docs.case_screenshot(tmp / "i.png", ["120485-1006"], ["850412-1230"])
     made["i.png"] = (tmp / "i.png").read_bytes()
     made.update(_suppliers_files(tmp))
+    made.update(_sample_files())
     return made
 
 
@@ -70,6 +72,14 @@ def _suppliers_files(tmp):
         "o.mbox": (b"From a@b.se Mon Jan  1 10:00:00 2024\nFrom: a@b.se\nSubject: hi\n\npersonnummer 850412-1230\n\n"
                    b"From c@d.se Mon Jan  1 11:00:00 2024\nFrom: c@d.se\n\nCPR 120485-1006\n"),
     }
+
+
+def _sample_files():
+    """Seeds of the readers run as programs: real Access, Outlook, Word and PowerPoint files (tests/data)."""
+    data = Path(__file__).parent.parent / "data"
+    names = ("fixedTextTestV2000.mdb", "fixedTextTestV2007.accdb", "attachAndInline.pst", "raw_text.doc",
+             "Single_Coloured_Page_With_Fonts_and_Alignments.ppt")
+    return {f"s-{name}": (data / name).read_bytes() for name in names}
 
 
 def _mutate(data: bytes, rng: random.Random) -> bytes:
@@ -155,7 +165,9 @@ def test_mutated_files_never_crash_hang_or_grow_memory(tmp_path):
                         b"\x1f\x8b\x08", b"BZh9", b"\xfd7zXZ\x00", b"GIF89a", b"II*\x00", b"\xff\xd8\xff",
                         b"Received: x\nFrom: a\nMIME-Version: 1.0\n\n", b"{\\rtf1", b"SQLite format 3\x00",
                         b"PGDMP", b"-- PostgreSQL database dump\n\nCOPY t (a) FROM stdin;\n",
-                        b"-- MySQL dump 10.13\nINSERT INTO `t` VALUES (", b"From a@b Mon Jan  1 00:00:00 2024\n", b""]),
+                        b"-- MySQL dump 10.13\nINSERT INTO `t` VALUES (", b"From a@b Mon Jan  1 00:00:00 2024\n",
+                        b"!BDN", b"\x00\x01\x00\x00Standard Jet DB\x00", b"\x00\x01\x00\x00Standard ACE DB\x00",
+                        b""]),
        st.binary(max_size=4096))
 def test_random_bytes_behind_every_magic_number(magic, tail):
     _drain(magic + tail, "x.bin")

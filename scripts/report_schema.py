@@ -1,0 +1,155 @@
+"""Write reports/schema/report.schema.json from the definitions it constrains (kinds, verdicts, severities, skip
+reasons, connectors, scopes): the schema is generated, never kept in step by hand.
+
+    .venv/bin/python scripts/report_schema.py          # rewrite the schema
+    .venv/bin/python scripts/report_schema.py --check  # exit 1 when the shipped schema differs (tests run this)
+"""
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / "reports" / "schema" / "report.schema.json"
+
+# Evidence of a personal-data finding always hides part of the value: a mask character stands in it.
+MASKED_EVIDENCE = r"[*Xx#•?]"
+DATA_CATEGORIES = ["national_id", "financial", "contact"]
+# A plugin package's or a config's own identifier kinds: not listed, but shaped like these.
+PLUGIN_KINDS = [r"^[a-z]{2}\.[a-z0-9_]+$", r"^custom\.[a-z0-9_]+(\.[a-z0-9_]+)*$"]
+
+
+def _kinds() -> list[str]:
+    from vendorscan.checks import idspecs, posture, special_categories
+    from vendorscan.model import Scope
+    scopes = [s.value for s in Scope]
+    found = list(idspecs.BY_KIND) + [idspecs.MASKED_NATIONAL.kind]
+    found += [f"special.{c}" for c in special_categories.NAMES]
+    found += ["access.unknown"] + [f"access.{r}.{s}" for r in ("read", "write") for s in scopes]
+    found += [f"exposure.{s}" for s in scopes] + ["exposure.test_environment", "exposure.database_copy"]
+    found += [f"posture.{rule[0]}" for rule in posture.RULES]
+    return found
+
+
+def _connectors() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return sorted(project["project"]["entry-points"]["vendorscan.connectors"])
+
+
+def _strict(properties: dict, required: list[str] | None = None) -> dict:
+    """An object with exactly these properties (those in `required` always there)."""
+    return {"type": "object", "required": required or [], "properties": properties, "additionalProperties": False}
+
+
+def build() -> dict:
+    """The report.json schema, from the current definitions."""
+    from vendorscan.model import Scope, Severity, Verdict
+    from vendorscan.skips import REASONS
+    integer, string, boolean = {"type": "integer", "minimum": 0}, {"type": "string"}, {"type": "boolean"}
+    strings = {"type": "array", "items": string}
+    message = {"type": "array", "prefixItems": [string, {"type": "object"}], "minItems": 2, "maxItems": 2}
+    digest = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+    when = {"type": "string", "format": "date-time"}
+    severities = [s.value for s in Severity]
+    environment = {"enum": ["production", "test", "shared"]}
+    lifecycle = _strict({k: integer for k in ("new", "persisting", "resolved", "accepted")},
+                        ["new", "persisting", "resolved", "accepted"])
+    location = _strict({
+        "line": {"type": "integer", "minimum": 1}, "column": {"type": "integer", "minimum": 1},
+        "offset": integer, "page": {"type": "integer", "minimum": 1}, "sheet": string, "cell": string,
+        "member": string, "table": string, "column_name": string, "row_key": string, "section": string,
+        "paragraph": {"type": "integer", "minimum": 1},
+        "region": {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4}})
+    details = _strict({
+        "notes": strings, "environment": environment, "rows_sampled": integer,
+        "rows_total": {"type": ["integer", "null"], "minimum": 0}, "share_of_rows": {"type": "number", "minimum": 0},
+        "identifier_column": boolean, "estimated_persons": integer, "title_msg": message, "remediation_msg": message,
+        "persons": integer, "resources": integer, "principals": strings, "scope": {"enum": [s.value for s in Scope]},
+        "special_category": boolean, "examples": strings, "tables": strings, "children_covered": integer,
+        "rights": strings})
+    hashed = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+    occurrence = _strict({"value_hash": {"anyOf": [hashed, {"type": "null"}]}, "confidence": {"type": "number"},
+                          "evidence": string, "location": location},
+                         ["value_hash", "confidence", "evidence", "location"])
+    finding = {
+        **_strict({
+            "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "check_id": string,
+            "severity": {"$ref": "#/$defs/severity"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "title": {"type": "string", "minLength": 1}, "resource": string, "target": string,
+            "kind": {"$ref": "#/$defs/kind"}, "part": string, "category": string,
+            "verdict": {"enum": [v.value for v in Verdict] + [""]}, "evidence": strings,
+            "value_hash": hashed,  # a finding about one value only; otherwise the key is left out
+            "count": integer, "distinct": integer, "locations": {"type": "array", "items": location},
+            "remediation": string, "references": strings, "details": details,
+            "occurrences": {"type": "array", "items": occurrence}},
+            ["fingerprint", "check_id", "severity", "confidence", "title", "resource", "target", "kind", "verdict",
+             "evidence", "count", "distinct", "locations", "occurrences"]),
+        # personal data is shown masked: every sample of its evidence hides part of the value
+        "if": {"required": ["category"], "properties": {"category": {"enum": DATA_CATEGORIES}}},
+        "then": {"properties": {
+            "evidence": {"items": {"pattern": MASKED_EVIDENCE}},
+            "occurrences": {"items": {"properties": {"evidence": {"pattern": MASKED_EVIDENCE}}}}}},
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://vendorscan.example/schema/report-1.0.json",
+        "title": "vendorscan report",
+        "description": ("report.json written by vendorscan: masked evidence and keyed hashes only, never a "
+                        "plaintext identifier. Generated by scripts/report_schema.py from the definitions it names."),
+        **_strict({
+            "schema_version": {"const": "1.0"},
+            "scan": _strict({
+                "scan_id": string, "agent_version": string, "config_digest": digest, "checks_digest": digest,
+                "started": when, "ended": when, "complete": boolean, "host": string, "operator": string,
+                "fail_on": {"$ref": "#/$defs/severity"}, "errors": strings, "signing_public_key": string,
+                "lifecycle": {"anyOf": [lifecycle, _strict({})]}, "resumed_from": string},
+                ["scan_id", "agent_version", "config_digest", "checks_digest", "started", "ended", "complete"]),
+            "summary": _strict({
+                "risk": {"enum": [s for s in severities if s != "info"] + ["none found"]},
+                "findings_by_severity": _strict({s: integer for s in severities}, severities),
+                "findings_total": integer, "exposed_persons": integer, "resources_seen": integer,
+                "resources_read": integer, "resources_skipped": integer, "bytes_read": integer,
+                "complete": boolean, "severity_rule": string},
+                ["risk", "findings_by_severity", "findings_total", "exposed_persons", "complete"]),
+            "checks": {"type": "array", "items": _strict(
+                {"id": string, "version": string, "kind": {"enum": ["content", "resource", "correlation"]},
+                 "description": string}, ["id", "version", "kind"])},
+            "targets": {"type": "array", "items": _strict({
+                "target": string, "connector": {"anyOf": [{"enum": _connectors()}, {"pattern": "^[a-z0-9_]+$"}]},
+                "environment": environment, "resources_seen": integer, "resources_read": integer,
+                "resources_unchanged": integer, "bytes_read": integer, "rows_sampled": integer,
+                "skipped": {"type": "object", "propertyNames": {"$ref": "#/$defs/reason"},
+                            "additionalProperties": integer},
+                "skipped_total": integer, "errors": strings, "complete": boolean, "weaknesses": strings},
+                ["target", "connector", "environment", "resources_seen", "resources_read", "skipped", "complete"])},
+            "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},
+            "skipped": {"type": "array", "items": _strict(
+                {"uri": string, "target": string, "reason": {"$ref": "#/$defs/reason"}, "detail": string},
+                ["uri", "target", "reason", "detail"])},
+        }, ["schema_version", "scan", "summary", "checks", "targets", "findings", "skipped"]),
+        "$defs": {
+            "severity": {"enum": severities},
+            "reason": {"enum": sorted(REASONS)},
+            "kind": {"anyOf": [{"enum": _kinds()}] + [{"type": "string", "pattern": p} for p in PLUGIN_KINDS]},
+            "finding": finding,
+        },
+    }
+
+
+def main() -> int:
+    """Rewrite the schema, or with --check say whether the shipped one is current."""
+    sys.path.insert(0, str(ROOT))
+    text = json.dumps(build(), ensure_ascii=False, indent=1) + "\n"
+    if "--check" in sys.argv:
+        if SCHEMA.read_text(encoding="utf-8") != text:
+            print(f"{SCHEMA} is not what scripts/report_schema.py makes: run it and commit the result")
+            return 1
+        return 0
+    SCHEMA.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
