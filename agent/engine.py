@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from vendorscan import __version__, plugins
 from vendorscan.agent.config import Config
@@ -67,6 +67,14 @@ class ScanResult:
     def complete(self) -> bool:
         """True when every target was scanned in full (nothing failed, nothing cut short)."""
         return not self.errors and all(c.complete for c in self.coverage)
+
+    def finding_lifecycle(self, finding: Finding) -> dict[str, str] | None:
+        """{status, first_seen, last_seen} of one of this scan's findings in the state's history (None: not recorded)."""
+        return self.store.lifecycle(finding.fingerprint) if self.store is not None else None
+
+    def resolved_findings(self) -> Iterator[dict[str, str]]:
+        """Findings this scan resolved: fingerprint, target, resource, check_id, kind, severity, title, first/last seen."""
+        return self.store.resolved() if self.store is not None else iter(())
 
     def to_dict(self) -> dict[str, Any]:
         """Header fields for reports."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from vendorscan.agent.records import FindingRow, Occurrence, columns
+from vendorscan.agent.store import LIFECYCLE_FIELDS
 from vendorscan.model import Severity
 
 SCHEMA_VERSION = 2
@@ -179,6 +180,10 @@ class State:
                 "UPDATE findings SET status='resolved', last_scan=? WHERE status IN ('new','persisting') "
                 "AND target IN (SELECT value FROM json_each(?)) "
                 "AND fingerprint NOT IN (SELECT fingerprint FROM run.findings)", (scan_id, complete)).rowcount
+            # Every finding this scan saw or resolved now has last_scan = this scan: the run store keeps where each
+            # stands, for the reports (status, first/last seen; the resolved ones whole, as they are not in the run).
+            self.db.execute(f"INSERT OR REPLACE INTO run.lifecycle SELECT {', '.join(LIFECYCLE_FIELDS)} FROM findings "
+                            "WHERE last_scan=?", (scan_id,))
             self.db.execute("COMMIT")
         except BaseException:
             if self.db.in_transaction:

@@ -15,6 +15,12 @@ from typing import Any, Iterable, Iterator
 from vendorscan.agent.records import FindingRow, Occurrence, columns, names, placeholders
 from vendorscan.model import Finding, Resource, Severity, Skipped
 
+# Where each finding of this scan stands in the state db's history, and the findings this scan resolved: written
+# by State.record_scan when the scan ends (one INSERT … SELECT), read by reports. Empty in stores made before it was.
+LIFECYCLE_FIELDS = ("fingerprint", "status", "first_seen", "last_seen", "target", "resource", "check_id", "kind",
+                    "severity", "title")
+LIFECYCLE_COLUMNS = "fingerprint TEXT PRIMARY KEY, " + ", ".join(f"{c} TEXT" for c in LIFECYCLE_FIELDS[1:])
+
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS findings ({columns(FindingRow, primary="fingerprint")});
 CREATE TABLE IF NOT EXISTS occurrences ({columns(Occurrence)});
@@ -25,6 +31,7 @@ CREATE TABLE IF NOT EXISTS carried (target TEXT, uri TEXT, entry TEXT);
 CREATE INDEX IF NOT EXISTS carried_uri ON carried(uri);
 CREATE TABLE IF NOT EXISTS resources (
     uri TEXT PRIMARY KEY, target TEXT, kind TEXT, parent TEXT, size INTEGER, access TEXT);
+CREATE TABLE IF NOT EXISTS lifecycle ({LIFECYCLE_COLUMNS});
 """
 
 
@@ -210,6 +217,40 @@ class RunStore:
         yield from self.db.execute(
             "SELECT resource, MIN(severity) AS s FROM findings WHERE target=? GROUP BY resource "
             "ORDER BY s, resource", (target,))
+
+    def lifecycle(self, fingerprint: str) -> dict[str, str] | None:
+        """A finding's status (new, persisting, accepted; resolved), first_seen and last_seen as recorded at scan end."""
+        row = self.db.execute("SELECT status, first_seen, last_seen FROM lifecycle WHERE fingerprint=?",
+                              (fingerprint,)).fetchone()
+        return dict(zip(("status", "first_seen", "last_seen"), row)) if row else None
+
+    def resolved(self) -> Iterator[dict[str, str]]:
+        """The findings this scan resolved (seen before, gone from a target scanned in full), by target and resource."""
+        for row in self.db.execute(f"SELECT {', '.join(LIFECYCLE_FIELDS)} FROM lifecycle WHERE status='resolved' "
+                                   "ORDER BY target, resource, check_id, kind"):
+            yield dict(zip(LIFECYCLE_FIELDS, row))
+
+    def kinds(self) -> Iterator[tuple[str, str, int | None, int]]:
+        """(check_id, kind, worst rank of its findings not about test or masked values (None: none), worst rank)."""
+        yield from self.db.execute(
+            "SELECT check_id, kind, MIN(CASE WHEN verdict IN ('test', 'masked') THEN NULL ELSE severity END), "
+            "MIN(severity) FROM findings GROUP BY check_id, kind ORDER BY check_id, kind")
+
+    def example(self, check_id: str, kind: str) -> Finding | None:
+        """The worst finding of a kind, one about real values first: what a rule for the kind is described by."""
+        row = self.db.execute("SELECT body FROM findings WHERE check_id=? AND kind=? ORDER BY "
+                              "verdict IN ('test', 'masked'), severity, resource LIMIT 1", (check_id, kind)).fetchone()
+        return Finding.from_dict(json.loads(row[0])) if row else None
+
+    def roots(self) -> dict[str, list[tuple[str, str]]]:
+        """Per target, (uri, kind) of what its walk started from (resources whose container was not walked)."""
+        self._flush_resources()
+        found: dict[str, list[tuple[str, str]]] = {}
+        for target, uri, kind in self.db.execute(
+                "SELECT r.target, r.uri, r.kind FROM resources r WHERE NOT EXISTS "
+                "(SELECT 1 FROM resources p WHERE p.uri = r.parent) ORDER BY r.target, r.uri"):
+            found.setdefault(target, []).append((uri, kind))
+        return found
 
     def findings_of(self, resource: str) -> list[Finding]:
         """The findings of one resource, worst first."""
