@@ -118,7 +118,9 @@ class HtmlReport(Report):
         template = _environment(result.lang).get_template("report.html.j2")
         path = out_dir / "report.html"
         with atomic_text(path) as f:
+            resolved = list(itertools.islice(result.resolved_findings(), MAX_SKIPPED_ROWS))
             for piece in template.generate(scan=result.to_dict(), summary=facts, chart=chart,
+                                           lifecycle=result.finding_lifecycle, resolved=resolved,
                                            target_chart=target_chart, actions=actions,
                                            accepted=result.accepted,
                                            targets=targets, skipped=skipped, checks=result.checks,

@@ -31,6 +31,9 @@ class JsonReport(Report):
                 body = finding.to_dict()
                 if body["value_hash"] is None:
                     del body["value_hash"]  # filled or gone: a finding about several values has none of its own
+                lifecycle = result.finding_lifecycle(finding)
+                if lifecycle is not None:
+                    body["lifecycle"] = lifecycle
                 f.write(("," if i else "") + "\n" + dump(body)[:-1] + ', "occurrences": [')
                 if finding.category not in ("access", "exposure"):
                     # streamed: a file with a million ids must not need a million dicts in memory
@@ -38,6 +41,9 @@ class JsonReport(Report):
                     for j, o in enumerate(occ):
                         f.write(("," if j else "") + dump(o))
                 f.write("]}")
+            f.write('\n],\n"resolved": [')
+            for i, r in enumerate(result.resolved_findings()):
+                f.write(("," if i else "") + "\n" + dump(r))
             f.write('\n],\n"skipped": [')
             for i, s in enumerate(store.skipped()):
                 f.write(("," if i else "") + "\n" + dump({"uri": s.uri, "target": s.target,

@@ -70,12 +70,21 @@ def build() -> dict:
         "special_category": boolean, "examples": strings, "tables": strings, "children_covered": integer,
         "rights": strings})
     hashed = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+    status = {"enum": ["new", "persisting", "accepted", "resolved"]}
+    fingerprint = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+    lifecycle_of = _strict({"status": status, "first_seen": when, "last_seen": when},
+                           ["status", "first_seen", "last_seen"])
+    resolved = _strict({"fingerprint": fingerprint, "status": {"const": "resolved"}, "first_seen": when,
+                        "last_seen": when, "target": string, "resource": string, "check_id": string,
+                        "kind": {"$ref": "#/$defs/kind"}, "severity": {"$ref": "#/$defs/severity"}, "title": string},
+                       ["fingerprint", "status", "first_seen", "last_seen", "target", "resource", "check_id", "kind",
+                        "severity", "title"])
     occurrence = _strict({"value_hash": {"anyOf": [hashed, {"type": "null"}]}, "confidence": {"type": "number"},
                           "evidence": string, "location": location},
                          ["value_hash", "confidence", "evidence", "location"])
     finding = {
         **_strict({
-            "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "check_id": string,
+            "fingerprint": fingerprint, "check_id": string, "lifecycle": lifecycle_of,
             "severity": {"$ref": "#/$defs/severity"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
             "title": {"type": "string", "minLength": 1}, "resource": string, "target": string,
             "kind": {"$ref": "#/$defs/kind"}, "part": string, "category": string,
@@ -125,6 +134,7 @@ def build() -> dict:
                 "skipped_total": integer, "errors": strings, "complete": boolean, "weaknesses": strings},
                 ["target", "connector", "environment", "resources_seen", "resources_read", "skipped", "complete"])},
             "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},
+            "resolved": {"type": "array", "items": resolved},
             "skipped": {"type": "array", "items": _strict(
                 {"uri": string, "target": string, "reason": {"$ref": "#/$defs/reason"}, "detail": string},
                 ["uri", "target", "reason", "detail"])},

@@ -394,3 +394,21 @@ def test_csv_cells_never_start_a_formula(tmp_path):
     locations = {row[rows[0].index("locations")] for row in rows[1:]}
     for name in FORMULAS:
         assert f"'{name}.txt, line 2, col 14" in locations, (name, locations)
+
+
+def test_each_finding_shows_its_lifecycle_and_a_rescan_lists_what_it_resolved(tmp_path):
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "keep.txt").write_text("personnummer 850412-1230\n")
+    (tree / "gone.txt").write_text("CPR 120485-1006\n")
+    args = ("scan", tree, "--state-dir", tmp_path / "s", "--quiet")
+    run_cli(*args, "--out", tmp_path / "o1")
+    first = load_json(tmp_path / "o1" / "report.json")
+    assert {f["lifecycle"]["status"] for f in first["findings"]} == {"new"} and first["resolved"] == []
+    (tree / "gone.txt").unlink()
+    run_cli(*args, "--out", tmp_path / "o2", "--lang", "da")
+    second = load_json(tmp_path / "o2" / "report.json")
+    assert {f["lifecycle"]["status"] for f in second["findings"]} == {"persisting"}
+    assert any(r["kind"] == "dk.cpr" and r["resource"].endswith("gone.txt") for r in second["resolved"])
+    html = (tmp_path / "o2" / "report.html").read_text(encoding="utf-8")
+    assert 'data-status="persisting"' in html and 'class="resolved"' in html and "gone.txt" in html
