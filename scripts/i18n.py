@@ -70,10 +70,26 @@ def code_messages() -> list[str]:
     found += [text for rule in posture.RULES for text in (rule[3], rule[4])]
     found += list(REASONS) + [s.value for s in Scope] + [s.value for s in Severity] + ["none found"]
     found += ["production", "test", "shared", "content", "resource", "correlation"]
+    found += ["new", "persisting", "accepted", "resolved", "readable", "writable"]  # lifecycle; access actions
+    nouns = ["file", "folder", "bucket", "object", "table", "schema", "column"]  # resource kinds, in titles too
+    found += nouns + [n.capitalize() for n in nouns] + _chosen_messages(ROOT / "checks")
     found += [form for _, form in model.LABEL_WORDS if form != "{}"] + [model.REGION_WORDS, model.WHOLE_RESOURCE]
     found += [(plugins.load("checks", name).__doc__ or "").strip().splitlines()[0]
               for name in sorted(plugins.available("checks"))]
     return [m if isinstance(m, str) else m[0] for m in found if m]
+
+
+def _chosen_messages(folder: Path) -> list[str]:
+    """Messages a check picks at run time: the strings of `msgid = … if … else …` and of its `_WHO` tables."""
+    import ast
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and (t.id == "msgid" or t.id == "_WHO")
+                                                    for t in node.targets):
+                found += [c.value for c in ast.walk(node.value)
+                          if isinstance(c, ast.Constant) and isinstance(c.value, str) and " " in c.value]
+    return found
 
 
 def template_messages() -> list[str]:
