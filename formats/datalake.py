@@ -7,6 +7,9 @@ string form. The libraries (pyarrow, fastavro) are the optional extra vendorscan
 """
 from __future__ import annotations
 
+import json
+import sys
+from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Iterator, Sequence
 
@@ -51,22 +54,28 @@ class Orc(FormatHandler):
 
     def read(self, f, kind, *, name, settings, **_):
         try:
-            import pyarrow.dataset as ds
             import pyarrow.orc  # noqa: F401 - the ORC reader is a part of pyarrow a build may leave out
         except ImportError:
             yield _unavailable("orc", "Apache ORC", "pyarrow")
             return
-        import pyarrow as pa
         limit = row_limit(settings)
+        # The ORC library crashes the process on some broken files (fuzzing found it): read in a child process,
+        # whose death is this file's "malformed", not a lost worker.
         with programs.on_disk(f) as path:
+            # -P: the scanner's working directory is not put on the child's module path.
+            args = [sys.executable, "-P", "-m", "vendorscan.formats.datalake", path,
+                    "all" if limit is None else str(limit)]
             try:
-                # The stripes are read in small batches (the ORC row reader's), without read-ahead.
-                data = ds.dataset(path, format="orc")
-                batches = data.to_batches(batch_size=_batch(limit), use_threads=False, batch_readahead=0,
-                                          fragment_readahead=0)
-                yield from _arrow_table(_table(name), data.schema, batches, limit)
-            except (pa.ArrowException, OSError, ValueError, TypeError, IndexError) as exc:
-                raise FormatError(f"not a readable ORC file ({type(exc).__name__})") from None
+                lines = programs.lines(programs.Blocks(programs.output(args, settings.max_expanded_size)))
+                head = next(lines, None)
+                columns = json.loads(head) if head is not None else None
+                if not isinstance(columns, list):
+                    raise FormatError("not a readable ORC file")
+                if columns:
+                    yield from table_segments(_table(name), columns,
+                                              (row for ln in lines for row in json.loads(ln)), limit)
+            except FormatError as exc:
+                raise FormatError(str(exc).replace(sys.executable, "the ORC reader")) from None
 
 
 class Avro(FormatHandler):
@@ -189,3 +198,44 @@ def _dig(rec, path: Sequence[str]):
             return None
         rec = rec.get(key)
     return rec
+
+
+def _orc_child(path: str, limit: int | None) -> int:
+    """In the child: an ORC file's column names, then its rows a batch a line (JSON); 1 when it is not readable."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    try:
+        # The stripes are read in small batches (the ORC row reader's), without read-ahead.
+        data = ds.dataset(path, format="orc")
+        columns = _arrow_columns(data.schema)
+        out = sys.stdout
+        out.write(json.dumps(columns) + "\n")
+        if not columns:
+            return 0
+        seen = 0
+        for batch in data.to_batches(batch_size=_batch(limit), use_threads=False, batch_readahead=0,
+                                     fragment_readahead=0):
+            rows = list(_arrow_rows([batch]))
+            if limit is not None:
+                rows = rows[:limit - seen]
+            out.write(json.dumps(rows, default=_json) + "\n")  # ASCII: the same bytes in any locale
+            seen += len(rows)
+            if limit is not None and seen >= limit:
+                break
+        out.flush()
+        return 0
+    except (pa.ArrowException, OSError, ValueError, TypeError, IndexError):
+        return 1
+
+
+def _json(value):
+    """A cell JSON cannot hold as itself: whole Decimals as numbers (ids stored as DECIMAL), bytes empty, else text."""
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, (bytes, bytearray)):
+        return None
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(_orc_child(sys.argv[1], None if sys.argv[2] == "all" else int(sys.argv[2])))

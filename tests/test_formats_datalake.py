@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+import documents as docs
 from conftest import assert_no_planted, load_json, run_cli
 
 pa = pytest.importorskip("pyarrow")
@@ -72,6 +73,8 @@ def test_each_kind_found_by_table_and_column_through_the_installed_command(tmp_p
     _avro(tree / "emp.avro", [{"name": "Bo", "personnummer": PNR, "kontakt": None},
                               {"name": "Eva", "personnummer": "-", "kontakt": {"cpr": CPR}}])
     (tree / "part-0000").write_bytes((tree / "staff.parquet").read_bytes())  # no extension: typed by content
+    docs.zip_of(tree / "lake.zip", {"year=2024/emp.avro": (tree / "emp.avro").read_bytes(),
+                                    "year=2024/people.orc": (tree / "people.orc").read_bytes()})
     proc, report = _scan(tmp_path, tree)
     where = _where(report)
     assert {"table": "staff", "column_name": "cpr", "row_key": "#1", "kind": "dk.cpr"}.items() \
@@ -82,8 +85,11 @@ def test_each_kind_found_by_table_and_column_through_the_installed_command(tmp_p
     avro = {(o["column_name"], o["row_key"], o["kind"]) for o in where["emp.avro"]}
     assert avro == {("personnummer", "#1", "se.personnummer"), ("kontakt.cpr", "#2", "dk.cpr")}
     assert all(o["table"] == "emp" for o in where["emp.avro"])
+    members = {(o["member"], o["column_name"]) for o in where["lake.zip"]}  # a member is copied out to be read
+    assert members == {("year=2024/emp.avro", "personnummer"), ("year=2024/emp.avro", "kontakt.cpr"),
+                       ("year=2024/people.orc", "person.personnummer")}
     copies = {f["resource"].rsplit("/", 1)[-1] for f in report["findings"] if f["kind"] == "exposure.database_copy"}
-    assert copies == {"staff.parquet", "part-0000", "people.orc", "emp.avro"}  # files read as tables
+    assert copies == {"staff.parquet", "part-0000", "people.orc", "emp.avro", "lake.zip"}  # files read as tables
     assert not report["skipped"], report["skipped"]
     text = json.dumps(report)
     assert "unsupported-format" not in text
@@ -118,6 +124,13 @@ def test_a_corrupt_file_is_malformed_not_a_crash(tmp_path, tree):
     assert set(skips) == {"a.parquet", "b.orc", "c.avro", "cut.parquet"}
     assert {s["reason"] for s in skips.values()} == {"malformed"}, skips
     assert_no_planted({"report": json.dumps(report).encode(), "stderr": proc.stderr.encode()})
+
+
+def test_text_that_starts_like_parquet_or_orc_is_read_as_text(tmp_path, tree):
+    (tree / "ORCA-lista.txt").write_text(f"ORCA-lista\nCPR {CPR}\n")  # "ORC": an ORC file?
+    (tree / "PAR1.csv").write_text(f"PAR1;personnummer\nx;{PNR}\n")  # "PAR1": a Parquet file?
+    _, report = _scan(tmp_path, tree)
+    assert set(_where(report)) == {"ORCA-lista.txt", "PAR1.csv"} and not report["skipped"], report["skipped"]
 
 
 def test_without_the_extra_such_files_are_format_unavailable(tmp_path, tree):
