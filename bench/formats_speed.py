@@ -4,8 +4,8 @@
 
 A page is what the format calls one: a PDF page; for Word and RTF ~3,000 characters of text (about one printed
 page); for Excel (.xlsx, .xls) 50 rows of 6 columns. SQLite, Parquet, ORC and Avro files and SQL dumps count
-rows (read whole: full_scan), mbox archives messages. Each kind is scanned as its own tree by `Scan` (all default checks,
-process pool), so the figures include typing, extraction, detection and the run store.
+rows (read whole: full_scan), mbox archives messages. Each kind is scanned as its own tree by `Scan` (all default
+checks, process pool), so the figures include typing, extraction, detection and the run store.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Data-lake files found among files (Parquet, ORC, Avro): every column read like a database table's, sampled.
 
-Read as streams, never a whole table: Parquet and ORC in small record batches (row group by row group,
-stripe by stripe), Avro record by record; each stops at [formats] sample_rows (full_scan: all rows).
+Read as streams, never a whole table: Parquet and ORC in small record batches (row group by row group, stripe
+by stripe; ORC in a child process), Avro record by record; each stops at [formats] sample_rows (full_scan: all).
 Struct and record columns are flattened to dotted names (address.postcode); lists and maps are read in their
 string form. The libraries (pyarrow, fastavro) are the optional extra vendorscan[datalake].
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import zlib
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Iterator, Sequence
@@ -102,7 +103,7 @@ class Avro(FormatHandler):
         except FormatError:
             raise
         except (ValueError, TypeError, KeyError, IndexError, EOFError, OSError, UnicodeDecodeError,
-                AttributeError, OverflowError, StopIteration) as exc:
+                AttributeError, OverflowError, zlib.error) as exc:
             raise FormatError(f"not a readable Avro file ({type(exc).__name__})") from None
         except Exception as exc:  # noqa: BLE001 - fastavro's own exceptions (schema, read) share no public base
             if type(exc).__module__.startswith("fastavro"):

@@ -80,8 +80,8 @@ def test_each_kind_found_by_table_and_column_through_the_installed_command(tmp_p
     assert {"table": "staff", "column_name": "cpr", "row_key": "#1", "kind": "dk.cpr"}.items() \
         <= where["staff.parquet"][0].items()
     assert {"table": "part-0000", "column_name": "cpr", "row_key": "#1"}.items() <= where["part-0000"][0].items()
-    assert {"table": "people", "column_name": "person.personnummer", "row_key": "#2", "kind": "se.personnummer"}.items() \
-        <= where["people.orc"][0].items()
+    assert {"table": "people", "column_name": "person.personnummer", "row_key": "#2",
+            "kind": "se.personnummer"}.items() <= where["people.orc"][0].items()
     avro = {(o["column_name"], o["row_key"], o["kind"]) for o in where["emp.avro"]}
     assert avro == {("personnummer", "#1", "se.personnummer"), ("kontakt.cpr", "#2", "dk.cpr")}
     assert all(o["table"] == "emp" for o in where["emp.avro"])
