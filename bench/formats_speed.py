@@ -3,9 +3,9 @@
     python bench/formats_speed.py [--files 40] [--pages 10] [--images 20] [--workers 0] [--kinds docx,xls,...]
 
 A page is what the format calls one: a PDF page; for Word and RTF ~3,000 characters of text (about one printed
-page); for Excel (.xlsx, .xls) 50 rows of 6 columns. SQLite files and SQL dumps count rows (read whole:
-full_scan), mbox archives messages. Each kind is scanned as its own tree by `Scan` (all default checks,
-process pool), so the figures include typing, extraction, detection and the run store.
+page); for Excel (.xlsx, .xls) 50 rows of 6 columns. SQLite, Parquet, ORC and Avro files and SQL dumps count
+rows (read whole: full_scan), mbox archives messages. Each kind is scanned as its own tree by `Scan` (all default
+checks, process pool), so the figures include typing, extraction, detection and the run store.
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def build(tree: Path, files: int, pages: int, images: int) -> dict[str, tuple[in
                                   [synth.real("se.personnummer", rng) for _ in range(5)])
     units = {"docx": (files * pages, "pages"), "xlsx": (files * pages, "pages"), "pdf": (files * pages, "pages"),
              "png": (images, "images")}
-    return units | _suppliers_files(tree, files, pages, lines, rng)
+    return units | _suppliers_files(tree, files, pages, lines, rng) | _datalake_files(tree, files, pages, rng)
 
 
 def _suppliers_files(tree: Path, files: int, pages: int, lines: list[str], rng) -> dict[str, tuple[int, str]]:
@@ -92,6 +92,29 @@ def _suppliers_files(tree: Path, files: int, pages: int, lines: list[str], rng) 
             for m in range(pages * 5)))
     return {"xls": (files * pages, "pages"), "rtf": (files * pages, "pages"), "sqlite": (files * rows, "rows"),
             "pgdump": (files * rows, "rows"), "mysqldump": (files * rows, "rows"), "mbox": (files * pages * 5, "messages")}
+
+
+def _datalake_files(tree: Path, files: int, pages: int, rng) -> dict[str, tuple[int, str]]:
+    """The data-lake kinds: Parquet, ORC and Avro files of the same staff table as the SQLite files."""
+    import fastavro
+    import pyarrow as pa
+    import pyarrow.orc as orc
+    import pyarrow.parquet as pq
+    for kind in ("parquet", "orc", "avro"):
+        (tree / kind).mkdir(parents=True)
+    rows = pages * ROWS_PER_PAGE * 4
+    schema = fastavro.parse_schema({"type": "record", "name": "Staff", "fields": [
+        {"name": "id", "type": "long"}, {"name": "name", "type": "string"},
+        {"name": "personnummer", "type": "string"}, {"name": "salary", "type": "long"}]})
+    for i in range(files):
+        people = [{"id": n, "name": f"Namn {n}", "personnummer": synth.real("se.personnummer", rng),
+                   "salary": rng.randrange(10**6)} for n in range(rows)]
+        table = pa.Table.from_pylist(people)
+        pq.write_table(table, tree / "parquet" / f"s{i}.parquet")
+        orc.write_table(table, tree / "orc" / f"s{i}.orc")
+        with open(tree / "avro" / f"s{i}.avro", "wb") as out:
+            fastavro.writer(out, schema, people)
+    return {"parquet": (files * rows, "rows"), "orc": (files * rows, "rows"), "avro": (files * rows, "rows")}
 
 
 def main() -> None:

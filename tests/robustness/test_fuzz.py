@@ -5,6 +5,7 @@ The mutation run has a time budget: VENDORSCAN_FUZZ_SECONDS (60 in CI; run longe
 VENDORSCAN_FUZZ_SECONDS=3600 scripts/test.sh tests/robustness/test_fuzz.py). A failing input is written
 to the pytest temp dir and its seed printed, so it can be replayed.
 """
+import gzip
 import io
 import os
 import random
@@ -43,8 +44,10 @@ def _seeds(tmp):
     }
     docs.case_screenshot(tmp / "i.png", ["120485-1006"], ["850412-1230"])
     made["i.png"] = (tmp / "i.png").read_bytes()
+    made["h.tar"] = gzip.decompress(made["h.tar.gz"])  # a tar as itself, not only inside a gzip
     made.update(_suppliers_files(tmp))
     made.update(_sample_files())
+    made.update(_datalake_files(tmp))
     return made
 
 
@@ -80,6 +83,25 @@ def _sample_files():
     names = ("fixedTextTestV2000.mdb", "fixedTextTestV2007.accdb", "attachAndInline.pst", "raw_text.doc",
              "Single_Coloured_Page_With_Fonts_and_Alignments.ppt")
     return {f"s-{name}": (data / name).read_bytes() for name in names}
+
+
+def _datalake_files(tmp):
+    """Seeds of the data-lake readers: Parquet (two row groups, a struct column), ORC, Avro (a nested record)."""
+    import fastavro
+    import pyarrow as pa
+    import pyarrow.orc as orc
+    import pyarrow.parquet as pq
+    table = pa.Table.from_pylist([{"n": i, "cpr": "120485-1006", "p": {"pnr": "850412-1230", "tags": ["a", "b"]}}
+                                  for i in range(20)])
+    pq.write_table(table, tmp / "p.parquet", row_group_size=10)
+    orc.write_table(table, tmp / "q.orc")
+    schema = {"type": "record", "name": "Emp", "fields": [
+        {"name": "cpr", "type": "string"},
+        {"name": "p", "type": {"type": "record", "name": "P", "fields": [{"name": "pnr", "type": "string"}]}}]}
+    with open(tmp / "r.avro", "wb") as out:
+        fastavro.writer(out, fastavro.parse_schema(schema), [{"cpr": "120485-1006", "p": {"pnr": "850412-1230"}}] * 20,
+                        codec="deflate", sync_interval=64)
+    return {name: (tmp / name).read_bytes() for name in ("p.parquet", "q.orc", "r.avro")}
 
 
 def _mutate(data: bytes, rng: random.Random) -> bytes:
@@ -160,17 +182,35 @@ def test_mutated_files_never_crash_hang_or_grow_memory(tmp_path):
     assert runs > 50 and grown < 512
 
 
+MAGICS = [b"PK\x03\x04", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+          b"\x1f\x8b\x08", b"BZh9", b"\xfd7zXZ\x00", b"GIF89a", b"II*\x00", b"\xff\xd8\xff",
+          b"Received: x\nFrom: a\nMIME-Version: 1.0\n\n", b"{\\rtf1", b"SQLite format 3\x00",
+          b"PGDMP", b"-- PostgreSQL database dump\n\nCOPY t (a) FROM stdin;\n",
+          b"-- MySQL dump 10.13\nINSERT INTO `t` VALUES (", b"From a@b Mon Jan  1 00:00:00 2024\n",
+          b"PAR1", b"ORC", b"Obj\x01", b"!BDN", b"\x00\x01\x00\x00Standard Jet DB\x00",
+          b"\x00\x01\x00\x00Standard ACE DB\x00", b""]
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from([b"PK\x03\x04", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
-                        b"\x1f\x8b\x08", b"BZh9", b"\xfd7zXZ\x00", b"GIF89a", b"II*\x00", b"\xff\xd8\xff",
-                        b"Received: x\nFrom: a\nMIME-Version: 1.0\n\n", b"{\\rtf1", b"SQLite format 3\x00",
-                        b"PGDMP", b"-- PostgreSQL database dump\n\nCOPY t (a) FROM stdin;\n",
-                        b"-- MySQL dump 10.13\nINSERT INTO `t` VALUES (", b"From a@b Mon Jan  1 00:00:00 2024\n",
-                        b"!BDN", b"\x00\x01\x00\x00Standard Jet DB\x00", b"\x00\x01\x00\x00Standard ACE DB\x00",
-                        b""]),
-       st.binary(max_size=4096))
+@given(st.sampled_from(MAGICS), st.binary(max_size=4096))
 def test_random_bytes_behind_every_magic_number(magic, tail):
     _drain(magic + tail, "x.bin")
+
+
+def test_every_installed_handler_has_a_seed_or_a_signature_to_fuzz(tmp_path):
+    """A new handler is fuzzed too: one of its files is a seed, or one of its signatures starts the random bytes."""
+    from vendorscan.formats.extract import kind_of
+    from vendorscan.formats.registry import installed
+    formats = installed()
+    reached = set()
+    for name, data in _seeds(tmp_path).items():
+        kind, _ = kind_of(data[:65536], name)
+        if formats.is_container(kind):
+            kind = formats.refine(io.BytesIO(data), kind)
+        reached.add(getattr(formats.handler(kind), "id", None))
+    for magic in MAGICS:
+        reached |= {h.id for h in formats.handlers.values() if any(magic.startswith(m) for m, _ in h.magic)}
+    assert set(formats.handlers) - reached == set()
 
 
 @settings(max_examples=300, deadline=None)
