@@ -62,6 +62,14 @@ VENDORSCAN = str(Path(sys.executable).with_name("vendorscan"))
 OUTSIDE = Path(tempfile.mkdtemp(prefix="vendorscan-cwd-"))
 
 
+@pytest.fixture
+def tree(tmp_path):
+    """An empty folder to build a supplier's tree in."""
+    d = tmp_path / "tree"
+    d.mkdir()
+    return d
+
+
 def cli(*args) -> list[str]:
     """The command line that runs the installed `vendorscan ARGS` (paths must be absolute; cwd=OUTSIDE)."""
     return [VENDORSCAN, *map(str, args)]

@@ -36,13 +36,6 @@ def _skips(report):
             for s in report["skipped"]}
 
 
-@pytest.fixture
-def tree(tmp_path):
-    d = tmp_path / "tree"
-    d.mkdir()
-    return d
-
-
 def test_docx_body_table_header_and_comment(tmp_path, tree):
     docs.docx(tree / "personal.docx")
     _, report = _scan(tmp_path, tree)

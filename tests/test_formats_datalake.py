@@ -59,13 +59,6 @@ def _skips(report):
     return {s["uri"].rsplit("/", 1)[-1]: s for s in report["skipped"]}
 
 
-@pytest.fixture
-def tree(tmp_path):
-    d = tmp_path / "tree"
-    d.mkdir()
-    return d
-
-
 def test_each_kind_found_by_table_and_column_through_the_installed_command(tmp_path, tree):
     _parquet(tree / "staff.parquet", [{"name": "Bo", "cpr": CPR}, {"name": "Anna", "cpr": None}])
     _orc(tree / "people.orc", [{"id": 1, "person": {"name": "Anna", "personnummer": "x"}},
