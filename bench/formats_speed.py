@@ -4,8 +4,9 @@
 
 A page is what the format calls one: a PDF page; for Word and RTF ~3,000 characters of text (about one printed
 page); for Excel (.xlsx, .xls) 50 rows of 6 columns. SQLite, Parquet, ORC and Avro files and SQL dumps count
-rows (read whole: full_scan), mbox archives messages. Each kind is scanned as its own tree by `Scan` (all default
-checks, process pool), so the figures include typing, extraction, detection and the run store.
+rows (read whole: full_scan), mbox archives messages; .doc, .ppt, Access and Outlook files (real samples from
+tests/data, read through catdoc, catppt, mdbtools and readpst) count files. Each kind is scanned as its own tree by
+`Scan` (all default checks, process pool), so the figures include typing, extraction, detection and the run store.
 """
 from __future__ import annotations
 
@@ -51,7 +52,23 @@ def build(tree: Path, files: int, pages: int, images: int) -> dict[str, tuple[in
                                   [synth.real("se.personnummer", rng) for _ in range(5)])
     units = {"docx": (files * pages, "pages"), "xlsx": (files * pages, "pages"), "pdf": (files * pages, "pages"),
              "png": (images, "images")}
-    return units | _suppliers_files(tree, files, pages, lines, rng) | _datalake_files(tree, files, pages, rng)
+    return (units | _suppliers_files(tree, files, pages, lines, rng) | _datalake_files(tree, files, pages, rng)
+            | _sample_files(tree, files))
+
+
+# Real files nothing here can write (tests/data, with their sources): each copied `files` times; a file is the unit.
+SAMPLES = {"doc": "raw_text.doc", "ppt": "Single_Coloured_Page_With_Fonts_and_Alignments.ppt",
+           "mdb": "fixedTextTestV2000.mdb", "accdb": "fixedTextTestV2007.accdb", "pst": "attachAndInline.pst"}
+
+
+def _sample_files(tree: Path, files: int) -> dict[str, tuple[int, str]]:
+    """Word .doc, PowerPoint .ppt, Access .mdb/.accdb and Outlook .pst trees, read through their programs."""
+    data = ROOT / "tests" / "data"
+    for kind, name in SAMPLES.items():
+        (tree / kind).mkdir(parents=True)
+        for i in range(files):
+            shutil.copyfile(data / name, tree / kind / f"{i}-{name}")
+    return {kind: (files, "files") for kind in SAMPLES}
 
 
 def _suppliers_files(tree: Path, files: int, pages: int, lines: list[str], rng) -> dict[str, tuple[int, str]]:
