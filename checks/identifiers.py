@@ -348,7 +348,7 @@ class IdentifierCheck(ContentCheck):
 
     def _named_on_line(self, text: str, s: int, e: int) -> bool:
         """True when a word naming a country's id stands near the value on its own line."""
-        start = max(s - self._window, text.rfind("\n", 0, s) + 1)
+        start = _line_start(text, s, self._window)
         return bool(_NAMED[self._near(text, start, _line_end(text, e, self._window), 0)])
 
     def _masked_kind(self, text: str, s: int, e: int) -> str:
@@ -504,6 +504,19 @@ def _column_at(text: str, s: int, columns: tuple[str, tuple[int, ...]]) -> int:
     return masks[field] if field < len(masks) else 0
 
 
+def _line_start(text: str, s: int, reach: int) -> int:
+    """The start of the line an offset is on, at most `reach` characters back."""
+    lo = max(0, s - reach)
+    return max(lo, text.rfind("\n", lo, s) + 1)
+
+
+def _word_start(text: str, end: int) -> int:
+    """Where the run of letters that ends at `end` begins."""
+    while end and text[end - 1].isalpha():
+        end -= 1
+    return end
+
+
 def _line_end(text: str, e: int, reach: int) -> int:
     """The end of the line an offset is on, at most `reach` characters on."""
     nl = text.find("\n", e, e + reach)
@@ -512,33 +525,24 @@ def _line_end(text: str, e: int, reach: int) -> int:
 
 def _names_id(text: str, glue: int) -> bool:
     """True when the word a value is glued to is an id's context word (cpr_0412851234.png)."""
-    i = glue
-    while i and text[i - 1].isalpha():
-        i -= 1
-    return bool(_words_mask(text[i:glue + 1].translate(_FOLD).replace("_", " ")))
+    return bool(_words_mask(text[_word_start(text, glue):glue + 1].translate(_FOLD).replace("_", " ")))
 
 
 def _timestamp(text: str, s: int, e: int, head: str) -> bool:
     """True when a date-time-shaped value stands where timestamps do (its tail is a clock time)."""
-    line_start = text.rfind("\n", max(0, s - 200), s) + 1 or max(0, s - 200)
-    before = text[line_start:s]
-    if before.strip(" \t[") == "" and _LOG_START.match(text, e):
+    line_start = _line_start(text, s, 200)
+    if text[line_start:s].strip(" \t[") == "" and _LOG_START.match(text, e):
         return True  # a log line it starts: 170908-1412 INFO ...
     i = s - 1
-    if i > 0 and text[i] in "_-.":
-        j = i
-        while j and text[j - 1].isalpha():
-            j -= 1
-        if text[j:i].lower() in _STAMP_WORDS:
-            return True  # backup_20170908-1412.tar
+    if i > 0 and text[i] in "_-." and text[_word_start(text, i):i].lower() in _STAMP_WORDS:
+        return True  # backup_20170908-1412.tar
     if e + 1 < len(text) and text[e] == ".":
         k = e + 1
         while k < len(text) and text[k].isalnum():
             k += 1
         if text[e + 1:k].lower() in _STAMP_EXTENSIONS:
             return True  # …-201709081412.sql.gz
-    line_end = text.find("\n", e, e + 200)
-    for m in _ISO_STAMP.finditer(text, max(line_start, s - 200), e + 200 if line_end < 0 else line_end):
+    for m in _ISO_STAMP.finditer(text, line_start, _line_end(text, e, 200)):
         yymmdd = "".join(m.groups())
         if head[-6:] == yymmdd or head == yymmdd[4:] + yymmdd[2:4] + yymmdd[:2]:
             return True  # the line's own timestamp has its date (SE order YYMMDD, or DK order DDMMYY)
