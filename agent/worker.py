@@ -171,7 +171,8 @@ class Worker:
                             chunk.location = item.location
                             for cid, hit, line, col in _scan_chunk(chunk, resource, names.contexts, problems):
                                 if place is None:
-                                    loc = {"line": line, "column": col, "offset": hit.start, **container}
+                                    loc = {"line": line, "column": col, "end_column": col + hit.end - hit.start,
+                                           "offset": hit.start, **container}
                                 else:
                                     loc = {**container, **place(line, col, hit.end - hit.start)}
                                 rec.add(cid, hit, loc)

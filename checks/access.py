@@ -6,7 +6,7 @@ from typing import Iterator
 
 from vendorscan import severity
 from vendorscan.model import Finding, Grant, Resource, Scope, Severity
-from vendorscan.check import SCOPE_NAMES, ResourceCheck, message, require_known
+from vendorscan.check import SCOPE_NAMES, ResourceCheck, evidence, message, require_known
 
 REFERENCES = ("GDPR Art. 5(1)(f)", "GDPR Art. 32", "ISO/IEC 27001 A.5.15", "ISO/IEC 27001 A.8.3")
 _WHO = {Scope.PUBLIC: "anyone on the internet", Scope.EVERYONE: "every account that can log on",
@@ -99,12 +99,14 @@ class AccessCheck(ResourceCheck):
         remediation, rmsg = message("Remove {principals} from this {noun} and grant access to the named group that "
                                     "needs it; check that new files do not inherit it.", field="remediation",
                                     principals=", ".join(sorted({g.principal for g in grants})), noun=noun)
-        msg.update(rmsg)
+        shown, emsg = evidence(*(message("{principal}: {rights} ({source})", "evidence", principal=g.principal,
+                                         rights=sorted(g.rights), source=g.source) for g in grants))
+        msg.update(rmsg, **emsg)
         return Finding(
             check_id=self.id, severity=severity.access(top.scope, write), confidence=1.0, title=title,
             resource=held.resource.uri, target=ctx.target, kind=f"access.{kind_right}.{top.scope.value}",
             category="access", verdict="", count=1 + held.covered,
-            evidence=tuple(f"{g.principal}: {'+'.join(sorted(g.rights))} ({g.source})" for g in grants),
+            evidence=shown,
             remediation=remediation,
             references=REFERENCES,
             details={"principals": sorted({g.principal for g in grants}), "scope": top.scope.value,

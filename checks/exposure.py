@@ -8,7 +8,7 @@ from typing import Iterator
 
 from vendorscan import severity
 from vendorscan.model import AccessPolicy, Finding, Scope
-from vendorscan.check import SCOPE_NAMES, Correlation, message, require_known
+from vendorscan.check import SCOPE_NAMES, Correlation, evidence, message, require_known
 
 _DATA = {"national_id", "financial", "contact"}
 # Targets that are databases: their tables are the database, not a copy of one.
@@ -57,15 +57,16 @@ class ExposureCheck(Correlation):
             if persons:
                 title, msg = message("Real-looking national identifiers in a {environment} environment",
                                      environment=ctx.environment)
+                shown, emsg = evidence(message("distinct persons: {persons}", "evidence", persons=persons))
                 yield Finding(
                     check_id=self.id, severity=severity.test_environment(persons), confidence=1.0, title=title,
                     resource=f"target://{ctx.target}", target=ctx.target, kind="exposure.test_environment",
                     category="exposure", verdict="real", count=persons, distinct=persons,
-                    evidence=(f"{persons} distinct persons",),
+                    evidence=shown,
                     remediation=("Test and shared environments must hold synthetic or pseudonymised data: replace "
                                  "the copy with de-identified data and delete the real one, including backups."),
                     references=("GDPR Art. 5(1)(b)", "GDPR Art. 5(1)(c)", "GDPR Art. 25", "GDPR Art. 32"),
-                    details={"environment": ctx.environment, "persons": persons, **msg})
+                    details={"environment": ctx.environment, "persons": persons, **msg, **emsg})
 
     def _database_copies(self, store, ctx) -> Iterator[Finding]:
         """One finding per file read as database tables (SQLite, Access, a dump, a data-lake file) with real ids."""

@@ -15,6 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
+from markupsafe import Markup
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from vendorscan.model import Severity
@@ -60,14 +61,34 @@ def _environment(lang: str) -> Environment:
         msg = finding.details.get(f"{field}_msg")
         if not msg:
             return translate(getattr(finding, field))
+        return filled(msg)
+
+    def filled(msg: list) -> str:
         msgid, args = msg
-        return translate(msgid).format(**{k: phrases(translate(v)) if isinstance(v, str) else v for k, v in args.items()})
+        return translate(msgid).format(**{k: _filled_arg(v) for k, v in args.items()})
+
+    def _filled_arg(value):
+        if isinstance(value, list):  # a set of words (rights)
+            return "+".join(translate(v) for v in value)
+        return phrases(translate(value)) if isinstance(value, str) else format_decimal(value, locale=locale)
+
+    def evidence(finding) -> list[str]:
+        """A finding's evidence as the reader's language has it (masked values pass through unchanged)."""
+        msgs = finding.details.get("evidence_msg")
+        return [filled(m) for m in msgs] if msgs else [phrases(e) for e in finding.evidence]
+
+    def detail(text: str):
+        """A skip's detail translated; one the catalog lacks (made at run time) is marked as English."""
+        shown = translate(text)
+        return shown if shown != text or lang == "en" else Markup('<span lang="en">') + text + Markup("</span>")
 
     def phrases(text: str) -> str:
         """A technical text with its parenthesised words translated: 'other (every local account)'."""
         return _PARENTHESISED.sub(lambda m: "(" + translate(m.group(1)) + ")", text)
 
     env.filters["phrases"] = phrases
+    env.globals["evidence"] = evidence
+    env.globals["detail"] = detail
     env.globals["title"] = lambda finding: localised(finding, "title")
     env.globals["remediation"] = lambda finding: localised(finding, "remediation")
     env.globals["tr"] = translate  # a value that is a message of its own (a severity, a kind's name, a scope)

@@ -110,11 +110,9 @@ def _region(loc: Location) -> dict | None:
     region = {"startLine": loc.line}
     if loc.column is not None:
         region["startColumn"] = loc.column
-    end_line, end_col = getattr(loc, "end_line", None), getattr(loc, "end_column", None)
-    if end_line is not None:
-        region["endLine"] = end_line
-    if end_col is not None:
-        region["endColumn"] = end_col
+    if loc.column is not None and loc.end_column is not None:  # values never span lines: the end is on the start's
+        region["endLine"] = loc.line
+        region["endColumn"] = loc.end_column
     return region
 
 

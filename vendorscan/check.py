@@ -19,8 +19,16 @@ class NoOptions:
 
 
 def message(msgid: str, field: str = "title", **args) -> tuple[str, dict]:
-    """(English text, details entry) of a title or remediation with parameters: reports translate, then fill."""
-    return msgid.format(**args), {f"{field}_msg": [msgid, args]}
+    """(English text, details entry) of a title or remediation with parameters: reports translate, then fill.
+
+    A list argument is a set of words (rights: list, read): joined by '+', each word translated by the report."""
+    text = msgid.format(**{k: "+".join(v) if isinstance(v, (list, tuple)) else v for k, v in args.items()})
+    return text, {f"{field}_msg": [msgid, args]}
+
+
+def evidence(*messages: tuple[str, dict]) -> tuple[tuple[str, ...], dict]:
+    """(English evidence texts, details entry) from message(…, field="evidence") results, one per evidence item."""
+    return tuple(text for text, _ in messages), {"evidence_msg": [m["evidence_msg"] for _, m in messages]}
 
 
 def require_known(values, allowed, what: str) -> None:

@@ -187,6 +187,7 @@ class Location:
     column_name: str | None = None
     row_key: str | None = None
     region: tuple[int, int, int, int] | None = None
+    end_column: int | None = None  # the column just after the value, on its line (SARIF's endColumn)
 
     def to_dict(self) -> dict[str, Any]:
         """Only the fields that are set."""
