@@ -53,7 +53,7 @@ def test_findings_reports_and_exit_code(scanned):
     assert se[0]["count"] == 2 and se[0]["distinct"] == 1  # one person, two forms
     assert all(o["location"]["line"] in (2, 3) for o in se[0]["occurrences"])
     latin = [f for f in report["findings"] if f["resource"].endswith("latin.txt")]
-    assert latin and latin[0]["occurrences"][0]["location"] == {"line": 1, "column": 21, "offset": 20}
+    assert latin and latin[0]["occurrences"][0]["location"] == {"line": 1, "column": 21, "end_column": 33, "offset": 20}
     assert any(f["kind"] == "se.personnummer" and f["resource"].endswith("utf16.txt") for f in report["findings"])
     exposure = [f for f in report["findings"] if f["check_id"] == "exposure"]
     assert {f["kind"] for f in exposure} >= {"exposure.everyone", "exposure.test_environment"}
