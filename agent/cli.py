@@ -35,6 +35,7 @@ from pathlib import Path  # noqa: E402
 
 from vendorscan import __version__, plugins  # noqa: E402
 from vendorscan.errors import ConfigError, ExecutorError  # noqa: E402
+from vendorscan.model import ENVIRONMENTS  # noqa: E402
 from vendorscan.agent.state import StateError  # noqa: E402
 from vendorscan.report import LANGUAGES, ReportError  # noqa: E402
 
@@ -99,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="scan local paths or the targets of a config file")
     _scan_options(scan)
     scan.add_argument("paths", nargs="*", help="local paths to scan (instead of, or besides, the config's targets)")
-    scan.add_argument("--environment", choices=["production", "test", "shared"], default="production",
+    scan.add_argument("--environment", choices=ENVIRONMENTS, default="production",
                       help="environment of the PATHs given on the command line")
     scan.set_defaults(func=_cmd_scan)
 

@@ -10,10 +10,10 @@ from typing import Any, Literal
 
 from vendorscan import plugins
 from vendorscan.errors import ConfigError
+from vendorscan.model import ENVIRONMENTS
 from vendorscan.options import ByteSize, build
 from vendorscan.report import LANGUAGES
 
-ENVIRONMENTS = ("production", "test", "shared")
 DEFAULT_CHECKS = ("identifiers", "special_categories", "access", "exposure", "posture")
 
 
@@ -86,6 +86,24 @@ class AgentSettings:
 
 
 @dataclass(frozen=True)
+class ComplianceSettings:
+    """[compliance]: which frameworks the report's requirements matrix shows, and a buyer's own framework files."""
+
+    frameworks: list[str] = field(default_factory=list)  # ids; empty: every bundled and added framework
+    framework_files: list[str] = field(default_factory=list)  # more frameworks, one JSON file each
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """The frameworks to decide and the contract's clauses, loaded and checked."""
+
+    frameworks: tuple = ()
+    clauses: tuple = ()
+    contract: str = ""  # the contract's name, as the report shows it
+    shown: tuple = ()  # ids of the frameworks the report shows; empty: all (a shown one may follow any of them)
+
+
+@dataclass(frozen=True)
 class Target:
     """One [[targets]] entry with its connector's validated options."""
 
@@ -119,6 +137,7 @@ class Config:
     source: str = "<defaults>"
     agent: AgentSettings = AgentSettings()
     formats: FormatSettings = FormatSettings()
+    compliance: Compliance = Compliance()
 
     def digest(self) -> str:
         """SHA-256 of the canonical config; secrets are never in it (only *_env/*_file names)."""
@@ -134,7 +153,7 @@ class Config:
         return hashlib.sha256(json.dumps(sel, sort_keys=True, default=str).encode()).hexdigest()
 
 
-_TOP = {"scan", "limits", "executor", "checks", "targets", "agent", "formats"}
+_TOP = {"scan", "limits", "executor", "checks", "targets", "agent", "formats", "compliance", "contract"}
 FORMATS_VERSION = "1"  # raised when a format handler changes what it extracts
 
 
@@ -192,7 +211,32 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
     if formats.max_depth < 0 or formats.max_members < 1 or formats.max_ratio < 2 or formats.ocr_timeout < 1:
         raise ConfigError("formats", "max_depth must be >= 0, max_members and ocr_timeout >= 1, max_ratio >= 2")
     _check_format_handlers()
-    return Config(scan, limits, executor, targets, checks, raw, source, agent, formats)
+    compliance = _compliance(_table(raw, "compliance"), _table(raw, "contract"), Path(source).parent)
+    return Config(scan, limits, executor, targets, checks, raw, source, agent, formats, compliance)
+
+
+def _compliance(table: dict[str, Any], contract: dict[str, Any], base: Path) -> Compliance:
+    """The frameworks (bundled, plus the config's files) and the contract's clauses, every reference checked."""
+    from vendorscan.reports import compliance as matrix
+    settings = build(ComplianceSettings, table, "compliance")
+    added = [Path(p) if Path(p).is_absolute() else base / p for p in settings.framework_files]
+    frameworks = matrix.load(matrix.bundled() + added)
+    if settings.frameworks:
+        known = {f.id for f in frameworks}
+        unknown = [f for f in settings.frameworks if f not in known]
+        if unknown:
+            raise ConfigError("compliance.frameworks", f"unknown frameworks {unknown} (known: {', '.join(sorted(known))})")
+    unknown_keys = set(contract) - {"name", "clauses"}
+    if unknown_keys:
+        raise ConfigError("contract", f"unknown keys {sorted(unknown_keys)} (allowed: name, clauses)")
+    raw_clauses = contract.get("clauses", [])
+    if not isinstance(raw_clauses, list):
+        raise ConfigError("contract.clauses", "must be an array of tables ([[contract.clauses]])")
+    clauses = [matrix.requirement(c, f"contract.clauses[{i}]") for i, c in enumerate(raw_clauses)]
+    if len({c.id for c in clauses}) != len(clauses):
+        raise ConfigError("contract.clauses", "two clauses have the same id")
+    matrix.check_references(frameworks, clauses, set(plugins.available("checks")))  # a clause may follow any framework
+    return Compliance(tuple(frameworks), tuple(clauses), str(contract.get("name", "")), tuple(settings.frameworks))
 
 
 def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:

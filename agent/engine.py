@@ -23,6 +23,7 @@ from vendorscan.agent.keys import hash_key, state_dir
 from vendorscan.skips import makes_incomplete
 from vendorscan.check import ResourceFacts
 from vendorscan.report import summary
+from vendorscan.reports.compliance import decision_row, evaluate
 from vendorscan.model import NAME_SECTION, Coverage, Finding, Resource, Severity, Skipped
 from vendorscan.agent.names import NAME_PART, Names
 from vendorscan.agent.state import ScanLock, State
@@ -62,6 +63,7 @@ class ScanResult:
     lang: str = "en"  # language of the HTML report
     stopped: bool = False  # stopped on request (Ctrl-C, SIGTERM): recorded as interrupted, the next scan resumes
     summary: dict[str, Any] = field(default_factory=dict)  # vendorscan.report.summary, made once when the scan ends
+    compliance: dict[str, Any] = field(default_factory=dict)  # requirements and clauses decided, once at the end
 
     @property
     def complete(self) -> bool:
@@ -177,6 +179,7 @@ class Scan:
         result.stopped = self.stop_requested
         store.commit()
         result.summary = summary(result)  # once: the state, the reports and the command line all read this one
+        result.compliance = compliance_of(self.config.compliance, result)
         with store.idle():  # the state db's connection reads the run store and writes the cache it attaches
             result.lifecycle = self.db.record_scan(result, result.summary)
             result.accepted = {fp: list(self.db.acceptance(fp)) for fp in self.db.accepted()}
@@ -409,3 +412,17 @@ def exit_code(result: ScanResult) -> int:
     # Accepted risks stay in the report but do not fail the pipeline.
     return 1 if any(f.severity.at_least(threshold) and f.fingerprint not in result.accepted
                     for f in result.store.findings()) else 0
+
+
+def compliance_of(settings, result: ScanResult) -> dict[str, Any]:
+    """The report's `compliance` block: the configured frameworks and contract clauses decided by this scan."""
+    environment = {c.target: c.environment for c in result.coverage}
+    rows = (decision_row(f, environment.get(f.target, "")) for f in result.store.findings())
+    coverage = [{"target": c.target, "connector": c.connector, "environment": c.environment,
+                 "complete": c.complete and not result.stopped} for c in result.coverage]
+    block = evaluate(list(settings.frameworks), list(settings.clauses), rows, {c["id"] for c in result.checks},
+                     coverage)
+    if settings.shown:
+        block["frameworks"] = [f for f in block["frameworks"] if f["id"] in settings.shown]
+    block["contract_name"] = settings.contract
+    return block

@@ -23,6 +23,9 @@ from vendorscan.report import LANGUAGES, Report, atomic_text, summary
 
 MAX_SKIPPED_ROWS = 500
 TOP_ACTIONS = 5
+MAX_LINKED = 5  # findings linked per requirement in the HTML (report.json lists more)
+# How the matrix names each status (report.json has the ids).
+STATUS_NAMES = {"met": "met", "not_met": "not met", "not_assessed": "not assessed", "manual": "manual (for the assessor)"}
 # Babel's locale for each report language (bokmål is nb; the others are their own).
 _PARENTHESISED = re.compile(r"\(([^()]+)\)")
 LOCALES = {"en": "en_GB", "da": "da_DK", "sv": "sv_SE", "nb": "nb_NO", "fi": "fi_FI", "is": "is_IS"}
@@ -88,6 +91,8 @@ def _environment(lang: str) -> Environment:
 
     env.filters["phrases"] = phrases
     env.globals["evidence"] = evidence
+    env.globals["reason"] = lambda row: translate(row["reason"]).format(**{
+        k: " / ".join(translate(x) for x in v) if isinstance(v, list) else v for k, v in row["reason_args"].items()})
     env.globals["detail"] = detail
     env.globals["title"] = lambda finding: localised(finding, "title")
     env.globals["remediation"] = lambda finding: localised(finding, "remediation")
@@ -136,6 +141,8 @@ class HtmlReport(Report):
                    if f.severity.rank <= Severity.HIGH.rank and f.verdict == "real"][:TOP_ACTIONS]
         targets = [{"coverage": c, "groups": self._groups(store, c.target)} for c in result.coverage]
         skipped = list(itertools.islice(store.skipped(), MAX_SKIPPED_ROWS))
+        compliance = result.compliance or {"frameworks": [], "contract": []}
+        linked = _linked(store, compliance)
         template = _environment(result.lang).get_template("report.html.j2")
         path = out_dir / "report.html"
         with atomic_text(path) as f:
@@ -145,6 +152,8 @@ class HtmlReport(Report):
                                            target_chart=target_chart, actions=actions,
                                            accepted=result.accepted,
                                            targets=targets, skipped=skipped, checks=result.checks,
+                                           compliance=compliance, linked=linked, max_linked=MAX_LINKED,
+                                           status_names=STATUS_NAMES,
                                            skipped_total=facts["resources_skipped"],
                                            max_skipped=MAX_SKIPPED_ROWS):
                 f.write(piece)
@@ -154,3 +163,10 @@ class HtmlReport(Report):
     def _groups(store, target: str):
         for resource, _rank in store.resources_by_severity(target):
             yield {"resource": resource, "findings": store.findings_of(resource)}
+
+
+def _linked(store, compliance: dict) -> dict:
+    """The findings the requirements matrix links to (a few per requirement), by fingerprint."""
+    wanted = {fp for rows in [compliance.get("contract", [])] + [f["requirements"] for f in compliance["frameworks"]]
+              for r in rows for fp in r["findings"][:MAX_LINKED]}
+    return {f.fingerprint: f for f in store.findings() if f.fingerprint in wanted} if wanted else {}

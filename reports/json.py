@@ -26,6 +26,7 @@ class JsonReport(Report):
             f.write('"summary": %s,\n' % dump(summary(result)))
             f.write('"checks": %s,\n' % dump(result.checks))
             f.write('"targets": %s,\n' % dump([c.to_dict() for c in result.coverage]))
+            f.write('"compliance": %s,\n' % dump(result.compliance))
             f.write('"findings": [')
             for i, finding in enumerate(store.findings()):
                 body = finding.to_dict()

@@ -69,9 +69,13 @@ def code_messages() -> list[str]:
     found += list(kinds.REMEDIATION.values()) + [kinds.TEST_REMEDIATION, kinds.MASKED_REMEDIATION]
     found += [text for rule in posture.RULES for text in (rule[3], rule[4])]
     found += list(REASONS) + [s.value for s in Scope] + [s.value for s in Severity] + ["none found"]
-    found += ["production", "test", "shared", "content", "resource", "correlation"]
+    found += list(model.ENVIRONMENTS) + ["content", "resource", "correlation"]
     found += ["new", "persisting", "accepted", "resolved", "readable", "writable"]  # lifecycle; access actions
     found += ["list", "read", "write", "admin"]  # rights, as evidence names them
+    from vendorscan.reports import compliance, html
+    for fw in compliance.load(compliance.bundled()):  # the requirements matrix: names, titles, statuses, reasons
+        found += [fw.name] + [r.title for r in fw.requirements]
+    found += list(html.STATUS_NAMES.values()) + list(compliance.REASONS)
     found += skip_details([ROOT / d for d in ("agent", "connectors", "formats")])
     nouns = ["file", "folder", "bucket", "object", "table", "schema", "column"]  # resource kinds, in titles too
     found += nouns + [n.capitalize() for n in nouns] + _chosen_messages(ROOT / "checks")

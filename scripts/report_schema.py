@@ -1,4 +1,4 @@
-"""Write reports/schema/report.schema.json from the definitions it constrains (kinds, verdicts, severities, skip
+"""Write reports/schema/report.schema.json (and framework.schema.json, a framework file's) from the definitions it constrains (kinds, verdicts, severities, skip
 reasons, connectors, scopes): the schema is generated, never kept in step by hand.
 
     .venv/bin/python scripts/report_schema.py          # rewrite the schema
@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "reports" / "schema" / "report.schema.json"
+FRAMEWORK_SCHEMA = ROOT / "reports" / "schema" / "framework.schema.json"
 
 # Evidence of a personal-data finding always hides part of the value: a mask character stands in it.
 MASKED_EVIDENCE = r"[*Xx#•?]"
@@ -45,17 +46,28 @@ def _strict(properties: dict, required: list[str] | None = None) -> dict:
 
 def build() -> dict:
     """The report.json schema, from the current definitions."""
-    from vendorscan.model import Scope, Severity, Verdict
+    from vendorscan.model import ENVIRONMENTS, Scope, Severity, Verdict
     from vendorscan.skips import REASONS
+    from vendorscan.reports import compliance as matrix
     integer, string, boolean = {"type": "integer", "minimum": 0}, {"type": "string"}, {"type": "boolean"}
     strings = {"type": "array", "items": string}
     message = {"type": "array", "prefixItems": [string, {"type": "object"}], "minItems": 2, "maxItems": 2}
     digest = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
     when = {"type": "string", "format": "date-time"}
     severities = [s.value for s in Severity]
-    environment = {"enum": ["production", "test", "shared"]}
+    environment = {"enum": list(ENVIRONMENTS)}
     lifecycle = _strict({k: integer for k in ("new", "persisting", "resolved", "accepted")},
                         ["new", "persisting", "resolved", "accepted"])
+    decided = _strict({  # one requirement or contract clause, decided by this scan
+        "id": string, "title": string, "description": string, "status": {"enum": list(matrix.STATUSES)},
+        "reason": {"enum": ["", *matrix.REASONS]}, "reason_args": {"type": "object"},
+        "findings": {"type": "array", "maxItems": matrix.MAX_LINKED, "items": {"type": "string"}},
+        "findings_total": integer}, ["id", "title", "status", "reason", "findings", "findings_total"])
+    compliance = _strict({
+        "frameworks": {"type": "array", "items": _strict({
+            "id": string, "name": string, "version": string, "description": string,
+            "requirements": {"type": "array", "items": decided}}, ["id", "name", "requirements"])},
+        "contract": {"type": "array", "items": decided}, "contract_name": string}, ["frameworks", "contract"])
     location = _strict({
         "line": {"type": "integer", "minimum": 1}, "column": {"type": "integer", "minimum": 1},
         "offset": integer, "page": {"type": "integer", "minimum": 1}, "sheet": string, "cell": string,
@@ -135,12 +147,13 @@ def build() -> dict:
                             "additionalProperties": integer},
                 "skipped_total": integer, "errors": strings, "complete": boolean, "weaknesses": strings},
                 ["target", "connector", "environment", "resources_seen", "resources_read", "skipped", "complete"])},
+            "compliance": compliance,
             "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},
             "resolved": {"type": "array", "items": resolved},
             "skipped": {"type": "array", "items": _strict(
                 {"uri": string, "target": string, "reason": {"$ref": "#/$defs/reason"}, "detail": string},
                 ["uri", "target", "reason", "detail"])},
-        }, ["schema_version", "scan", "summary", "checks", "targets", "findings", "skipped"]),
+        }, ["schema_version", "scan", "summary", "checks", "targets", "compliance", "findings", "skipped"]),
         "$defs": {
             "severity": {"enum": severities},
             "reason": {"enum": sorted(REASONS)},
@@ -150,17 +163,36 @@ def build() -> dict:
     }
 
 
+def build_framework() -> dict:
+    """The schema of a framework file (reports/frameworks/*.json, or a buyer's own), from the loader's fields."""
+    from vendorscan.reports import compliance as matrix
+    held = {"text": {"type": "string", "minLength": 1}, "flag": {"type": "boolean"},
+            "list": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}}
+    requirement = _strict({k: held[v] for k, v in matrix.FIELDS.items()}, list(matrix.REQUIRED))
+    requirement["properties"]["description"] = {"type": "string"}
+    requirement["anyOf"] = [{"required": ["manual"], "properties": {"manual": {"const": True}}},
+                            {"required": ["follows"]}, {"required": ["checks", "fails_on"]}]
+    framework = _strict({k: held[v] for k, v in matrix.FRAMEWORK_FIELDS.items()}, ["id", "name", "requirements"])
+    framework["properties"].update({"$schema": {"type": "string"}, "description": {"type": "string"},
+                                    "requirements": {"type": "array", "minItems": 1, "items": requirement}})
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://vendorscan.example/schema/framework-1.0.json",
+            "title": "vendorscan compliance framework", **framework}
+
+
 def main() -> int:
-    """Rewrite the schema, or with --check say whether the shipped one is current."""
+    """Rewrite the schemas, or with --check say whether the shipped ones are current."""
     sys.path.insert(0, str(ROOT))
-    text = json.dumps(build(), ensure_ascii=False, indent=1) + "\n"
-    if "--check" in sys.argv:
-        if SCHEMA.read_text(encoding="utf-8") != text:
-            print(f"{SCHEMA} is not what scripts/report_schema.py makes: run it and commit the result")
-            return 1
-        return 0
-    SCHEMA.write_text(text, encoding="utf-8")
-    return 0
+    stale = []
+    for path, schema in ((SCHEMA, build()), (FRAMEWORK_SCHEMA, build_framework())):
+        text = json.dumps(schema, ensure_ascii=False, indent=1) + "\n"
+        if "--check" not in sys.argv:
+            path.write_text(text, encoding="utf-8")
+        elif not path.exists() or path.read_text(encoding="utf-8") != text:
+            stale.append(path)
+    for path in stale:
+        print(f"{path} is not what scripts/report_schema.py makes: run it and commit the result")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

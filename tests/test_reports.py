@@ -324,6 +324,9 @@ def _technical_words(report: dict) -> set[str]:
                   *f.get("references", []), *(str(v) for loc in f["locations"] for v in loc.values())]
     parts += [t["target"] + " " + t["connector"] for t in report["targets"]]
     parts += [s["uri"] for s in report["skipped"]]  # a skip's detail is the report's to translate
+    compliance = report["compliance"]  # requirement ids as the framework writes them; the contract in its own words
+    parts += [r["id"] for f in compliance["frameworks"] for r in f["requirements"]] + [compliance["contract_name"]]
+    parts += [c["id"] + " " + c["title"] for c in compliance["contract"]]
     return _words(" ".join(parts)) | {"vendorscan", "gdpr", "art", "nis2", "iso", "iec", "pci", "dss", "hmac",
                                       "sha", "ed25519", "bundle", "verify", "key", "public", "kib", "mib", "gib",
                                       "utc", "info", "json", "report", "csv"}

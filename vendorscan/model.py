@@ -167,6 +167,7 @@ class Skipped:
     target: str = ""
 
 
+ENVIRONMENTS = ("production", "test", "shared")  # what a target is, as its config says
 NAME_SECTION = "name"  # Location.section of a value found in a name (a file's, a member's, a column's)
 
 

@@ -61,8 +61,35 @@ def write_config(root: Path) -> Path:
         'name = "demo-hr-test-db"\n'
         'type = "odbc"\n'
         'environment = "test"\n'
-        f"connection_string = {_toml(f'Driver={{SQLite3}};Database={db};NoCreat=1')}\n", encoding="utf-8")
+        f"connection_string = {_toml(f'Driver={{SQLite3}};Database={db};NoCreat=1')}\n\n"
+        + CONTRACT, encoding="utf-8")
     return path
+
+
+# The clauses of the demo supplier's contract (the incidents behind vendorscan), as config.example.toml has them.
+CONTRACT = """\
+[contract]
+name = "Data processing agreement 2024-117, appendix 3 (security)"
+
+[[contract.clauses]]
+id = "3.4"
+title = "Test environments hold no real personal data"
+follows = ["iso27001-2022:A.8.33"]
+
+[[contract.clauses]]
+id = "3.6"
+title = "Case data is readable only by the case team group"
+checks = ["access", "exposure"]
+fails_on = ["access.read.*", "access.write.*", "exposure.*"]
+resources = ["*/case-screenshots*"]
+
+[[contract.clauses]]
+id = "3.9"
+title = "Data is exchanged only as masked exports"
+checks = ["identifiers"]
+fails_on = ["dk.*", "se.*", "no.*", "fi.*", "is.*"]
+resources = ["*/supplier-exports/*", "*/masked-export/*"]
+"""
 
 
 def _toml(text: str) -> str:
