@@ -466,7 +466,9 @@ def _print_summary(result, written, code: int) -> None:
         lines += [f"    error: {e}" for e in c.errors]
         lines += [f"    weakness of this scan: {w}" for w in c.weaknesses]
     lines.append("  findings: " + ", ".join(f"{k} {v}" for k, v in sev.items()))
-    lines.append(f"  exposed persons (distinct real-looking national ids): {s['exposed_persons']}")
+    lines.append(f"  exposed persons (distinct real-looking national ids): {s['exposed_persons']}"
+                 + (f", readable by {s['readable_by_accounts']} enabled accounts" if s.get("readable_by_accounts")
+                    else ""))
     if result.lifecycle:
         lines.append("  since the last scans: " + ", ".join(f"{k} {v}" for k, v in result.lifecycle.items()))
     lines.append(f"  overall risk: {s['risk']}")

@@ -113,6 +113,17 @@ class Target:
     options: Any
     raw: dict[str, Any]
     schedule: str = ""  # cron expression for `vendorscan agent` (5 fields, or 6 with seconds last)
+    directory: str = ""  # the [directories.NAME] that measures who its grants reach; "": judged by names
+
+
+@dataclass(frozen=True)
+class DirectorySettings:
+    """One [directories.NAME] table: a directory plugin with its validated options."""
+
+    name: str
+    type: str
+    cls: type
+    options: Any
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,7 @@ class Config:
     agent: AgentSettings = AgentSettings()
     formats: FormatSettings = FormatSettings()
     compliance: Compliance = Compliance()
+    directories: dict = field(default_factory=dict)  # name -> DirectorySettings
 
     def digest(self) -> str:
         """SHA-256 of the canonical config; secrets are never in it (only *_env/*_file names)."""
@@ -153,7 +165,8 @@ class Config:
         return hashlib.sha256(json.dumps(sel, sort_keys=True, default=str).encode()).hexdigest()
 
 
-_TOP = {"scan", "limits", "executor", "checks", "targets", "agent", "formats", "compliance", "contract"}
+_TOP = {"scan", "limits", "executor", "checks", "targets", "agent", "formats", "compliance", "contract",
+        "directories"}
 FORMATS_VERSION = "1"  # raised when a format handler changes what it extracts
 
 
@@ -198,7 +211,12 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
         if fmt not in reports:
             raise ConfigError(f"scan.formats[{i}]", f"unknown report format '{fmt}' (installed: {', '.join(sorted(reports))})")
     checks = _checks(_table(raw, "checks"))
+    directories = _directories(_table(raw, "directories"))
     targets = _targets(raw.get("targets", []))
+    for i, t in enumerate(targets):
+        if t.directory and t.directory not in directories:
+            raise ConfigError(f"targets[{i}].directory", f"no [directories.{t.directory}] table "
+                                                         f"(configured: {', '.join(sorted(directories)) or 'none'})")
     agent = build(AgentSettings, _table(raw, "agent"), "agent")
     try:
         from zoneinfo import ZoneInfo
@@ -212,7 +230,7 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
         raise ConfigError("formats", "max_depth must be >= 0, max_members and ocr_timeout >= 1, max_ratio >= 2")
     _check_format_handlers()
     compliance = _compliance(_table(raw, "compliance"), _table(raw, "contract"), Path(source).parent)
-    return Config(scan, limits, executor, targets, checks, raw, source, agent, formats, compliance)
+    return Config(scan, limits, executor, targets, checks, raw, source, agent, formats, compliance, directories)
 
 
 def _compliance(table: dict[str, Any], contract: dict[str, Any], base: Path) -> Compliance:
@@ -295,12 +313,36 @@ def _targets(items: Any) -> list[Target]:
             cls = plugins.load("connectors", ctype)
         except plugins.PluginError as exc:
             raise ConfigError(f"{path}.type", str(exc)) from None
-        options = build(cls.Options, item, path, ignore=frozenset({"name", "type", "environment", "schedule"}))
+        options = build(cls.Options, item, path,
+                        ignore=frozenset({"name", "type", "environment", "schedule", "directory"}))
+        directory = item.get("directory", "")
+        if not isinstance(directory, str):
+            raise ConfigError(f"{path}.directory", "expected the name of a [directories.NAME] table")
         schedule = item.get("schedule", "")
         if schedule:
             _check_cron(schedule, f"{path}.schedule")
-        targets.append(Target(name, ctype, env, options, item, schedule))
+        targets.append(Target(name, ctype, env, options, item, schedule, directory))
     return targets
+
+
+def _directories(table: dict[str, Any]) -> dict[str, DirectorySettings]:
+    """[directories.NAME] tables: each a directory plugin (`type`) and its options."""
+    installed = plugins.available("directories")
+    found = {}
+    for name, sub in table.items():
+        path = f"directories.{name}"
+        if not isinstance(sub, dict):
+            raise ConfigError(path, "expected a table")
+        dtype = sub.get("type")
+        if dtype not in installed:
+            raise ConfigError(f"{path}.type", f"unknown directory type {dtype!r} (installed: "
+                                              f"{', '.join(sorted(installed))})")
+        try:
+            cls = plugins.load("directories", dtype)
+        except plugins.PluginError as exc:
+            raise ConfigError(f"{path}.type", str(exc)) from None
+        found[name] = DirectorySettings(name, dtype, cls, build(cls.Options, sub, path, ignore=frozenset({"type"})))
+    return found
 
 
 def _check_format_handlers() -> None:

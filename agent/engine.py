@@ -24,6 +24,7 @@ from vendorscan.skips import makes_incomplete
 from vendorscan.check import ResourceFacts
 from vendorscan.report import summary
 from vendorscan.reports.compliance import decision_row, evaluate
+from vendorscan.directory import Breadth
 from vendorscan.model import NAME_SECTION, Coverage, Finding, Resource, Severity, Skipped
 from vendorscan.agent.names import NAME_PART, Names
 from vendorscan.agent.state import ScanLock, State
@@ -131,6 +132,14 @@ class Scan:
         self.key = hash_key(self.state, config.scan.hash_key_env, config.scan.hash_key_file)
         self.hasher = ValueHasher(self.key)
         self.on_progress = on_progress or (lambda *_: None)
+        self._breadths: dict[str, Breadth] = {}  # by directory name: one directory read per scan, shared by targets
+
+    def breadth(self, directory: str) -> Breadth:
+        """The breadth judge of a [directories.NAME] ("" : judged by names), made once per scan."""
+        if directory not in self._breadths:
+            chosen = self.config.directories.get(directory) if directory else None
+            self._breadths[directory] = Breadth(chosen.cls(chosen.options, chosen.name) if chosen else None)
+        return self._breadths[directory]
 
     def run(self) -> ScanResult:
         """Scan every target; the result's store holds findings for the reports."""
@@ -143,6 +152,8 @@ class Scan:
         try:
             return self._run_with(executor)
         finally:
+            for breadth in self._breadths.values():
+                breadth.close()
             if self.stop_requested and hasattr(executor, "abort"):
                 executor.abort()  # units still running were abandoned: do not wait for them
             executor.shutdown()
@@ -237,6 +248,7 @@ class _TargetScan:
             self._fail(str(exc))
             return
         self.cov.weaknesses = connector.weaknesses()
+        breadth = self.scan.breadth(self.target.directory)
         for w in self.cov.weaknesses:
             log.warning("target %s: weakness of this scan: %s", self.target.name, w, extra={"target": self.target.name})
         batch: list[Resource] = []
@@ -247,6 +259,8 @@ class _TargetScan:
                     continue
                 self.cov.resources_seen += 1
                 in_name = self.names.disguise(item)  # from here on, only the masked uri is recorded or shown
+                if item.access is not None and breadth.directory is not None:
+                    item.access = breadth.policy(item.access)
                 self.store.add_resource(item)
                 if in_name:
                     self._name_findings(item, in_name)
@@ -289,6 +303,7 @@ class _TargetScan:
             self.units.finish()
             self.findings += self.cache.flush()
             connector.close()
+            self.cov.breadth, self.cov.breadth_msg = breadth.described()
         if self.cov.complete:
             self.store.commit()  # writes out the walk's batched resource rows: they say what still exists
             self.cache.forget_unseen()

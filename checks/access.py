@@ -99,8 +99,7 @@ class AccessCheck(ResourceCheck):
         remediation, rmsg = message("Remove {principals} from this {noun} and grant access to the named group that "
                                     "needs it; check that new files do not inherit it.", field="remediation",
                                     principals=", ".join(sorted({g.principal for g in grants})), noun=noun)
-        shown, emsg = evidence(*(message("{principal}: {rights} ({source})", "evidence", principal=g.principal,
-                                         rights=sorted(g.rights), source=g.source) for g in grants))
+        shown, emsg = evidence(*(_grant_evidence(g) for g in grants))
         msg.update(rmsg, **emsg)
         return Finding(
             check_id=self.id, severity=severity.access(top.scope, write), confidence=1.0, title=title,
@@ -111,4 +110,27 @@ class AccessCheck(ResourceCheck):
             references=REFERENCES,
             details={"principals": sorted({g.principal for g in grants}), "scope": top.scope.value,
                      "rights": sorted(set().union(*(g.rights for g in grants))),
-                     "children_covered": held.covered, "notes": [g.note for g in grants if g.note], **msg})
+                     "children_covered": held.covered, "notes": [g.note for g in grants if g.note],
+                     **_measured(grants), **msg})
+
+
+def _grant_evidence(g) -> tuple[str, dict]:
+    """A grant as evidence: who, which rights, from where, and the accounts it reaches when a directory measured it."""
+    if g.accounts is None:
+        return message("{principal}: {rights} ({source})", "evidence", principal=g.principal,
+                       rights=sorted(g.rights), source=g.source)
+    if not g.via:  # Everyone, Authenticated Users: every enabled account, through no group
+        return message("{principal}: {rights} ({source}; {accounts} enabled accounts)", "evidence",
+                       principal=g.principal, rights=sorted(g.rights), source=g.source, accounts=g.accounts)
+    return message("{principal}: {rights} ({source}; {accounts} enabled accounts via {path})", "evidence",
+                   principal=g.principal, rights=sorted(g.rights), source=g.source, accounts=g.accounts,
+                   path=" ⊃ ".join(g.via))
+
+
+def _measured(grants) -> dict:
+    """How breadth was judged for a finding's grants: the largest measured reach, or by names."""
+    measured = [g for g in grants if g.accounts is not None]
+    if not measured:
+        return {"breadth": next((g.breadth for g in grants if g.breadth), "names")}
+    widest = max(measured, key=lambda g: g.accounts)
+    return {"accounts": widest.accounts, "via": list(widest.via), "breadth": widest.breadth}

@@ -35,7 +35,7 @@ class ExposureCheck(Correlation):
         broad = {Scope(s) for s in self.options.broad_scopes}
         rows = store.data_resources(ctx.target)
         for parent, group in groupby(rows, key=lambda r: r[1]):
-            exposed, principals, best, special = [], set(), None, False
+            exposed, principals, best, special, widest, judged = [], set(), None, False, None, "names"
             for uri, _parent, access_json in group:
                 categories = store.categories_in(uri)
                 if not categories & _DATA or not access_json:
@@ -47,9 +47,12 @@ class ExposureCheck(Correlation):
                 principals.add(grant.principal)
                 special = special or "special_category" in categories
                 if best is None or grant.scope.rank < best.rank:
-                    best = grant.scope
+                    best, judged = grant.scope, grant.breadth or "names"
+                if grant.accounts is not None and (widest is None or grant.accounts > widest.accounts):
+                    widest = grant
             if exposed:
-                yield self._finding(store, ctx, parent or exposed[0], exposed, principals, best, special)
+                yield self._finding(store, ctx, parent or exposed[0], exposed, principals, best, special, widest,
+                                    judged)
         if ctx.extra.get("connector") not in DATABASE_CONNECTORS:
             yield from self._database_copies(store, ctx)
         if ctx.environment in ("test", "shared"):
@@ -88,15 +91,35 @@ class ExposureCheck(Correlation):
                 references=("GDPR Art. 5(1)(e)", "GDPR Art. 5(1)(f)", "GDPR Art. 25", "GDPR Art. 32"),
                 details={"persons": persons, "tables": sorted(names), "environment": ctx.environment, **msg})
 
-    def _finding(self, store, ctx, folder, exposed, principals, scope, special) -> Finding:
+    def _finding(self, store, ctx, folder, exposed, principals, scope, special, widest, judged) -> Finding:
+        """One exposed folder; `widest` is the grant a directory measured to reach the most accounts, if any."""
         persons = store.persons_in(exposed)
-        sev = severity.exposure(scope, persons, special, ctx.environment)
-        if persons:
+        accounts = widest.accounts if widest is not None else None
+        sev = severity.exposure(scope, persons, special, ctx.environment, accounts)
+        if accounts is not None:
+            msgid = ("{persons} persons' national identifiers with special-category data readable by {accounts} "
+                     "enabled accounts" if special else
+                     "{persons} persons' national identifiers readable by {accounts} enabled accounts")
+            if not persons:
+                msgid = "Personal data readable by {accounts} enabled accounts"
+            title, msg = message(msgid, persons=persons, accounts=accounts)
+            if widest.via:
+                shown, emsg = evidence(message("{principal}: {accounts} enabled accounts (via {path})", "evidence",
+                                               principal=widest.principal, accounts=accounts,
+                                               path=" ⊃ ".join(widest.via)))
+            else:  # Everyone, Authenticated Users: every enabled account, through no group
+                shown, emsg = evidence(message("{principal}: {accounts} enabled accounts", "evidence",
+                                               principal=widest.principal, accounts=accounts))
+            msg.update(emsg)
+            reach = {"accounts": accounts, "via": list(widest.via), "breadth": widest.breadth}
+        elif persons:
             msgid = ("{persons} persons' national identifiers with special-category data readable by {scope} scope"
                      if special else "{persons} persons' national identifiers readable by {scope} scope")
         else:
             msgid = "Personal data readable by {scope} scope"
-        title, msg = message(msgid, persons=persons, scope=scope.value)
+        if accounts is None:
+            title, msg = message(msgid, persons=persons, scope=scope.value)
+            shown, reach = tuple(sorted(principals))[:5], {"breadth": judged}
         remediation, rmsg = message("Restrict the folder to the people who process this data under the contract "
                                     "(remove {principals}), then remove or pseudonymise the identifiers.",
                                     field="remediation", principals=", ".join(sorted(principals)))
@@ -105,10 +128,10 @@ class ExposureCheck(Correlation):
             check_id=self.id, severity=sev, confidence=1.0, title=title,
             resource=folder, target=ctx.target, kind=f"exposure.{scope.value}", category="exposure",
             verdict="real", count=len(exposed), distinct=persons,
-            evidence=tuple(sorted(principals))[:5],
+            evidence=shown,
             remediation=remediation,
             references=REFERENCES + (("GDPR Art. 9",) if special else ()),
             details={"persons": persons, "resources": len(exposed), "principals": sorted(principals),
                      "scope": scope.value, "environment": ctx.environment, "special_category": special,
-                     "examples": exposed[:5], **msg})
+                     "examples": exposed[:5], **reach, **msg})
 

@@ -272,7 +272,8 @@ class SmbConnector(Connector):
         if not raw:
             return None  # needs admin rights on most servers: an empty answer is unknown, not open
         sd = SMB2CreateSDBuffer()
-        sd.unpack(bytes(raw))
+        # impacket gives the NDR byte array as one-byte bytes objects (or ints, by version): either way, bytes.
+        sd.unpack(b"".join(x if isinstance(x, bytes) else bytes([x]) for x in raw))
         policy = dacl_policy(None, sd.get_dacl(), True)
         return {g.principal for g in policy.grants if "read" in g.rights}
 

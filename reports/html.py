@@ -91,6 +91,7 @@ def _environment(lang: str) -> Environment:
 
     env.filters["phrases"] = phrases
     env.globals["evidence"] = evidence
+    env.globals["filled"] = filled
     env.globals["reason"] = lambda row: translate(row["reason"]).format(**{
         k: " / ".join(translate(x) for x in v) if isinstance(v, list) else v for k, v in row["reason_args"].items()})
     env.globals["detail"] = detail

@@ -76,6 +76,8 @@ def code_messages() -> list[str]:
     for fw in compliance.load(compliance.bundled()):  # the requirements matrix: names, titles, statuses, reasons
         found += [fw.name] + [r.title for r in fw.requirements]
     found += list(html.STATUS_NAMES.values()) + list(compliance.REASONS)
+    from vendorscan import directory
+    found += list(directory.DESCRIPTIONS)
     found += skip_details([ROOT / d for d in ("agent", "connectors", "formats")])
     nouns = ["file", "folder", "bucket", "object", "table", "schema", "column"]  # resource kinds, in titles too
     found += nouns + [n.capitalize() for n in nouns] + _chosen_messages(ROOT / "checks")

@@ -49,6 +49,7 @@ def build() -> dict:
     from vendorscan.model import ENVIRONMENTS, Scope, Severity, Verdict
     from vendorscan.skips import REASONS
     from vendorscan.reports import compliance as matrix
+    from vendorscan import directory
     integer, string, boolean = {"type": "integer", "minimum": 0}, {"type": "string"}, {"type": "boolean"}
     strings = {"type": "array", "items": string}
     message = {"type": "array", "prefixItems": [string, {"type": "object"}], "minItems": 2, "maxItems": 2}
@@ -82,7 +83,8 @@ def build() -> dict:
         "evidence_msg": {"type": "array", "items": message},
         "persons": integer, "resources": integer, "principals": strings, "scope": {"enum": [s.value for s in Scope]},
         "special_category": boolean, "examples": strings, "tables": strings, "children_covered": integer,
-        "rights": strings})
+        "rights": strings, "accounts": integer, "via": strings,
+        "breadth": {"enum": [directory.BREADTH_DIRECTORY, directory.BREADTH_NAMES, directory.BREADTH_UNREACHABLE]}})
     hashed = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
     status = {"enum": ["new", "persisting", "accepted", "resolved"]}
     fingerprint = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
@@ -132,7 +134,7 @@ def build() -> dict:
             "summary": _strict({
                 "risk": {"enum": [s for s in severities if s != "info"] + ["none found"]},
                 "findings_by_severity": _strict({s: integer for s in severities}, severities),
-                "findings_total": integer, "exposed_persons": integer, "resources_seen": integer,
+                "findings_total": integer, "exposed_persons": integer, "readable_by_accounts": integer, "resources_seen": integer,
                 "resources_read": integer, "resources_skipped": integer, "bytes_read": integer,
                 "complete": boolean, "severity_rule": string},
                 ["risk", "findings_by_severity", "findings_total", "exposed_persons", "complete"]),
@@ -145,7 +147,8 @@ def build() -> dict:
                 "resources_unchanged": integer, "bytes_read": integer, "rows_sampled": integer,
                 "skipped": {"type": "object", "propertyNames": {"$ref": "#/$defs/reason"},
                             "additionalProperties": integer},
-                "skipped_total": integer, "errors": strings, "complete": boolean, "weaknesses": strings},
+                "skipped_total": integer, "errors": strings, "complete": boolean, "weaknesses": strings,
+                "breadth": string, "breadth_msg": message},
                 ["target", "connector", "environment", "resources_seen", "resources_read", "skipped", "complete"])},
             "compliance": compliance,
             "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},

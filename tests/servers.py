@@ -337,8 +337,8 @@ vfs objects = acl_xattr
     return Smbd(port, d, "projects", share_path, user, password, proc)
 
 
-def set_dacl(s: Smbd, rel_path: str, aces: list[tuple[str, str, int, int]]) -> None:
-    """Replace the DACL of a file or folder over SMB, as the share's admin user.
+def set_dacl(s: Smbd, rel_path: str, aces: list[tuple[str, str, int, int]], admin: str = "") -> None:
+    """Replace the DACL of a file or folder over SMB, as the share's admin user (or `admin`).
 
     aces: (allow|deny, SID, access mask, ACE flags).
     """
@@ -354,7 +354,7 @@ def set_dacl(s: Smbd, rel_path: str, aces: list[tuple[str, str, int, int]]) -> N
     conn = Connection(uuid.uuid4(), "127.0.0.1", s.port)
     conn.connect()
     try:
-        session = Session(conn, f"{s.user}admin", s.password)
+        session = Session(conn, admin or f"{s.user}admin", s.password)
         session.connect()
         tree = TreeConnect(session, f"\\\\127.0.0.1\\{s.share}")
         tree.connect()

@@ -70,6 +70,11 @@ class Grant:
     # False when the grant exists but cannot take effect (e.g. o+r on a file under a 0700 folder).
     effective: bool = True
     note: str = ""
+    # Measured by a directory (vendorscan.directory): the enabled accounts the principal reaches, the nested
+    # groups it reaches them through (outermost first), and how the scope was decided (BREADTH_*).
+    accounts: int | None = None
+    via: tuple[str, ...] = ()
+    breadth: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain form for reports and state."""
@@ -83,6 +88,12 @@ class Grant:
         }
         if self.note:
             d["note"] = self.note
+        if self.accounts is not None:
+            d["accounts"] = self.accounts
+        if self.via:
+            d["via"] = list(self.via)
+        if self.breadth:
+            d["breadth"] = self.breadth
         return d
 
 
@@ -100,7 +111,8 @@ class AccessPolicy:
         wanted = set(rights or ("read",))
         best = None
         for g in self.grants:
-            if g.effective and wanted & g.rights and (best is None or g.scope.rank < best.scope.rank):
+            if g.effective and wanted & g.rights and (best is None or (g.scope.rank, -(g.accounts or 0))
+                                                       < (best.scope.rank, -(best.accounts or 0))):
                 best = g
         return best
 
@@ -108,7 +120,8 @@ class AccessPolicy:
     def from_dict(cls, d: dict[str, Any]) -> "AccessPolicy":
         """Inverse of to_dict."""
         grants = tuple(Grant(g["principal"], Scope(g["scope"]), frozenset(g["rights"]), g["source"],
-                             g.get("inherited", False), g.get("effective", True), g.get("note", ""))
+                             g.get("inherited", False), g.get("effective", True), g.get("note", ""),
+                             g.get("accounts"), tuple(g.get("via", ())), g.get("breadth", ""))
                        for g in d.get("grants", ()))
         return cls(d.get("owner"), grants, d.get("unknown_reason"))
 
@@ -365,6 +378,8 @@ class Coverage:
     errors: list[str] = field(default_factory=list)
     complete: bool = True
     weaknesses: list[str] = field(default_factory=list)  # protections of the scan's connection turned off
+    breadth: str = ""  # how its grants' breadth was judged: a directory (and its size), or by names
+    breadth_msg: list = field(default_factory=list)  # the same as [msgid, args], for reports to translate
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Coverage":
@@ -393,4 +408,6 @@ class Coverage:
             "errors": list(self.errors),
             "complete": self.complete,
             "weaknesses": list(self.weaknesses),
+            "breadth": self.breadth,
+            "breadth_msg": list(self.breadth_msg),
         }

@@ -8,6 +8,7 @@ GROUPS = {
     "checks": "vendorscan.checks",
     "reports": "vendorscan.reports",
     "formats": "vendorscan.formats",
+    "directories": "vendorscan.directories",  # who a principal is and how many accounts it reaches
     "identifiers": "vendorscan.identifiers",  # IdentifierKind objects, not classes: the identifier check's kinds
 }
 

@@ -127,6 +127,9 @@ def summary(result) -> dict:
         "findings_by_severity": counts,
         "findings_total": sum(counts.values()),
         "exposed_persons": store.distinct_persons(),
+        # The most enabled accounts (measured by a directory) that can read an exposed folder: 0 when unmeasured.
+        "readable_by_accounts": max((f.details.get("accounts") or 0 for f in store.findings()
+                                     if f.check_id == "exposure"), default=0),
         "resources_seen": sum(c.resources_seen for c in result.coverage),
         "resources_read": sum(c.resources_read for c in result.coverage),
         "resources_skipped": sum(c.skipped_total for c in result.coverage),

@@ -7,9 +7,12 @@
                       Official test numbers and masked values: info.
     access finding    read by public: high; everyone: medium; organisation: low;
                       write broader than group: one level up.
+    breadth           with a directory: a principal reaching >= 100 enabled accounts or 20% of them is
+                      the organisation, >= 90% everyone; without one, judged by its name.
     exposure          personal data x broad read: public -> critical; everyone -> high,
                       critical with >= 100 persons or special categories; organisation -> medium,
                       high with >= 100 persons or special categories; test/shared environment: one up.
+                      Measured by a directory, a grant reaching >= 1,000 enabled accounts counts as everyone.
     real ids in a test environment (with or without broad access): high, critical with >= 100 persons.
 """
 from __future__ import annotations
@@ -20,6 +23,7 @@ RULE = __doc__
 _LEVELS = list(Severity)
 MANY_PERSONS = 100
 MANY_VALUES = 1000
+MANY_ACCOUNTS = 1000  # an exposure to this many enabled accounts (measured) is one to everyone
 
 
 def _up(s: Severity, n: int = 1) -> Severity:
@@ -60,8 +64,10 @@ def access(scope: Scope, write: bool) -> Severity:
     return _up(s) if write else s
 
 
-def exposure(scope: Scope, persons: int, special: bool, environment: str) -> Severity:
-    """Severity of personal data that a broad group of people can read."""
+def exposure(scope: Scope, persons: int, special: bool, environment: str, accounts: int | None = None) -> Severity:
+    """Severity of personal data that a broad group of people can read (`accounts`: as a directory measured it)."""
+    if scope == Scope.ORGANISATION and accounts is not None and accounts >= MANY_ACCOUNTS:
+        scope = Scope.EVERYONE
     if scope == Scope.PUBLIC:
         return Severity.CRITICAL
     many = persons >= MANY_PERSONS or special
