@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from vendorscan.directory import Directory, DirectoryError, Reach, Thresholds
+from vendorscan.directory import Directory, DirectoryError, Memberships, Reach, Thresholds
 
 try:  # LGPL: the optional extra `directory`
     import ldap3
@@ -37,17 +37,6 @@ def _sid(raw: bytes) -> str:
     authority = int.from_bytes(raw[2:8], "big")
     subs = [int.from_bytes(raw[8 + 4 * i:12 + 4 * i], "little") for i in range(count)]
     return "S-1-" + "-".join(str(x) for x in [authority, *subs])
-
-
-@dataclass
-class _Group:
-    name: str
-    sid: str = ""
-    rid: int | None = None
-    gid: int | None = None
-    groups: list[str] = field(default_factory=list)  # nested groups' keys (lower-case DNs)
-    users: list[int] = field(default_factory=list)  # enabled member accounts (indexes)
-    foreign: int = 0
 
 
 class LdapDirectory(Directory):
@@ -85,7 +74,7 @@ class LdapDirectory(Directory):
         self.enabled: list[bool] = []
         self.user_names: list[str] = []
         self.users: dict[str, int] = {}  # sid / lower-case dn / lower-case name -> index
-        self.groups: dict[str, _Group] = {}  # lower-case dn -> group
+        self.groups = Memberships()  # by lower-case dn
         self.group_keys: dict[str, str] = {}  # sid / lower-case name / "gid:N" -> dn key
 
     # -- connection --
@@ -161,29 +150,31 @@ class LdapDirectory(Directory):
             if enabled and a.get("primaryGroupID"):
                 primary.setdefault(int(_first(a["primaryGroupID"])), []).append(index)
         members: dict[str, list[str]] = {}
+        rids: dict[str, int] = {}
         for e in self._search(conn, _AD_GROUPS, ["sAMAccountName", "cn", "objectSid", "member"]):
             if e.get("type") != "searchResEntry":
                 continue
             a, key = e["attributes"], e["dn"].lower()
             sid = _sid(_raw(e, "objectSid"))
-            rid = int(sid.rsplit("-", 1)[1]) if sid.count("-") > 3 else None
-            group = _Group(_first(a.get("sAMAccountName")) or _first(a.get("cn")) or e["dn"], sid, rid)
-            self.groups[key] = group
+            name = _first(a.get("sAMAccountName")) or _first(a.get("cn")) or e["dn"]
+            self.groups.group(key, name)
+            if sid.count("-") > 3:
+                rids[key] = int(sid.rsplit("-", 1)[1])
             members[key] = [m.lower() for m in a.get("member") or ()]
-            for k in (sid, group.name.lower(), key):
+            for k in (sid, name.lower(), key):
                 if k:
                     self.group_keys[k] = key
-        for key, group in self.groups.items():
-            for m in members[key]:
-                if m in self.groups:
-                    group.groups.append(m)
+        for key, listed in members.items():
+            for m in listed:
+                if m in members:
+                    self.groups.nested[key].append(m)
                 elif m in self.users:
                     if self.enabled[self.users[m]]:
-                        group.users.append(self.users[m])
+                        self.groups.accounts[key].append(self.users[m])
                 elif m.startswith(_FOREIGN) or f",{_FOREIGN}" in m:
-                    group.foreign += 1
-            if group.rid is not None:
-                group.users.extend(primary.get(group.rid, ()))
+                    self.groups.foreign[key] = self.groups.foreign.get(key, 0) + 1
+            if key in rids:
+                self.groups.accounts[key].extend(primary.get(rids[key], ()))
 
     def _load_posix(self, conn) -> None:
         primary: dict[int, list[int]] = {}
@@ -204,16 +195,16 @@ class LdapDirectory(Directory):
                 continue
             a, key = e["attributes"], e["dn"].lower()
             gid = _first(a.get("gidNumber"))
-            group = _Group(_first(a.get("cn")) or e["dn"], gid=int(gid) if gid is not None else None)
+            name = _first(a.get("cn")) or e["dn"]
+            self.groups.group(key, name)
             for uid in a.get("memberUid") or ():
                 index = self.users.get(uid.lower())
                 if index is not None and self.enabled[index]:
-                    group.users.append(index)
-            if group.gid is not None:
-                group.users.extend(primary.get(group.gid, ()))
-                self.group_keys[f"gid:{group.gid}"] = key
-            self.groups[key] = group
-            self.group_keys[group.name.lower()] = key
+                    self.groups.accounts[key].append(index)
+            if gid is not None:
+                self.groups.accounts[key].extend(primary.get(int(gid), ()))
+                self.group_keys[f"gid:{int(gid)}"] = key
+            self.group_keys[name.lower()] = key
 
     # -- answers --
 
@@ -230,54 +221,17 @@ class LdapDirectory(Directory):
             if key.startswith(prefix):
                 key = key[len(prefix):]
         if key.startswith("unix group "):
-            key = f"gid:{key.rsplit(' ', 1)[1]}"
+            key = key.rsplit(" ", 1)[1]
+        if key.isdigit():  # a gid this machine has no name for ("group 5001"): the directory's gidNumber
+            key = f"gid:{key}"
         key = key.rsplit("\\", 1)[-1].lower() if not key.startswith("S-1-") else key
         if key in self.group_keys and not principal.startswith("user "):
-            return self._group_reach(principal, self.group_keys[key])
+            return self.groups.reach(principal, self.group_keys[key])
         if key in self.users and not principal.startswith("group "):
             index = self.users[key]
             return Reach(principal, "user", self.user_names[index], int(self.enabled[index]),
                          note="" if self.enabled[index] else "a disabled account")
         return None
-
-    def _group_reach(self, principal: str, key: str) -> Reach:
-        reached: set[int] = set()
-        foreign = 0
-        seen: set[str] = set()
-        stack = [key]
-        while stack:  # every nested group once: a cycle (A contains B contains A) ends here
-            k = stack.pop()
-            if k in seen:
-                continue
-            seen.add(k)
-            group = self.groups[k]
-            reached.update(group.users)
-            foreign += group.foreign
-            stack.extend(group.groups)
-        note = (f"{foreign} foreign security principal{'s' if foreign != 1 else ''} (other domains' accounts or "
-                "groups) among its members, not counted") if foreign else ""
-        return Reach(principal, "group", self.groups[key].name, len(reached), self._path(key), note)
-
-    def _path(self, key: str) -> tuple[str, ...]:
-        """The group and, level by level, the nested group that reaches the most accounts (cycles cut)."""
-        path, seen = [], set()
-        while key is not None and key not in seen:
-            seen.add(key)
-            path.append(self.groups[key].name)
-            children = [c for c in self.groups[key].groups if c not in seen]
-            key = max(children, key=lambda c: self._size(c, set(seen)), default=None)
-        return tuple(path)
-
-    def _size(self, key: str, seen: set[str]) -> int:
-        reached, stack = set(), [key]
-        while stack:
-            k = stack.pop()
-            if k in seen:
-                continue
-            seen.add(k)
-            reached.update(self.groups[k].users)
-            stack.extend(self.groups[k].groups)
-        return len(reached)
 
 
 def _first(value):

@@ -4,6 +4,9 @@ from __future__ import annotations
 import os
 import re
 
+from dataclasses import replace
+
+from vendorscan.directory import BREADTH_DIRECTORY, Memberships, Thresholds
 from vendorscan.model import AccessPolicy, Grant, Scope
 from vendorscan.connectors import posix
 
@@ -21,6 +24,37 @@ class GrantReader:
     def schema_policy(self, schema: str) -> AccessPolicy | None:
         """What future tables of a schema will grant (default privileges), where the database has them."""
         return None
+
+
+class RoleReach:
+    """A database's own roles as a directory: the login accounts that reach each role (nested roles followed)."""
+
+    def __init__(self, roles: list[tuple[str, str, bool]], members: list[tuple[str, str]],
+                 thresholds: Thresholds = Thresholds()):
+        """roles: (key, name, can log in now); members: (group key, member key) — the member may use the group."""
+        self.thresholds, self.graph, self.by_name = thresholds, Memberships(), {}
+        for index, (key, name, login) in enumerate(roles):
+            self.graph.group(key, name)
+            self.by_name[name] = key
+            if login:
+                self.graph.accounts[key].append(index)
+                self.graph.accounts_too.add(key)
+        for group, member in members:
+            if group in self.graph.names and member in self.graph.names:
+                self.graph.nested[group].append(member)
+        self.total = sum(login for _key, _name, login in roles)
+
+    def measured(self, g: Grant) -> Grant:
+        """The grant with the login accounts it reaches: PUBLIC is all of them, a role those that may use it."""
+        if g.principal == PUBLIC:
+            return replace(g, accounts=self.total, breadth=BREADTH_DIRECTORY)
+        name = g.principal[len("role "):] if g.principal.startswith("role ") else None
+        if name not in self.by_name:
+            return g  # an account (its reach is itself) or a principal the catalog does not name
+        reach = self.graph.reach(g.principal, self.by_name[name])
+        kind = "user" if g.scope == Scope.USER else "group"
+        scope = self.thresholds.scope(reach.accounts, self.total, kind) if kind == "group" else g.scope
+        return replace(g, scope=scope, accounts=reach.accounts, via=reach.via, breadth=BREADTH_DIRECTORY)
 
 
 def reader(dialect: str, conn, connection_string: str) -> GrantReader | None:
@@ -57,9 +91,25 @@ class PostgresGrants(GrantReader):
                  "LEFT JOIN pg_roles r ON r.oid = a.grantee WHERE n.nspname = ? AND d.defaclobjtype = 'r'")
 
     _SCHEMA_OWNER = "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = ?"
+    # Every role, and whether it can log in now; role membership (a member may SET ROLE, or inherits).
+    _ROLES = ("SELECT CAST(oid AS text), rolname, rolcanlogin AND (rolvaliduntil IS NULL OR rolvaliduntil > now()) "
+              "FROM pg_roles ORDER BY oid")
+    _MEMBERS = "SELECT CAST(roleid AS text), CAST(member AS text) FROM pg_auth_members"
 
     def __init__(self, conn):
         self.conn = conn
+        self._reach: RoleReach | None = None
+
+    def _measure(self, grants: list[Grant]) -> tuple[Grant, ...]:
+        import pyodbc
+        if self._reach is None:
+            try:
+                cur = self.conn.cursor()
+                roles = [(k, n, bool(login)) for k, n, login in cur.execute(self._ROLES).fetchall()]
+                self._reach = RoleReach(roles, [tuple(r) for r in cur.execute(self._MEMBERS).fetchall()])
+            except pyodbc.Error:
+                return tuple(grants)  # roles unreadable: judged by name, as before
+        return tuple(self._reach.measured(g) for g in grants)
 
     def schema_policy(self, schema: str) -> AccessPolicy | None:
         """Default privileges (pg_default_acl) that future tables in the schema will get."""
@@ -78,8 +128,8 @@ class PostgresGrants(GrantReader):
         note = f"default privileges: tables that {', '.join(sorted(creators))} create here get this"
         # The schema's owner: without default privileges, what it says is that only the creators' own rights follow.
         return AccessPolicy(owner[0] if owner else None,
-                            tuple(Grant(p, s, frozenset(r), "sql-grant", inherited=True, note=note)
-                                  for (p, s), r in sorted(rights.items())))
+                            self._measure([Grant(p, s, frozenset(r), "sql-grant", inherited=True, note=note)
+                                           for (p, s), r in sorted(rights.items())]))
 
     def policy(self, schema: str, table: str) -> AccessPolicy:
         import pyodbc
@@ -104,7 +154,7 @@ class PostgresGrants(GrantReader):
         grants = [Grant(p, s, frozenset(r), "sql-grant", note=note) for (p, s), r in sorted(rights.items())]
         grants += [Grant(p, s, frozenset(r), "sql-grant", note=f"columns {', '.join(sorted(columns[(p, s)]))}")
                    for (p, s), r in sorted(column_rights.items())]
-        return AccessPolicy(owner, tuple(grants))
+        return AccessPolicy(owner, self._measure(grants))
 
 
 def _add(acc, grantee, role, can_login, priv) -> tuple[str, Scope] | None:
@@ -125,6 +175,24 @@ class MariaDbGrants(GrantReader):
     def __init__(self, conn):
         self.conn = conn
         self._global: list[tuple] | None = None
+        self._reach: RoleReach | None = None
+
+    def _measure(self, grants: tuple[Grant, ...]) -> tuple[Grant, ...]:
+        """Roles resolved to the accounts granted them (roles_mapping, roles granted to roles followed)."""
+        import pyodbc
+        if self._reach is None:
+            try:
+                mapping = self.conn.cursor().execute("SELECT User, Host, Role FROM mysql.roles_mapping").fetchall()
+            except pyodbc.Error:
+                return grants  # the mapping is unreadable: judged by name, as before
+            accounts = self._accounts()
+            roles = {user for user, _h, *_rest, is_role in accounts if is_role == "Y"}
+            keys = [(f"role:{u}" if r == "Y" else f"{u}@{h}", u if r == "Y" else f"{u}@{h}", r != "Y" and u != "")
+                    for u, h, *_privs, r in accounts]
+            members = [(f"role:{role}", f"role:{user}" if user in roles and host == "" else f"{user}@{host}")
+                       for user, host, role in mapping]
+            self._reach = RoleReach(keys, members)
+        return tuple(self._reach.measured(g) for g in grants)
 
     def _accounts(self):
         if self._global is None:
@@ -157,7 +225,7 @@ class MariaDbGrants(GrantReader):
         except pyodbc.Error as exc:
             return _unknown(exc)
         grants = tuple(Grant(p, s, frozenset(r), "sql-grant", note=n) for (p, s, n), r in sorted(rights.items()))
-        return AccessPolicy(None, grants)
+        return AccessPolicy(None, self._measure(grants))
 
 
 def _yn(b: bool) -> str:

@@ -258,3 +258,80 @@ def test_with_the_directory_unreachable_the_case_team_is_not_called_narrow(dc, m
     exposed = _exposures(report)
     assert exposed["sagsteam"]["details"]["breadth"] == BREADTH_UNREACHABLE
     assert "unreachable" in report["targets"][0]["breadth"]
+
+
+# -- the POSIX case: rfc2307 groups in OpenLDAP, a local folder owned by a gid this machine has no name for --
+
+ALLE_GID, TEAM_GID, OTHER_GID = 47001, 47002, 47003
+
+
+@pytest.fixture(scope="module")
+def slapd_posix():
+    import slapd
+    users = ([{"uid": f"ansat{i:03d}", "gid": ALLE_GID} for i in range(100)]  # primary group: alle-ansatte
+             + [{"uid": f"konsulent{i:03d}", "gid": OTHER_GID} for i in range(150)]
+             + [{"uid": "stoppet", "gid": OTHER_GID, "shell": "/usr/sbin/nologin"}])
+    groups = [{"name": "alle-ansatte", "gid": ALLE_GID, "members": [f"konsulent{i:03d}" for i in range(50)]},
+              {"name": "sagsteam", "gid": TEAM_GID, "members": ["ansat000", "ansat001", "ansat002", "ansat003",
+                                                                "stoppet"]},
+              {"name": "konsulenter", "gid": OTHER_GID}]
+    s = slapd.start(users, groups)
+    yield s
+    slapd.stop(s)
+
+
+def _posix_directory(s, **over):
+    import slapd
+    from vendorscan.connectors.ldapdir import LdapDirectory
+    return LdapDirectory(LdapDirectory.Options(**{
+        "url": f"ldap://127.0.0.1:{s.port}", "starttls": True, "schema": "rfc2307", "base_dn": slapd.BASE_DN,
+        "bind_dn": slapd.ADMIN_DN, "password_env": PW_ENV, "ca_file": str(s.ca_file), **over}), "posix")
+
+
+def test_rfc2307_groups_count_member_uids_and_primary_gids_over_starttls(slapd_posix, monkeypatch):
+    import slapd
+    monkeypatch.setenv(PW_ENV, slapd.ADMIN_PASSWORD)
+    d = _posix_directory(slapd_posix)
+    assert d.enabled_accounts() == 250  # the no-login account is not one
+    alle = d.reach(f"group {ALLE_GID}")  # as a local policy names a gid this machine does not know
+    assert (alle.display, alle.accounts) == ("alle-ansatte", 150)  # 100 by primary gid, 50 by memberUid
+    assert d.reach("group sagsteam").accounts == 4
+
+
+def test_a_local_folder_readable_by_a_large_directory_group_is_an_exposure(slapd_posix, open_dir, tmp_path):
+    import slapd
+    root = open_dir / "share"
+    for name, gid in (("alle", ALLE_GID), ("team", TEAM_GID)):
+        folder = root / name
+        folder.mkdir(parents=True)
+        (folder / "sager.txt").write_text("CPR-nr 120485-1006, etnisk oprindelse: syrisk\n", encoding="utf-8")
+        for p in (folder, folder / "sager.txt"):
+            os.chown(p, 0, gid)
+        os.chmod(folder, 0o750)
+        os.chmod(folder / "sager.txt", 0o640)
+    os.chmod(root, 0o711)  # traversable: the group's read reaches the folders
+    cfg = tmp_path / "posix.toml"
+    cfg.write_text(f'''
+[[targets]]
+name = "nfs-export"
+type = "local"
+paths = ["{root}"]
+directory = "posix"
+
+[directories.posix]
+type = "ldap"
+schema = "rfc2307"
+url = "ldap://127.0.0.1:{slapd_posix.port}"
+starttls = true
+base_dn = "{slapd.BASE_DN}"
+bind_dn = "{slapd.ADMIN_DN}"
+password_env = "{PW_ENV}"
+ca_file = "{slapd_posix.ca_file}"
+''', encoding="utf-8")
+    proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "out", "--state-dir", tmp_path / "state", "--quiet",
+                   env={PW_ENV: slapd.ADMIN_PASSWORD})
+    report = load_json(tmp_path / "out" / "report.json")
+    exposed = _exposures(report)
+    assert set(exposed) == {"alle"}, proc.stdout + proc.stderr  # 4 of sagsteam: not an exposure
+    assert exposed["alle"]["kind"] == "exposure.organisation" and exposed["alle"]["details"]["accounts"] == 150
+    assert report["targets"][0]["breadth"] == "directory posix (ldap): 250 enabled accounts"

@@ -298,3 +298,56 @@ class TestServerDatabaseContract(ConnectorContract):
                      lambda: _checksums(db, schema, CONTRACT_TABLES, "contract"))
         connector.close()
         run(f"DROP SCHEMA {schema} CASCADE" if isinstance(db, servers.Postgres) else f"DROP DATABASE {schema}")
+
+
+# -- a table's readers resolved to the login roles / accounts that reach it (issue: breadth measured) --
+
+def _role_tables_sql(prefix: str) -> str:
+    rows = ", ".join(f"('{synth.real('dk.cpr', random.Random(i))}', 'Ansat {i}')" for i in range(5))
+    return "".join(f"CREATE TABLE {prefix}{t} (cpr VARCHAR(11), navn VARCHAR(40)); "
+                   f"INSERT INTO {prefix}{t} VALUES {rows}; " for t in ("staff_cases", "team_cases"))
+
+
+@pytest.mark.server
+def test_postgres_roles_resolved_to_the_login_roles_that_reach_a_table(postgres, tmp_path):
+    pg = postgres
+    pg.psql("CREATE DATABASE roles")
+    pg.psql("CREATE SCHEMA hr;" + _role_tables_sql("hr.") +
+            "CREATE ROLE hr_readers NOLOGIN; CREATE ROLE staff_all NOLOGIN; CREATE ROLE consultants NOLOGIN;"
+            "CREATE ROLE case_team NOLOGIN; GRANT hr_readers TO staff_all; GRANT staff_all TO consultants;"
+            "DO $$ BEGIN FOR i IN 1..100 LOOP EXECUTE format('CREATE ROLE r_cons%s LOGIN IN ROLE consultants', i);"
+            " END LOOP; FOR i IN 1..50 LOOP EXECUTE format('CREATE ROLE r_staff%s LOGIN IN ROLE staff_all', i);"
+            " END LOOP; FOR i IN 1..3 LOOP EXECUTE format('CREATE ROLE r_case%s LOGIN IN ROLE case_team', i);"
+            " END LOOP; FOR i IN 1..120 LOOP EXECUTE format('CREATE ROLE r_other%s LOGIN', i); END LOOP;"
+            " CREATE ROLE r_expired LOGIN VALID UNTIL '2001-01-01' IN ROLE consultants; END $$;"
+            "GRANT SELECT ON hr.staff_cases TO hr_readers; GRANT SELECT ON hr.team_cases TO case_team;"
+            "GRANT USAGE ON SCHEMA hr TO auditor; GRANT SELECT ON ALL TABLES IN SCHEMA hr TO auditor;", "roles")
+    _, report = _scan(tmp_path, pg.odbc("roles", "auditor"), name="roles")
+    access = {f["resource"].rsplit("/", 1)[1]: f for f in report["findings"] if f["check_id"] == "access"}
+    assert set(access) == {"hr.staff_cases"}, "3 login roles of case_team are a group, not an exposure"
+    staff = access["hr.staff_cases"]
+    assert staff["kind"] == "access.read.organisation"
+    assert staff["details"]["accounts"] == 150  # 100 + 50 login roles, the expired one left out
+    assert staff["details"]["via"] == ["hr_readers", "staff_all", "consultants"]
+    exposure = [f for f in report["findings"] if f["kind"] == "exposure.organisation"]
+    assert exposure and exposure[0]["details"]["accounts"] == 150
+
+
+@pytest.mark.server
+def test_mariadb_roles_resolved_to_the_accounts_granted_them(mariadb, tmp_path):
+    m = mariadb
+    users = "".join(f"CREATE USER 'u{i}'@'%'; GRANT staff_all TO 'u{i}'@'%'; " for i in range(150))
+    users += "".join(f"CREATE USER 'c{i}'@'%'; GRANT case_team TO 'c{i}'@'%'; " for i in range(3))
+    users += "".join(f"CREATE USER 'o{i}'@'%'; " for i in range(120))
+    m.sql("CREATE DATABASE roles; USE roles;" + _role_tables_sql("") +
+          "CREATE ROLE hr_readers; CREATE ROLE staff_all; CREATE ROLE case_team; GRANT hr_readers TO staff_all;"
+          + users + "GRANT SELECT ON roles.staff_cases TO hr_readers; GRANT SELECT ON roles.team_cases TO case_team;"
+          "GRANT SELECT ON roles.* TO 'auditor'@'127.0.0.1'; GRANT SELECT ON mysql.roles_mapping TO "
+          "'auditor'@'127.0.0.1';")
+    _, report = _scan(tmp_path, m.odbc("roles", "auditor"), name="mroles")
+    access = {f["resource"].rsplit(".", 1)[1]: f for f in report["findings"] if f["check_id"] == "access"
+              and f["resource"].split("/")[-1].startswith("roles.")}
+    assert set(access) == {"staff_cases"}, {k: v["kind"] for k, v in access.items()}
+    # 150 by staff_all, and root@localhost: CREATE ROLE grants a role to its creator (WITH ADMIN OPTION)
+    assert access["staff_cases"]["details"]["accounts"] == 151
+    assert access["staff_cases"]["details"]["via"] == ["hr_readers", "staff_all"]

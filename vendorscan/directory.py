@@ -61,6 +61,59 @@ class Directory:
         """Release connections."""
 
 
+class Memberships:
+    """Groups and what they hold (enabled accounts by number, nested groups by key), counted with a cycle guard."""
+
+    def __init__(self):
+        self.names: dict[str, str] = {}
+        self.accounts: dict[str, list[int]] = {}
+        self.nested: dict[str, list[str]] = {}
+        self.foreign: dict[str, int] = {}
+        self.accounts_too: set[str] = set()  # groups that are also accounts (database login roles): not in paths
+
+    def group(self, key: str, name: str) -> None:
+        """Declare a group (before its members)."""
+        self.names[key] = name
+        self.accounts.setdefault(key, [])
+        self.nested.setdefault(key, [])
+
+    def reach(self, principal: str, key: str) -> Reach:
+        """The group's reach: every enabled account below it once, the path to its largest part, foreign members."""
+        reached = self._below(key, set())
+        foreign = sum(self.foreign.get(k, 0) for k in self._groups_below(key))
+        note = (f"{foreign} foreign security principal{'s' if foreign != 1 else ''} (other domains' accounts or "
+                "groups) among its members, not counted") if foreign else ""
+        return Reach(principal, "group", self.names[key], len(reached), self._path(key), note)
+
+    def _groups_below(self, key: str) -> set[str]:
+        seen, stack = set(), [key]
+        while stack:  # every nested group once: a cycle (A contains B contains A) ends here
+            k = stack.pop()
+            if k not in seen:
+                seen.add(k)
+                stack.extend(self.nested.get(k, ()))
+        return seen
+
+    def _below(self, key: str, seen: set[str]) -> set[int]:
+        reached: set[int] = set()
+        for k in self._groups_below(key) - seen:
+            reached.update(self.accounts.get(k, ()))
+        return reached
+
+    def _path(self, key: str) -> tuple[str, ...]:
+        """The group and, level by level, the nested group that reaches the most accounts (cycles cut)."""
+        path, seen = [], set()
+        while key is not None and key not in seen:
+            seen.add(key)
+            path.append(self.names[key])
+            children = [c for c in self.nested.get(key, ()) if c not in seen and c not in self.accounts_too]
+            sizes = {c: len(self._below(c, seen)) for c in children}
+            key = max(children, key=sizes.__getitem__, default=None)
+            if key is not None and not sizes[key]:  # a nested group that reaches nobody is not a way in
+                key = None
+        return tuple(path)
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """When a principal counts as the organisation or as everyone, by the accounts it reaches."""
@@ -118,7 +171,7 @@ class Breadth:
         return result
 
     def _grant(self, g: Grant) -> Grant:
-        if g.scope == Scope.PUBLIC:
+        if g.scope == Scope.PUBLIC or g.accounts is not None:  # anonymous, or measured already (database roles)
             return g
         total = self.total
         reach = None if total is None else self._reach(g.principal)
