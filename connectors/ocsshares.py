@@ -136,10 +136,10 @@ def records(answer: Any) -> list[dict[str, Any]] | None:
     if not isinstance(answer, dict) or not isinstance(answer.get("ocs"), dict):
         return None
     data = answer["ocs"].get("data")
+    if data is None or data == {}:  # PHP's empty array
+        data = []
     if isinstance(data, dict):  # one share
         data = [data]
-    if data is None or data == {}:
-        data = []
     if not isinstance(data, list):
         return None
     return [d for d in data if isinstance(d, dict)]
