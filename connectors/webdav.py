@@ -170,6 +170,8 @@ class WebdavConnector(Connector):
             parts = urlsplit(self.url)
             if parts.scheme.lower() not in _SCHEMES or not parts.hostname:
                 raise ValueError("url must be https://host/path (davs://) or http://host/path (webdav://)")
+            if parts.password:
+                raise ValueError("url holds a password: put it in the environment variable password_env names")
             if not self.password_env:
                 raise ValueError("give password_env: the environment variable that holds the (app) password")
             if not (self.username or self.username_env):
@@ -228,7 +230,9 @@ class WebdavConnector(Connector):
             session.mount("https://", adapter)
             session.auth = self._credentials()
             session.verify = o.ca_file or o.verify_tls
-            session.trust_env = False  # no proxy or .netrc from the environment: the config says where to go
+            # The environment's proxy settings, looked up once (requests would look them up on every request)
+            session.proxies = requests.utils.get_environ_proxies(self._origin)
+            session.trust_env = False
             session.headers["User-Agent"] = "vendorscan-audit (read-only)"
             self._local.session = session
         return session
