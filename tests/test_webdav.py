@@ -417,6 +417,13 @@ def test_cpr_behind_a_public_link_without_password_is_critical(nextcloud, tmp_pa
     assert_no_planted(blobs)
     for secret in (nextcloud.password, "PublicNoPw", "$2y$"):
         assert not [name for name, blob in blobs.items() if secret.encode() in blob], secret
+    # a rescan reads nothing again: every ETag is the one the cache holds
+    again = run_cli("scan", "--config", cfg, "--out", tmp_path / "out2", "--state-dir", state, "--quiet",
+                    env={PW_ENV: nextcloud.password})
+    assert again.returncode == 1, again.stdout + again.stderr
+    cov = load_json(tmp_path / "out2" / "report.json")["targets"][0]
+    assert (cov["resources_read"], cov["resources_unchanged"]) == (0, report["targets"][0]["resources_read"])
+    assert {f["kind"] for f in load_json(tmp_path / "out2" / "report.json")["findings"]} >= {"exposure.public"}
 
 
 def test_wrong_password_exits_2_without_traceback(nextcloud, tmp_path):
