@@ -67,6 +67,7 @@ class _Download:
         self.pos = 0
         self.resp = None
         self.guard: dict[str, str] = {}  # If-Match / If-Unmodified-Since of the version being read
+        self.encoded = False
         self._start()
 
     def readable(self) -> bool:
@@ -98,6 +99,8 @@ class _Download:
                 elif resp.headers.get("Last-Modified"):
                     self.guard = {"If-Unmodified-Since": resp.headers["Last-Modified"]}
             self.resp = resp
+            # A server that compresses anyway (it was asked for identity): decoded, but a break is not resumed
+            self.encoded = resp.headers.get("Content-Encoding", "identity").lower() not in ("identity", "")
             if self.pos and status == 200:  # the server ignored the range: skip what was read already
                 left = self.pos
                 while left:
@@ -125,12 +128,15 @@ class _Download:
             if self.resp is None:
                 return b""
             try:
-                data = self.resp.raw.read(n)
+                data = self.resp.raw.read(n, decode_content=self.encoded)
                 self.pos += len(data)
                 return data
             except (Urllib3Error, RequestException, OSError) as exc:
                 self.close()
                 attempt += 1
+                if self.encoded:
+                    raise ResourceError("connection-lost", f"{_what(exc)} in a compressed answer (not resumable)") \
+                        from None
                 if attempt > self.connector.options.max_retries:
                     raise ResourceError("connection-lost", f"{_what(exc)} after {self.pos} bytes; "
                                         f"{attempt - 1} resumed reads failed too") from None
@@ -194,6 +200,9 @@ class WebdavConnector(Connector):
             self._ocs = self._origin + head.rstrip("/")
         self._broad = frozenset(g.lower() for g in options.broad_groups)
         self._local = threading.local()
+        self._sessions: list = []  # every thread's session, closed by close()
+        self._lock = threading.Lock()
+        self._memo: tuple[tuple, tuple] | None = None  # the last OCS question and its answer
         self._auth: tuple[str, str] | None = None
         self._ocs_state: str | None = None  # None: not asked yet; "": available; else why not
         self._today = datetime.datetime.now(datetime.timezone.utc).date()
@@ -235,6 +244,8 @@ class WebdavConnector(Connector):
             session.trust_env = False
             session.headers["User-Agent"] = "vendorscan-audit (read-only)"
             self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
         return session
 
     def _timeouts(self) -> tuple[float, float]:
@@ -316,6 +327,11 @@ class WebdavConnector(Connector):
             except (ParseError, DefusedXmlException):
                 raise ConnectorError(f"{self._origin} gave a PROPFIND answer that is not WebDAV XML: is url the "
                                      "WebDAV root (…/remote.php/dav/files/USER/ on Nextcloud)?") from None
+            if status in (301, 302, 307, 308) and inner:  # a folder asked for without its slash (Apache mod_dav)
+                try:
+                    status, entries = self._propfind(path, "0", folder=True)
+                except RequestException as exc:
+                    raise self._fail_target(exc) from None
             if status == 401:
                 raise self._refused()
             if status in (404, 410):
@@ -421,6 +437,15 @@ class WebdavConnector(Connector):
             return None, "shares_api = \"none\": shares and public links were not read"
         if self._ocs_state:
             return None, self._ocs_state
+        key = tuple(sorted(params.items()))
+        if self._memo is not None and self._memo[0] == key:
+            return self._memo[1]
+        answer = self._ask_once(params)
+        self._memo = (key, answer)
+        return answer
+
+    def _ask_once(self, params: dict[str, str]) -> tuple[list[dict[str, Any]] | None, str]:
+        from requests import RequestException
         try:
             resp = self._session().get(self._ocs + OCS_SHARES, params={**params, "reshares": "true",
                                                                        "format": "json"},
@@ -438,8 +463,9 @@ class WebdavConnector(Connector):
                 if self.options.shares_api == "ocs":
                     raise ConnectorError(f"{self._ocs}{OCS_SHARES} is not an OCS Share API (HTTP {resp.status_code})"
                                          "; set ocs_url, or shares_api = \"auto\" to scan without it")
-                self._ocs_state = _NO_OCS
-                return None, _NO_OCS
+                self._ocs_state = (f"{_NO_OCS} (HTTP {resp.status_code} from {self._ocs}{OCS_SHARES}; set ocs_url "
+                                   "where Nextcloud or ownCloud lives elsewhere)")
+                return None, self._ocs_state
             return None, f"the OCS Share API gave an answer that is not OCS JSON (HTTP {resp.status_code})"
         status, code = ocsshares.meta_status(answer)
         self._ocs_state = self._ocs_state if self._ocs_state is not None else ""
@@ -498,11 +524,12 @@ class WebdavConnector(Connector):
             reader.close()
 
     def close(self) -> None:
-        """Close this thread's HTTP session (others close when their threads end)."""
-        session = getattr(self._local, "session", None)
-        if session is not None:
+        """Close every thread's HTTP session (a later call opens a new one)."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
             session.close()
-            self._local.session = None
+        self._local = threading.local()
 
 
 def _parse(stream) -> Iterator[_Entry]:
