@@ -291,6 +291,7 @@ class _Flaky(BaseHTTPRequestHandler):
     cut = 0
     seen: list = []
     refuse_propfind = 0
+    ocs_answer: tuple[int, bytes] | None = None  # answered to every /ocs/ request instead of the server's
     lock = threading.Lock()
     protocol_version = "HTTP/1.1"
 
@@ -303,6 +304,13 @@ class _Flaky(BaseHTTPRequestHandler):
             if refuse:
                 _Flaky.refuse_propfind -= 1
             cut = _Flaky.cut if self.command == "GET" and not self.headers.get("Range") else 0
+        if self.path.startswith("/ocs/") and _Flaky.ocs_answer:
+            status, data = _Flaky.ocs_answer
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if refuse:
             self.send_response(503)
             self.send_header("Content-Length", "0")
@@ -337,6 +345,7 @@ class _Flaky(BaseHTTPRequestHandler):
 @pytest.fixture
 def flaky(nextcloud):
     _Flaky.upstream, _Flaky.seen, _Flaky.cut, _Flaky.refuse_propfind = nextcloud.port, [], 0, 0
+    _Flaky.ocs_answer = None
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
@@ -380,6 +389,35 @@ def test_a_file_that_changes_before_the_resume_is_not_mixed(nextcloud, flaky, pa
             while f.read(65536):
                 pass
     assert caught.value.reason == "changed-during-read"
+
+
+@pytest.mark.parametrize("status, body, why", [
+    (401, b'{"ocs":{"meta":{"status":"failure","statuscode":997,"message":"Current user is not logged in"},'
+          b'"data":[]}}', ("refused the account",)),
+    (200, b"<html><body>Log in</body></html>", ("no OCS Share API", "(HTTP 200 from")),
+    (404, b"Not Found", ("no OCS Share API", "(HTTP 404 from")),
+])
+def test_an_ocs_api_that_does_not_answer_leaves_access_unknown(nextcloud, flaky, password, status, body, why):
+    password(nextcloud)
+    _Flaky.ocs_answer = (status, body)
+    c = WebdavConnector(WebdavConnector.Options(url=flaky, username="alice", password_env=PW_ENV,
+                                                paths=["/Public"]), context())
+    items = [i for i in c.walk() if isinstance(i, Resource)]
+    assert items and all(w in (i.access.unknown_reason or "") for i in items for w in why), items[0].access
+    assert all(i.access.grants == () for i in items)
+
+
+def test_a_folder_the_server_may_not_list_is_skipped(nextcloud, password):
+    password(nextcloud)
+    _plant(nextcloud.root, {"Locked/inner/a.txt": b"a\n", "Locked/b.txt": b"b\n"})
+    os.chmod(nextcloud.root / "Locked" / "inner", 0)
+    try:
+        items = list(_connector(nextcloud, paths=["/Locked"]).walk())
+    finally:
+        os.chmod(nextcloud.root / "Locked" / "inner", 0o755)
+    skips = [(i.uri.rsplit("/", 1)[-1], i.reason) for i in items if isinstance(i, Skipped)]
+    assert skips == [("inner", "permission-denied")]
+    assert "b.txt" in _by_name(items)
 
 
 def test_the_change_marker_is_the_etag(nextcloud, password):
