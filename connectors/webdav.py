@@ -375,8 +375,7 @@ class WebdavConnector(Connector):
                 reason, detail = _status_reason(status, False)
                 if status == 401:
                     reason, detail = "permission-denied", "HTTP 401 listing the folder"
-                yield Skipped(resource.uri, "vanished" if reason == "vanished" else reason,
-                              f"cannot list folder: {detail}", self.ctx.target)
+                yield Skipped(resource.uri, reason, f"cannot list folder: {detail}", self.ctx.target)
                 continue
             children = [e for e in entries if e.path != entry.path]
             shared = self._shares_in(entry.path)

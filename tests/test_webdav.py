@@ -53,6 +53,7 @@ def _plant(root: Path, files: dict[str, bytes]) -> None:
 # The demo estate: every folder of the recorded shares, with personal data where it matters.
 TREE = {
     "Public/udtraek.csv": f"navn;CPR-nr\nJens Hansen;{CPR}\n".encode(),
+    f"Public/lonseddel {PLANTED['dk.cpr'][1]}.txt": b"Loenseddel, november\n",  # an id in a name: masked
     "Board/minutes.txt": b"Board minutes, nothing personal\n",
     "Old/2019.csv": f"personnummer;namn\n{SE};Anna\n".encode(),
     "Inbox/readme.txt": b"drop files here\n",
@@ -449,6 +450,8 @@ def test_cpr_behind_a_public_link_without_password_is_critical(nextcloud, tmp_pa
     assert not {e for e in exposures if e[0].startswith((f"{base}/Old", f"{base}/Team", f"{base}/Private"))}
     ids = {(f["resource"], f["kind"]) for f in report["findings"] if f["check_id"] == "identifiers"}
     assert (f"{base}/Public/udtraek.csv", "dk.cpr") in ids and (f"{base}/Private/notes.txt", "dk.cpr") in ids
+    named = [f["resource"] for f in report["findings"] if f.get("part") == "(name)"]
+    assert [n.split("#")[0] for n in named] == [f"{base}/Public/lonseddel%20120485-****.txt"], named
     assert report["skipped"] == []
     blobs = {str(p): p.read_bytes() for p in files_under(out, state)}
     blobs["terminal"] = (proc.stdout + proc.stderr).encode()
