@@ -5,8 +5,8 @@
 - Content is one `GET` per file, read in the engine's chunks; a connection that breaks off mid-file is taken
   up again where it stopped (`Range`, with `If-Match` on the ETag the first answer gave, so two versions of a
   file are never mixed: a file that changed gives `changed-during-read`).
-- The change marker for incremental rescans is the server's ETag (Nextcloud changes it with every write), or
-  the size and `getlastmodified` where the server gives no ETag.
+- The change marker for incremental rescans is the server's ETag (Nextcloud changes it with every write) with
+  `getlastmodified`, or the size and `getlastmodified` where the server gives no ETag.
 - Access: Nextcloud's and ownCloud's OCS Share API (`/ocs/v2.php/apps/files_sharing/api/v1/shares`), one
   request per folder for the shares of its entries (`subfiles=true`) and one for each folder above the
   configured path; a share on a folder reaches everything below it. A plain WebDAV server has no such API:
@@ -404,7 +404,12 @@ class WebdavConnector(Connector):
             access = AccessPolicy(entry.owner, grants, reason)
         else:
             access = AccessPolicy(entry.owner or self._credentials()[0], grants)
-        marker = entry.etag or (f"{entry.size or 0}-{entry.modified}" if entry.modified is not None else None)
+        # The change marker: the ETag and getlastmodified together (a server whose ETag misses a change still
+        # moves the date); size and date where there is no ETag.
+        if entry.etag:
+            marker = entry.etag if entry.modified is None else f"{entry.etag}@{entry.modified:.0f}"
+        else:
+            marker = f"{entry.size or 0}-{entry.modified:.0f}" if entry.modified is not None else None
         size = entry.size
         if not entry.folder and size is None:
             size = self._head_size(entry.path)
