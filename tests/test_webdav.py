@@ -476,3 +476,36 @@ def test_wrong_password_exits_2_without_traceback(nextcloud, tmp_path):
     assert proc.returncode == 2
     assert PW_ENV in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
     assert "wrong-password-xyz" not in proc.stdout + proc.stderr
+
+
+# A Depth: 1 answer in the shape Nextcloud (sabre/dav) gives: owner properties in the ownCloud namespace, quoted
+# ETags, properties it does not have in a 404 propstat, percent-encoded hrefs; and an entry of its own status.
+NEXTCLOUD_MULTISTATUS = b"""<?xml version="1.0"?>
+<d:multistatus xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns" xmlns:oc="http://owncloud.org/ns"
+ xmlns:nc="http://nextcloud.org/ns"><d:response><d:href>/remote.php/dav/files/alice/HR/</d:href><d:propstat><d:prop>
+<d:resourcetype><d:collection/></d:resourcetype><d:getlastmodified>Tue, 02 Dec 2025 10:00:00 GMT</d:getlastmodified>
+<d:getetag>&quot;6564a3f0c1a2b&quot;</d:getetag><oc:owner-id>alice</oc:owner-id>
+<oc:owner-display-name>Alice Andersen</oc:owner-display-name></d:prop><d:status>HTTP/1.1 200 OK</d:status>
+</d:propstat><d:propstat><d:prop><d:getcontentlength/></d:prop><d:status>HTTP/1.1 404 Not Found</d:status>
+</d:propstat></d:response><d:response><d:href>/remote.php/dav/files/alice/HR/L%C3%B6ner%202024.csv</d:href>
+<d:propstat><d:prop><d:resourcetype/><d:getcontentlength>1234</d:getcontentlength>
+<d:getlastmodified>Tue, 02 Dec 2025 09:59:00 GMT</d:getlastmodified><d:getetag>&quot;aa11&quot;</d:getetag>
+<oc:owner-id>bob</oc:owner-id></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+<d:response><d:href>/remote.php/dav/files/alice/HR/locked</d:href><d:status>HTTP/1.1 403 Forbidden</d:status>
+</d:response></d:multistatus>"""
+
+
+def test_a_nextcloud_propfind_answer_parses():
+    import io
+    from vendorscan.connectors.webdav import _parse
+    folder, csv, locked = list(_parse(io.BytesIO(NEXTCLOUD_MULTISTATUS)))
+    assert (folder.path, folder.folder, folder.size, folder.etag, folder.owner) == (
+        b"/remote.php/dav/files/alice/HR", True, None, '"6564a3f0c1a2b"', "Alice Andersen")
+    assert folder.modified == datetime.datetime(2025, 12, 2, 10, tzinfo=datetime.timezone.utc).timestamp()
+    assert (csv.path, csv.folder, csv.size, csv.owner, csv.status) == (
+        "/remote.php/dav/files/alice/HR/Löner 2024.csv".encode(), False, 1234, "bob", 200)
+    assert (locked.path, locked.status) == (b"/remote.php/dav/files/alice/HR/locked", 403)
+    from defusedxml import DefusedXmlException
+    with pytest.raises(DefusedXmlException):  # entities are refused, never expanded
+        list(_parse(io.BytesIO(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
+                               b'<d:multistatus xmlns:d="DAV:">&a;</d:multistatus>')))
