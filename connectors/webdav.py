@@ -521,6 +521,12 @@ class WebdavConnector(Connector):
     def open(self, resource: Resource) -> Iterator[BinaryIO]:
         """The file's bytes, streamed from one GET (resumed where a broken connection stopped)."""
         path = unquote_to_bytes(urlsplit(resource.address).path)
+        try:
+            self._session()
+        except ConnectorError:  # a cluster worker reads with its own environment, which may lack the variable
+            raise ResourceError("permission-denied", f"the environment variable {self.options.password_env} "
+                                "(password_env) is not set in the process that read it (set it for every "
+                                "worker)") from None
         reader = _Download(self, self._url(path), resource.size)
         try:
             yield reader

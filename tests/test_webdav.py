@@ -233,6 +233,16 @@ def test_wrong_password_names_the_environment_variable(nextcloud, monkeypatch):
         list(_connector_without_default(nextcloud).walk())
 
 
+def test_a_reader_without_the_password_variable_skips_with_the_reason(nextcloud, monkeypatch):
+    monkeypatch.setenv(PW_ENV, nextcloud.password)
+    files = [r for r in _connector(nextcloud, paths=["/Board"]).walk() if r.kind == "file"]
+    monkeypatch.delenv(PW_ENV)
+    with pytest.raises(ResourceError) as caught:
+        with _connector_without_default(nextcloud).open(files[0]):
+            pass
+    assert caught.value.reason == "permission-denied" and PW_ENV in caught.value.detail
+
+
 def _connector_without_default(server):
     return WebdavConnector(WebdavConnector.Options(url=server.url, username=server.user, password_env=PW_ENV),
                            context())
