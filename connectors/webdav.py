@@ -68,6 +68,7 @@ class _Download:
         self.resp = None
         self.guard: dict[str, str] = {}  # If-Match / If-Unmodified-Since of the version being read
         self.encoded = False
+        self.failures = 0  # breaks since bytes last came: a connection that keeps breaking is given up
         self._start()
 
     def readable(self) -> bool:
@@ -98,6 +99,9 @@ class _Download:
                     self.guard = {"If-Match": etag}
                 elif resp.headers.get("Last-Modified"):
                     self.guard = {"If-Unmodified-Since": resp.headers["Last-Modified"]}
+            if status == 206 and not resp.headers.get("Content-Range", "").startswith(f"bytes {self.pos}-"):
+                resp.close()
+                raise ResourceError("read-error", "the server answered a resumed read with another byte range")
             self.resp = resp
             # A server that compresses anyway (it was asked for identity): decoded, but a break is not resumed
             self.encoded = resp.headers.get("Content-Encoding", "identity").lower() not in ("identity", "")
@@ -123,25 +127,27 @@ class _Download:
             return b"".join(parts)
         from requests import RequestException
         from urllib3.exceptions import HTTPError as Urllib3Error
-        attempt = 0
         while True:
             if self.resp is None:
                 return b""
             try:
                 data = self.resp.raw.read(n, decode_content=self.encoded)
-                self.pos += len(data)
-                return data
             except (Urllib3Error, RequestException, OSError) as exc:
                 self.close()
-                attempt += 1
+                self.failures += 1
                 if self.encoded:
                     raise ResourceError("connection-lost", f"{_what(exc)} in a compressed answer (not resumable)") \
                         from None
-                if attempt > self.connector.options.max_retries:
+                if self.failures > self.connector.options.max_retries:
                     raise ResourceError("connection-lost", f"{_what(exc)} after {self.pos} bytes; "
-                                        f"{attempt - 1} resumed reads failed too") from None
-                time.sleep(_backoff(attempt))
+                                        f"{self.failures - 1} resumed reads failed too") from None
+                time.sleep(_backoff(self.failures))
                 self._start()
+                continue
+            if data:
+                self.failures = 0
+            self.pos += len(data)
+            return data
 
     def close(self) -> None:
         if self.resp is not None:

@@ -299,7 +299,8 @@ class _Flaky(BaseHTTPRequestHandler):
     records each request's method, Depth, Range and If-Match."""
 
     upstream = 0
-    cut = 0
+    cut = None  # bytes after which the first (unranged) GET of a file is cut off
+    cut_ranged = None  # … and each resumed (ranged) one
     seen: list = []
     refuse_propfind = 0
     ocs_answer: tuple[int, bytes] | None = None  # answered to every /ocs/ request instead of the server's
@@ -314,7 +315,7 @@ class _Flaky(BaseHTTPRequestHandler):
             refuse = self.command == "PROPFIND" and _Flaky.refuse_propfind > 0
             if refuse:
                 _Flaky.refuse_propfind -= 1
-            cut = _Flaky.cut if self.command == "GET" and not self.headers.get("Range") else 0
+            cut = None if self.command != "GET" else _Flaky.cut_ranged if self.headers.get("Range") else _Flaky.cut
         if self.path.startswith("/ocs/") and _Flaky.ocs_answer:
             status, data = _Flaky.ocs_answer
             self.send_response(status)
@@ -339,7 +340,7 @@ class _Flaky(BaseHTTPRequestHandler):
                 self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if cut and len(data) > cut:
+        if cut is not None and len(data) > cut:
             self.wfile.write(data[:cut])
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -355,8 +356,8 @@ class _Flaky(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def flaky(nextcloud):
-    _Flaky.upstream, _Flaky.seen, _Flaky.cut, _Flaky.refuse_propfind = nextcloud.port, [], 0, 0
-    _Flaky.ocs_answer = None
+    _Flaky.upstream, _Flaky.seen, _Flaky.cut, _Flaky.refuse_propfind = nextcloud.port, [], None, 0
+    _Flaky.ocs_answer, _Flaky.cut_ranged = None, None
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
     thread = threading.Thread(target=proxy.serve_forever, daemon=True)
     thread.start()
@@ -429,6 +430,21 @@ def test_a_folder_the_server_may_not_list_is_skipped(nextcloud, password):
     skips = [(i.uri.rsplit("/", 1)[-1], i.reason) for i in items if isinstance(i, Skipped)]
     assert skips == [("inner", "permission-denied")]
     assert "b.txt" in _by_name(items)
+
+
+def test_a_connection_that_keeps_breaking_is_given_up(nextcloud, flaky, password):
+    password(nextcloud)
+    _plant(nextcloud.root, {"Big3/blob.bin": os.urandom(200_000)})
+    _Flaky.cut, _Flaky.cut_ranged = 50_000, 0  # every resumed read breaks before its first byte
+    c = WebdavConnector(WebdavConnector.Options(url=flaky, username="alice", password_env=PW_ENV,
+                                                paths=["/Big3"], shares_api="none", max_retries=2), context())
+    blob = _by_name(c.walk())["blob.bin"]
+    with pytest.raises(ResourceError) as caught:
+        with c.open(blob) as f:
+            while f.read(65536):
+                pass
+    assert caught.value.reason == "connection-lost" and "2 resumed reads failed too" in caught.value.detail
+    assert len([s for s in _Flaky.seen if s[0] == "GET" and s[2]]) == 2
 
 
 def test_the_change_marker_is_the_etag(nextcloud, password):
