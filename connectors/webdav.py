@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO, Iterator, Literal
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
@@ -367,8 +367,7 @@ class WebdavConnector(Connector):
             yield resource
             if not entry.folder:
                 continue
-            below = inherited + tuple(Grant(g.principal, g.scope, g.rights, g.source, True, g.effective, g.note)
-                                      for g in own[0])
+            below = inherited + tuple(replace(g, inherited=True) for g in own[0])
             try:
                 status, entries = self._propfind(entry.path, "1", folder=True)
             except RequestException as exc:
