@@ -14,6 +14,7 @@ PACKAGES=(
   openssh-server samba smbclient          # SFTP and SMB servers the share tests start
   samba-vfs-modules                       # acl_xattr: the SMB tests keep NT ACLs as Windows servers do
   ripgrep                                 # bench/ compares against it
+  curl                                    # bench/webdav_speed.py compares the WebDAV connector against it
   chromium                                # the HTML report is tested in a real headless browser
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan tesseract-ocr-swe tesseract-ocr-nor tesseract-ocr-fin  # OCR of screenshots
   fonts-dejavu-core                       # the OCR tests draw their screenshots in DejaVu Sans

@@ -399,3 +399,67 @@ def stop_smbd(s: Smbd) -> None:
     stop_process(s.proc, grace=10)
     subprocess.run(["pkill", "-f", str(s.dir / "smb.conf")], capture_output=True)
     shutil.rmtree(s.dir, ignore_errors=True)
+
+
+@dataclass
+class WebDav:
+    """A running WsgiDAV server (tests/webdav_server.py): `root` is served at `url`, as a Nextcloud account is."""
+
+    proc: subprocess.Popen
+    port: int
+    root: Path  # the folder it serves (reachable by the server's own account, "nobody" when started as root)
+    user: str
+    password: str
+    url: str  # the account's DAV root: <origin>/remote.php/dav/files/<user>/
+    log: Path
+
+
+def start_webdav(ocs_shares: list[dict] | None = None, cert: Path | None = None, key: Path | None = None,
+                 user: str = "alice", password: str = "Dav-audit-7") -> WebDav:
+    """WsgiDAV on cheroot in its own process on a free loopback port, serving a new temp dir with basic auth;
+    with `ocs_shares` (Nextcloud share records) it also answers the OCS Share API from them (see webdav_server.py)."""
+    import json
+    import sys
+    d = Path(tempfile.mkdtemp(prefix="vendorscan-dav-"))
+    os.chmod(d, 0o755)  # the server drops to "nobody"
+    root = d / "files"
+    root.mkdir()
+    os.chmod(root, 0o755)
+    port, log = free_port(), d / "server.log"
+    mount = f"/remote.php/dav/files/{user}"
+    cmd = [sys.executable, str(Path(__file__).with_name("webdav_server.py")), "--root", str(root), "--port", str(port),
+           "--user", user, "--mount", mount]
+    if ocs_shares is not None:
+        (d / "shares.json").write_text(json.dumps({"shares": ocs_shares}))
+        os.chmod(d / "shares.json", 0o644)
+        cmd += ["--ocs", str(d / "shares.json")]
+    if cert:
+        cmd += ["--cert", str(cert), "--key", str(key)]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "WEBDAV_TEST_PASSWORD": password})
+    try:
+        _wait_ready(proc, log, 30)
+    except BaseException:
+        stop_process(proc, 5)
+        raise
+    origin = f"{'https' if cert else 'http'}://127.0.0.1:{port}"
+    return WebDav(proc, port, root, user, password, f"{origin}{mount}/", log)
+
+
+def _wait_ready(proc: subprocess.Popen, log: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if b"ready" in log.read_bytes():
+            return
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise RuntimeError(f"the WebDAV server did not start (exit {proc.poll()}): "
+                       f"{log.read_text(errors='replace')[-800:]}")
+
+
+def stop_webdav(w: WebDav) -> None:
+    """Stop the server by its pid and remove its temp dir."""
+    stop_process(w.proc, 10)
+    shutil.rmtree(w.root.parent, ignore_errors=True)
