@@ -20,7 +20,11 @@ PACKAGES=(
   fonts-dejavu-core                       # the OCR tests draw their screenshots in DejaVu Sans
   catdoc postgresql-client               # legacy .doc/.ppt text (catdoc, catppt); pg_dump custom files (pg_restore)
   mdbtools pst-utils                      # Access .mdb/.accdb tables (mdb-tables, mdb-export); Outlook .pst/.ost (readpst)
+  samba-ad-dc samba-ad-provision slapd    # directory tests: a throwaway Samba AD DC and OpenLDAP (rfc2307)
 )
+# Daemons these packages start on a systemd machine; the tests run their own on loopback, and the Samba AD DC
+# needs ports 389, 636 and 445 free.
+DISTRO_DAEMONS=(smbd nmbd samba-ad-dc winbind slapd)
 
 # npm fetches axe-core for the report's accessibility test (a Node.js that brings its own npm counts too).
 command -v npm >/dev/null || PACKAGES+=(nodejs npm)
@@ -35,6 +39,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+      for d in "${DISTRO_DAEMONS[@]}"; do systemctl disable --now "$d" >/dev/null 2>&1 || true; done
+    fi
   else
     echo "setup: these Debian packages are missing: ${missing[*]}" >&2
     echo "setup: install them with: sudo apt-get install ${missing[*]}" >&2

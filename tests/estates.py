@@ -13,19 +13,24 @@ FILES = {
 }
 
 
+def plant(root: Path, files: dict[str, bytes], uid: int | None = None) -> None:
+    """Write files (relative path -> bytes) under root: folders 0755, files 0644, owned by `uid` when given."""
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    for path in [root, *root.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        if uid is not None:
+            os.chown(path, uid, uid)
+
+
 class DiskEstate:
     """FILES planted under `root` (folders 0755, files 0644, owned by `uid`), and the contract's levers on them."""
 
     def __init__(self, root: Path, uid: int | None = None):
         self.root = root
-        for rel, data in FILES.items():
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        for path in [root, *root.rglob("*")]:
-            os.chmod(path, 0o755 if path.is_dir() else 0o644)
-            if uid is not None:
-                os.chown(path, uid, uid)
+        plant(root, FILES, uid)
         self.names = {Path(rel).name: root / rel for rel in FILES}
 
     def delete(self, name: str) -> None:

@@ -335,3 +335,17 @@ ca_file = "{slapd_posix.ca_file}"
     assert set(exposed) == {"alle"}, proc.stdout + proc.stderr  # 4 of sagsteam: not an exposure
     assert exposed["alle"]["kind"] == "exposure.organisation" and exposed["alle"]["details"]["accounts"] == 150
     assert report["targets"][0]["breadth"] == "directory posix (ldap): 250 enabled accounts"
+
+
+@pytest.mark.parametrize("config, says", [
+    ('[[targets]]\nname = "t"\ntype = "local"\npaths = ["/tmp"]\ndirectory = "corp"\n', "no [directories.corp] table"),
+    ('[directories.corp]\ntype = "active-directory"\n', "unknown directory type 'active-directory'"),
+    ('[directories.corp]\ntype = "ldap"\nurl = "ldap://dc:389"\nbase_dn = "DC=x"\n', "needs starttls"),
+    ('[directories.corp]\ntype = "ldap"\nurl = "ldaps://dc"\nbase_dn = "DC=x"\nbind_dn = "a@x"\n', "needs password_env"),
+    ('[directories.corp]\ntype = "nss"\nbroad_share = 1.5\n', "broad_share <= everyone_share <= 1"),
+])
+def test_a_directory_mistake_in_the_config_exits_2_saying_what_to_fix(tmp_path, config, says):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(config, encoding="utf-8")
+    proc = run_cli("scan", "--config", cfg, "--state-dir", tmp_path / "state", "--out", tmp_path / "out")
+    assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr, proc.stderr

@@ -27,7 +27,7 @@ import pytest
 import servers
 from conftest import PLANTED, assert_no_planted, files_under, load_json, run_cli
 from contract import ConnectorContract, Estate, context
-from estates import DiskEstate
+from estates import DiskEstate, plant
 from vendorscan.connector import ConnectorError, ResourceError
 from vendorscan.connectors import ocsshares
 from vendorscan.connectors.webdav import WebdavConnector
@@ -39,15 +39,6 @@ SHARES = json.loads((Path(__file__).parent / "data" / "nextcloud_shares.json").r
 CPR = PLANTED["dk.cpr"][0]
 SE = PLANTED["se.personnummer"][0]
 PW_ENV = "VS_TEST_DAV_PASSWORD"
-
-
-def _plant(root: Path, files: dict[str, bytes]) -> None:
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    for path in [root, *root.rglob("*")]:
-        os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
 # The demo estate: every folder of the recorded shares, with personal data where it matters.
@@ -71,7 +62,7 @@ TREE = {
 def nextcloud():
     """WsgiDAV with Nextcloud's URL layout and the recorded OCS shares beside it."""
     server = servers.start_webdav(ocs_shares=SHARES)
-    _plant(server.root, TREE)
+    plant(server.root, TREE)
     yield server
     servers.stop_webdav(server)
 
@@ -168,7 +159,7 @@ def test_shares_on_folders_above_the_configured_path_are_inherited(nextcloud, pa
     r = _by_name(items)
     team = r["Team"].access.grants
     assert [(g.principal, g.inherited) for g in team] == [("group HR team", False)]
-    _plant(nextcloud.root, {"Public/2024/more.txt": b"x\n"})
+    plant(nextcloud.root, {"Public/2024/more.txt": b"x\n"})
     r = _by_name(_connector(nextcloud, paths=["/Public/2024"]).walk())
     assert [(g.scope, g.inherited) for g in r["2024"].access.grants] == [(Scope.PUBLIC, True)]
     assert r["more.txt"].access.broadest().scope == Scope.PUBLIC
@@ -176,7 +167,7 @@ def test_shares_on_folders_above_the_configured_path_are_inherited(nextcloud, pa
 
 def test_plain_webdav_access_is_unknown_with_the_reason(plain_dav, password):
     password(plain_dav)
-    _plant(plain_dav.root, {"x/a.txt": b"a\n"})
+    plant(plain_dav.root, {"x/a.txt": b"a\n"})
     items = [i for i in _connector(plain_dav).walk() if isinstance(i, Resource)]
     assert items and all(i.access.unknown_reason and "no OCS Share API" in i.access.unknown_reason for i in items)
     assert all(i.access.grants == () and i.access.owner is None for i in items)
@@ -273,7 +264,7 @@ def tls_dav(tmp_path_factory):
     d = tmp_path_factory.mktemp("tls")
     cert, key = servers.self_signed(d)
     server = servers.start_webdav(ocs_shares=[], cert=cert, key=key)
-    _plant(server.root, {"a/x.txt": b"hello\n"})
+    plant(server.root, {"a/x.txt": b"hello\n"})
     yield server, cert
     servers.stop_webdav(server)
 
@@ -369,7 +360,7 @@ def flaky(nextcloud):
 def test_a_broken_download_resumes_with_range_and_if_match(nextcloud, flaky, password):
     password(nextcloud)
     data = os.urandom(300_000)
-    _plant(nextcloud.root, {"Big/blob.bin": data})
+    plant(nextcloud.root, {"Big/blob.bin": data})
     _Flaky.cut, _Flaky.refuse_propfind = 100_000, 1
     c = WebdavConnector(WebdavConnector.Options(url=flaky, username="alice", password_env=PW_ENV,
                                                 paths=["/Big"], shares_api="none"), context())
@@ -389,7 +380,7 @@ def test_a_broken_download_resumes_with_range_and_if_match(nextcloud, flaky, pas
 
 def test_a_file_that_changes_before_the_resume_is_not_mixed(nextcloud, flaky, password):
     password(nextcloud)
-    _plant(nextcloud.root, {"Big2/blob.bin": os.urandom(300_000)})
+    plant(nextcloud.root, {"Big2/blob.bin": os.urandom(300_000)})
     _Flaky.cut = 100_000
     c = WebdavConnector(WebdavConnector.Options(url=flaky, username="alice", password_env=PW_ENV,
                                                 paths=["/Big2"], shares_api="none"), context())
@@ -421,7 +412,7 @@ def test_an_ocs_api_that_does_not_answer_leaves_access_unknown(nextcloud, flaky,
 
 def test_a_folder_the_server_may_not_list_is_skipped(nextcloud, password):
     password(nextcloud)
-    _plant(nextcloud.root, {"Locked/inner/a.txt": b"a\n", "Locked/b.txt": b"b\n"})
+    plant(nextcloud.root, {"Locked/inner/a.txt": b"a\n", "Locked/b.txt": b"b\n"})
     os.chmod(nextcloud.root / "Locked" / "inner", 0)
     try:
         items = list(_connector(nextcloud, paths=["/Locked"]).walk())
@@ -434,7 +425,7 @@ def test_a_folder_the_server_may_not_list_is_skipped(nextcloud, password):
 
 def test_a_connection_that_keeps_breaking_is_given_up(nextcloud, flaky, password):
     password(nextcloud)
-    _plant(nextcloud.root, {"Big3/blob.bin": os.urandom(200_000)})
+    plant(nextcloud.root, {"Big3/blob.bin": os.urandom(200_000)})
     _Flaky.cut, _Flaky.cut_ranged = 50_000, 0  # every resumed read breaks before its first byte
     c = WebdavConnector(WebdavConnector.Options(url=flaky, username="alice", password_env=PW_ENV,
                                                 paths=["/Big3"], shares_api="none", max_retries=2), context())
@@ -449,7 +440,7 @@ def test_a_connection_that_keeps_breaking_is_given_up(nextcloud, flaky, password
 
 def test_the_change_marker_is_the_etag(nextcloud, password):
     password(nextcloud)
-    _plant(nextcloud.root, {"Marker/a.txt": b"one\n"})
+    plant(nextcloud.root, {"Marker/a.txt": b"one\n"})
     first = _by_name(_connector(nextcloud, paths=["/Marker"]).walk())["a.txt"].etag
     again = _by_name(_connector(nextcloud, paths=["/Marker"]).walk())["a.txt"].etag
     time.sleep(1.1)  # WsgiDAV's ETag carries the mtime in seconds
