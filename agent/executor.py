@@ -132,6 +132,12 @@ class ProcessExecutor:
 
     def abort(self) -> None:
         """Kill the workers mid-unit (the scan was stopped): they hold no state, only spool files of this run."""
+        # Python 3.11's pool sets BrokenProcessPool on every pending future when a worker dies, cancelled ones too,
+        # and that raises InvalidStateError in its management thread (a traceback on the terminal): drop them first.
+        pending = getattr(self._pool, "_pending_work_items", {})
+        for key, item in list(pending.items()):
+            if item.future.cancelled():
+                pending.pop(key, None)
         for proc in list(getattr(self._pool, "_processes", {}).values()):  # no public call for it before 3.14
             proc.kill()
 
