@@ -24,6 +24,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import jsonschema
 import pytest
 from azure.storage.blob import AccessPolicy as SasPolicy
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, RetentionPolicy
@@ -141,6 +142,8 @@ def test_public_container_with_a_cpr_number_is_a_critical_exposure(azurite, tmp_
     assert (f"azblob://{ACCOUNT}/private", "posture.blob_soft_delete") in posture  # Azurite's default: off
     assert (f"azblob://{ACCOUNT}/private", "posture.account_settings") in posture  # ARM settings not given
     assert report["skipped"] == []
+    schema = json.loads((ROOT / "reports" / "schema" / "report.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(report)
     blobs = {p: p.read_bytes() for p in files_under(tmp_path / "out-az", tmp_path / "state-az")}
     blobs["terminal"] = (proc.stdout + proc.stderr).encode()
     assert_no_planted(blobs)
