@@ -26,10 +26,14 @@ _ARM_ONLY = ("allowBlobPublicAccess (public access allowed on the account), supp
 
 
 class _RangedReader:
-    """A read-only file object over a blob, fetched in byte ranges, each pinned to the walked ETag."""
+    """A read-only file object over a blob, fetched in byte ranges, all of one version of the blob.
 
-    def __init__(self, blob_client, size: int, etag: str | None):
-        self.blob, self.size, self.etag = blob_client, size, etag
+    The first range fixes the version (its ETag and size, the blob as it is at open time, which may be newer than
+    the walk saw); every later range is asked with If-Match on that ETag, so a blob that changes mid-read fails
+    the read (ResourceModifiedError) rather than mixing two versions, and the next open() reads the new one."""
+
+    def __init__(self, blob_client, size: int):
+        self.blob, self.size, self.etag = blob_client, size, None
         self.pos = 0
         self.buf = b""
 
@@ -41,22 +45,36 @@ class _RangedReader:
 
     def read(self, n: int = -1) -> bytes:
         from azure.core import MatchConditions
-        want = self.size - self.pos + len(self.buf) if n is None or n < 0 else n
-        while len(self.buf) < want and self.pos < self.size:
-            length = min(RANGE, self.size - self.pos)
-            kw: dict[str, Any] = {"offset": self.pos, "length": length, "max_concurrency": 1}
-            if self.etag:  # the blob changed mid-read: fail rather than mix two versions
+        whole = n is None or n < 0
+        while (whole or len(self.buf) < n) and self.pos < self.size:
+            kw: dict[str, Any] = {"offset": self.pos, "length": min(RANGE, self.size - self.pos), "max_concurrency": 1}
+            if self.etag:
                 kw.update(etag=self.etag, match_condition=MatchConditions.IfNotModified)
-            data = self.blob.download_blob(**kw).readall()
+            downloader = self.blob.download_blob(**kw)
+            data = downloader.readall()
+            if self.etag is None:  # the first range fixes the version read
+                self.etag = downloader.properties.etag
+                total = _total_size(downloader.properties.content_range)
+                self.size = total if total is not None else self.size
             if not data:
                 break
             self.buf += data
             self.pos += len(data)
-        out, self.buf = self.buf[:want], self.buf[want:]
+        if whole:
+            out, self.buf = self.buf, b""
+        else:
+            out, self.buf = self.buf[:n], self.buf[n:]
         return out
 
     def close(self) -> None:
         self.buf = b""
+
+
+def _total_size(content_range) -> int | None:
+    """The blob's whole size from a Content-Range answer ('bytes 0-999/5000')."""
+    text = str(content_range or "")
+    tail = text.rpartition("/")[2]
+    return int(tail) if tail.isdigit() else None
 
 
 class AzureBlobConnector(Connector):
@@ -318,10 +336,10 @@ class AzureBlobConnector(Connector):
     # -- content ------------------------------------------------------------------------------
     @contextmanager
     def open(self, resource: Resource) -> Iterator[BinaryIO]:
-        """The blob's bytes, downloaded range by range (If-Match on the walked ETag)."""
+        """The blob's bytes, downloaded range by range, every range of the same version (If-Match)."""
         from azure.core.exceptions import AzureError
         _account, container, blob = resource.address[len("azblob://"):].split("/", 2)
-        reader = _RangedReader(self._service().get_blob_client(container, blob), resource.size or 0, resource.etag)
+        reader = _RangedReader(self._service().get_blob_client(container, blob), resource.size or 0)
         try:
             yield reader  # type: ignore[misc]
         except AzureError as exc:
