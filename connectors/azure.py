@@ -34,8 +34,9 @@ class _RangedReader:
 
     def __init__(self, blob_client, size: int):
         self.blob, self.size, self.etag = blob_client, size, None
-        self.pos = 0
-        self.buf = b""
+        self.pos = 0  # the blob's next byte to fetch
+        self.buf = b""  # the range fetched last …
+        self.off = 0  # … and how much of it was given out
 
     def readable(self) -> bool:
         return True
@@ -43,31 +44,35 @@ class _RangedReader:
     def writable(self) -> bool:
         return False
 
-    def read(self, n: int = -1) -> bytes:
+    def _fetch(self) -> bool:
         from azure.core import MatchConditions
+        kw: dict[str, Any] = {"offset": self.pos, "length": min(RANGE, self.size - self.pos), "max_concurrency": 1}
+        if self.etag:
+            kw.update(etag=self.etag, match_condition=MatchConditions.IfNotModified)
+        downloader = self.blob.download_blob(**kw)
+        data = downloader.readall()
+        if self.etag is None:  # the first range fixes the version read
+            self.etag = downloader.properties.etag
+            total = _total_size(downloader.properties.content_range)
+            self.size = total if total is not None else self.size
+        self.buf, self.off = data, 0
+        self.pos += len(data)
+        return bool(data)
+
+    def read(self, n: int = -1) -> bytes:
         whole = n is None or n < 0
-        while (whole or len(self.buf) < n) and self.pos < self.size:
-            kw: dict[str, Any] = {"offset": self.pos, "length": min(RANGE, self.size - self.pos), "max_concurrency": 1}
-            if self.etag:
-                kw.update(etag=self.etag, match_condition=MatchConditions.IfNotModified)
-            downloader = self.blob.download_blob(**kw)
-            data = downloader.readall()
-            if self.etag is None:  # the first range fixes the version read
-                self.etag = downloader.properties.etag
-                total = _total_size(downloader.properties.content_range)
-                self.size = total if total is not None else self.size
-            if not data:
+        parts, got = [], 0
+        while whole or got < n:
+            if self.off >= len(self.buf) and (self.pos >= self.size or not self._fetch()):
                 break
-            self.buf += data
-            self.pos += len(data)
-        if whole:
-            out, self.buf = self.buf, b""
-        else:
-            out, self.buf = self.buf[:n], self.buf[n:]
-        return out
+            take = len(self.buf) - self.off if whole else min(n - got, len(self.buf) - self.off)
+            parts.append(self.buf[self.off:self.off + take] if take < len(self.buf) or self.off else self.buf)
+            self.off += take
+            got += take
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def close(self) -> None:
-        self.buf = b""
+        self.buf, self.off = b"", 0
 
 
 def _total_size(content_range) -> int | None:
