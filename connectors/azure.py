@@ -134,6 +134,9 @@ class AzureBlobConnector(Connector):
     def weaknesses(self) -> list[str]:
         """TLS verification off, or a plain-HTTP endpoint."""
         url = self._url or self.options.endpoint_url
+        if not url and self.options.credential == "connection-string":
+            parts = _parse_connection_string(os.environ.get(self.options.connection_string_env, ""))
+            url = parts.get("blobendpoint") or f"{parts.get('defaultendpointsprotocol', 'https')}://"
         if url.lower().startswith("http://"):
             return [f"the blob endpoint {url} is plain HTTP: signed requests and content cross the network "
                     "unencrypted"]
@@ -176,6 +179,9 @@ class AzureBlobConnector(Connector):
         elif o.credential == "account-key":
             credential = {"account_name": self._account, "account_key": _env(o.account_key_env, "account_key_env")}
         else:
+            if (self._url or "").lower().startswith("http://"):
+                raise ConnectorError("a service principal's token is never sent over plain HTTP: give an https:// "
+                                     "endpoint_url")
             try:
                 from azure.identity import ClientSecretCredential
             except ImportError:

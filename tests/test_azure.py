@@ -351,6 +351,36 @@ def test_service_principal_variables_are_named(monkeypatch):
         list(c.walk())
 
 
+def test_service_principal_never_over_plain_http(monkeypatch):
+    c = AzureBlobConnector(AzureBlobConnector.Options(account="a", credential="service-principal",
+                                                      endpoint_url="http://127.0.0.1:1/a"), context())
+    with pytest.raises(ConnectorError, match="plain HTTP"):
+        list(c.walk())
+
+
+def test_a_plain_http_connection_string_is_a_weakness(monkeypatch):
+    monkeypatch.setenv("VS_AZ_CS", f"AccountName={ACCOUNT};AccountKey={KEY};BlobEndpoint=http://127.0.0.1:1/x")
+    c = AzureBlobConnector(AzureBlobConnector.Options(credential="connection-string", connection_string_env="VS_AZ_CS"),
+                           context())
+    assert "plain HTTP" in c.weaknesses()[0]
+
+
+def test_identifiers_in_blob_names_are_findings_and_masked(azurite, tmp_path):
+    se, dk = PLANTED["se.personnummer"][0], PLANTED["dk.cpr"][1]
+    cont = azurite.client().create_container("named-blobs")
+    cont.upload_blob(f"cases/{se}/scan.txt", b"inget\n")
+    cont.upload_blob(f"lonseddel-{dk}.txt", b"intet\n")
+    proc, report = _scan(tmp_path, azurite.endpoint, ["named-blobs"], name="names")
+    assert proc.returncode in (0, 1) and report, proc.stdout + proc.stderr
+    named = {f["kind"]: f["resource"] for f in report["findings"] if f["part"] == "(name)"}
+    assert named["se.personnummer"].startswith(f"azblob://{ACCOUNT}/named-blobs/cases/850412-****/scan.txt#h=")
+    assert named["dk.cpr"].startswith(f"azblob://{ACCOUNT}/named-blobs/lonseddel-120485-****.txt#h=")
+    assert report["skipped"] == []
+    blobs = {p: p.read_bytes() for p in files_under(tmp_path / "out-names", tmp_path / "state-names")}
+    blobs["terminal"] = (proc.stdout + proc.stderr).encode()
+    assert_no_planted(blobs)
+
+
 def test_options_are_checked():
     with pytest.raises(ValueError, match="account"):
         AzureBlobConnector.Options()
