@@ -22,7 +22,9 @@ _DENIED = {"AuthorizationFailure", "AuthorizationPermissionMismatch", "Authoriza
            "InsufficientAccountPermissions", "AccountIsDisabled"}
 _ARM_ONLY = ("allowBlobPublicAccess (public access allowed on the account), supportsHttpsTrafficOnly (HTTPS only), "
              "minimumTlsVersion and container soft delete are Azure Resource Manager settings the blob endpoint "
-             "does not show: give account_properties_file (and blob_service_properties_file) to judge them")
+             "does not show: give account_properties_file (and blob_service_properties_file), or with a service "
+             "principal subscription_id and resource_group, to judge them")
+ARM_API = "2023-05-01"  # Microsoft.Storage API version of the two ARM reads
 
 
 class _RangedReader:
@@ -105,6 +107,10 @@ class AzureBlobConnector(Connector):
         # ARM settings the blob endpoint cannot show (az storage account show / blob-service-properties show)
         account_properties_file: str = ""
         blob_service_properties_file: str = ""
+        # … or read from ARM with the service principal (needs the Reader role on the account)
+        subscription_id: str = ""
+        resource_group: str = ""
+        arm_endpoint: str = "https://management.azure.com"
         max_blobs: int = 0  # per container; 0 = no limit
         sample: float = 1.0  # share of blobs read, chosen by name hash (stable across scans)
         skip_tiers: list[str] = field(default_factory=lambda: ["Archive"])
@@ -122,6 +128,13 @@ class AzureBlobConnector(Connector):
                 raise ValueError("sample must be in (0, 1]")
             if self.max_attempts < 1:
                 raise ValueError("max_attempts must be at least 1")
+            if bool(self.subscription_id) != bool(self.resource_group):
+                raise ValueError("give both subscription_id and resource_group, or neither")
+            if self.subscription_id and self.credential != "service-principal":
+                raise ValueError("subscription_id and resource_group read ARM with a service principal: "
+                                 "credential = \"service-principal\"")
+            if not self.arm_endpoint.lower().startswith("https://"):
+                raise ValueError("arm_endpoint must be https://")
 
     def __init__(self, options, ctx):
         super().__init__(options, ctx)
@@ -130,6 +143,7 @@ class AzureBlobConnector(Connector):
         self._url = options.endpoint_url.rstrip("/")
         self._account_posture: dict[str, Any] | None = None
         self._state: dict[str, tuple] = {}
+        self._credential = None  # the service principal's, for the ARM reads
 
     def weaknesses(self) -> list[str]:
         """TLS verification off, or a plain-HTTP endpoint."""
@@ -190,6 +204,7 @@ class AzureBlobConnector(Connector):
             credential = ClientSecretCredential(
                 _env(o.tenant_id_env, "tenant_id_env"), _env(o.client_id_env, "client_id_env"),
                 _env(o.client_secret_env, "client_secret_env"), connection_verify=o.ca_bundle or o.verify_tls)
+            self._credential = credential
         self._url = self._url or f"https://{self._account}.blob.core.windows.net"
         return BlobServiceClient(self._url, credential=credential, **kw)
 
@@ -279,14 +294,39 @@ class AzureBlobConnector(Connector):
             o = self.options
             account = _load_json(o.account_properties_file, "account_properties_file")
             blob_service = _load_json(o.blob_service_properties_file, "blob_service_properties_file")
+            problem = ""
+            if account is None and o.subscription_id:
+                account, blob_service, problem = self._arm_properties()
+                if problem:
+                    posture.setdefault("unreadable", []).append(problem)
             arm = azureposture.account_posture(account, blob_service)
             if "blob_soft_delete" in posture and "blob_soft_delete" in arm:
                 arm.pop("blob_soft_delete")  # the endpoint's own answer is newer than a recorded file
             posture.update(arm)
             if account is None:
-                posture["account_settings"] = f"unknown: {_ARM_ONLY}"
+                posture["account_settings"] = f"unknown: {problem + '; ' if problem else ''}{_ARM_ONLY}"
             self._account_posture = posture
         return self._account_posture
+
+    def _arm_properties(self) -> tuple[dict | None, dict | None, str]:
+        """The storage account's and its blob service's ARM properties, read with the service principal's token:
+        (account, blob service, what could not be read)."""
+        o = self.options
+        base = (f"{o.arm_endpoint.rstrip('/')}/subscriptions/{o.subscription_id}/resourceGroups/{o.resource_group}"
+                f"/providers/Microsoft.Storage/storageAccounts/{self._account}")
+        self._service()  # makes the credential
+        try:
+            token = self._credential.get_token(f"{o.arm_endpoint.rstrip('/')}/.default").token
+        except Exception as exc:  # noqa: BLE001 - azure-identity raises its own and msal's errors
+            return None, None, f"ARM account properties (no token: {type(exc).__name__})"
+        found, problems = [], []
+        for url, what in ((f"{base}?api-version={ARM_API}", "account"),
+                          (f"{base}/blobServices/default?api-version={ARM_API}", "blob service")):
+            doc, problem = _arm_get(url, token, o)
+            found.append(doc)
+            if problem:
+                problems.append(f"ARM {what} properties ({problem})")
+        return found[0], found[1], "; ".join(problems)
 
     def _container(self, name: str, listed) -> Resource:
         from azure.core.exceptions import HttpResponseError
@@ -423,6 +463,36 @@ def _parse_connection_string(text: str) -> dict[str, str]:
         if sep:
             out[key.strip().lower()] = value.strip()
     return out
+
+
+def _arm_get(url: str, token: str, o) -> tuple[dict | None, str]:
+    """One ARM GET with retries on throttling and server errors: (the JSON object, or None and why)."""
+    import ssl
+    import time
+    import urllib.error
+    import urllib.request
+    context = ssl.create_default_context(cafile=o.ca_bundle or None)
+    if not o.verify_tls and not o.ca_bundle:
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+    problem = ""
+    for attempt in range(o.max_attempts):
+        if attempt:
+            time.sleep(min(30, 2 ** attempt / 2))
+        try:
+            with urllib.request.urlopen(request, timeout=o.timeout, context=context) as answer:
+                doc = json.loads(answer.read(4 * 2**20))
+            return (doc, "") if isinstance(doc, dict) else (None, "not a JSON object")
+        except urllib.error.HTTPError as exc:
+            problem = f"HTTP {exc.code}"
+            if exc.code not in (408, 429, 500, 502, 503, 504):
+                break
+        except (OSError, ValueError) as exc:
+            problem = type(exc).__name__
+            if isinstance(exc, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                problem = "TLS certificate not verified"
+                break
+    return None, problem
 
 
 def _load_json(path: str, option: str) -> dict | None:

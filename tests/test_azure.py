@@ -518,6 +518,85 @@ def test_account_posture_from_recorded_arm_answers():
     assert azureposture.account_posture({"properties": {}}) == {}  # not set: not judged, never assumed
 
 
+class _FakeArm(BaseHTTPRequestHandler):
+    """Azure Resource Manager's two answers (recorded documents), to a bearer token only."""
+
+    seen: list = []
+
+    def do_GET(self):
+        _FakeArm.seen.append((self.path, self.headers.get("Authorization")))
+        if self.headers.get("Authorization") != "Bearer arm-token":
+            body, status = b'{"error": {"code": "InvalidAuthenticationToken"}}', 401
+        elif "/blobServices/default?" in self.path:
+            body, status = (RECORDED / "blob_service_arm_off.json").read_bytes(), 200
+        elif self.path.split("?")[0].endswith("/storageAccounts/supplierold"):
+            body, status = (RECORDED / "account_arm_open.json").read_bytes(), 200
+        else:
+            body, status = b'{"error": {"code": "ResourceNotFound"}}', 404
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class _FakeCredential:
+    scopes: list = []
+
+    def __init__(self, *args, **kw):
+        pass
+
+    def get_token(self, *scopes, **kw):
+        from azure.core.credentials import AccessToken
+        _FakeCredential.scopes.extend(scopes)
+        return AccessToken("arm-token", 2**31)
+
+
+def test_arm_settings_read_with_the_service_principal(tmp_path, monkeypatch):
+    """The ARM read path over HTTPS with a bearer token, against a stand-in for ARM serving recorded answers
+    (no Azure here: the token comes from a stand-in credential, the documents are the recorded ones)."""
+    import ssl
+    import azure.identity
+    cert, key = servers.self_signed(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeArm)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(azure.identity, "ClientSecretCredential", _FakeCredential)
+    for var in ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET"):
+        monkeypatch.setenv(var, "x")
+    arm = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        c = AzureBlobConnector(AzureBlobConnector.Options(
+            account="supplierold", credential="service-principal", subscription_id="sub-1", resource_group="rg-1",
+            arm_endpoint=arm, ca_bundle=str(cert), max_attempts=2), context())
+        account, service, problem = c._arm_properties()
+        missing = AzureBlobConnector(AzureBlobConnector.Options(
+            account="gone", credential="service-principal", subscription_id="sub-1", resource_group="rg-1",
+            arm_endpoint=arm, ca_bundle=str(cert), max_attempts=2), context())
+        _, _, gone = missing._arm_properties()
+        untrusted = AzureBlobConnector(AzureBlobConnector.Options(
+            account="supplierold", credential="service-principal", subscription_id="sub-1", resource_group="rg-1",
+            arm_endpoint=arm, max_attempts=2), context())
+        _, _, unverified = untrusted._arm_properties()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert problem == "" and azureposture.account_posture(account, service)["blob_public_access_allowed"] is True
+    assert _FakeCredential.scopes[0] == f"{arm}/.default"
+    assert _FakeArm.seen[0][0] == ("/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.Storage/"
+                                   f"storageAccounts/supplierold?api-version={azmod.ARM_API}")
+    assert "HTTP 404" in gone and "TLS certificate not verified" in unverified
+    with pytest.raises(ValueError, match="service-principal"):
+        AzureBlobConnector.Options(account="a", subscription_id="s", resource_group="r")
+    with pytest.raises(ValueError, match="https"):
+        AzureBlobConnector.Options(account="a", credential="service-principal", arm_endpoint="http://127.0.0.1:1")
+
+
 def test_posture_check_judges_the_account_settings():
     from vendorscan.checks.posture import PostureCheck
     from vendorscan.model import Resource
