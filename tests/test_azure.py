@@ -186,6 +186,19 @@ def test_blob_soft_delete_on_is_no_finding(azurite, tmp_path):
     assert "posture.blob_soft_delete" not in {f["kind"] for f in _by(report, "posture")}
 
 
+def test_rescan_reads_only_the_changed_blob(azurite, tmp_path):
+    svc = azurite.client()
+    cont = svc.create_container(f"rescan-{uuid.uuid4().hex[:8]}")
+    for i in range(3):
+        cont.upload_blob(f"f{i}.txt", HR_CSV)
+    _, first = _scan(tmp_path, azurite.endpoint, [cont.container_name], name="rescan")
+    cont.upload_blob("f1.txt", HR_CSV + b"Jens Hansen;nothing\n", overwrite=True)  # a new ETag
+    _, second = _scan(tmp_path, azurite.endpoint, [cont.container_name], name="rescan")
+    cont.delete_container()
+    assert first["targets"][0]["resources_read"] == 3
+    assert (second["targets"][0]["resources_read"], second["targets"][0]["resources_unchanged"]) == (1, 2)
+
+
 def test_scan_changes_nothing_in_the_containers(azurite, tmp_path):
     svc = azurite.client()
 
