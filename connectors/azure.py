@@ -274,6 +274,8 @@ class AzureBlobConnector(Connector):
         uri = f"azblob://{self._account}/{name}"
         if code in _CREDENTIAL_ERRORS or isinstance(exc, (ServiceRequestError, ServiceResponseError)):
             return None  # the whole target: not this container
+        if code == "AuthorizationFailure" and self.options.credential != "service-principal":
+            return None  # an account key refused: the key, not this container
         if code == "ContainerNotFound" or getattr(exc, "status_code", None) == 404:
             return Skipped(uri, "not-found", "no such container", self.ctx.target)
         if code in _DENIED or getattr(exc, "status_code", None) == 403:

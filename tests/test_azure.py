@@ -218,9 +218,10 @@ def test_missing_container_is_not_found_exit_2(azurite, tmp_path):
         (f"azblob://{ACCOUNT}/no-such-container", "not-found")]
 
 
-def test_wrong_key_exit_2_naming_the_variable(azurite, tmp_path):
+@pytest.mark.parametrize("containers", [[], ["private"]])
+def test_wrong_key_exit_2_naming_the_variable(azurite, tmp_path, containers):
     wrong = "d3Jvbmcta2V5LXh5ei13cm9uZy1rZXkteHl6LXdyb25nLWtleS14eXo="
-    proc, _ = _scan(tmp_path, azurite.endpoint, [], name="badkey", env={"AZURE_STORAGE_KEY": wrong})
+    proc, _ = _scan(tmp_path, azurite.endpoint, containers, name="badkey", env={"AZURE_STORAGE_KEY": wrong})
     assert proc.returncode == 2
     assert "credentials refused" in proc.stdout + proc.stderr and "AZURE_STORAGE_KEY" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr and wrong not in proc.stdout + proc.stderr
