@@ -20,10 +20,9 @@ _CREDENTIAL_ERRORS = {"AuthenticationFailed", "InvalidAuthenticationInfo", "NoAu
 _DENIED = {"AuthorizationFailure", "AuthorizationPermissionMismatch", "AuthorizationSourceIPMismatch",
            "AuthorizationProtocolMismatch", "AuthorizationResourceTypeMismatch", "AuthorizationServiceMismatch",
            "InsufficientAccountPermissions", "AccountIsDisabled"}
-_ARM_ONLY = ("allowBlobPublicAccess (public access allowed on the account), supportsHttpsTrafficOnly (HTTPS only), "
-             "minimumTlsVersion and container soft delete are Azure Resource Manager settings the blob endpoint "
-             "does not show: give account_properties_file (and blob_service_properties_file), or with a service "
-             "principal subscription_id and resource_group, to judge them")
+_ARM_ONLY = ("allowBlobPublicAccess, supportsHttpsTrafficOnly, minimumTlsVersion and container soft delete are "
+             "account (ARM) settings the blob endpoint does not show; give account_properties_file, or "
+             "subscription_id and resource_group")
 ARM_API = "2023-05-01"  # Microsoft.Storage API version of the two ARM reads
 
 
