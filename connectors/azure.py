@@ -110,6 +110,9 @@ class AzureBlobConnector(Connector):
         subscription_id: str = ""
         resource_group: str = ""
         arm_endpoint: str = "https://management.azure.com"
+        # Where the account's allowBlobPublicAccess is not known: one anonymous read-only request to each public
+        # container (a list, or one blob's properties) shows whether the account lets its public level work.
+        probe_anonymous: bool = True
         max_blobs: int = 0  # per container; 0 = no limit
         sample: float = 1.0  # share of blobs read, chosen by name hash (stable across scans)
         skip_tiers: list[str] = field(default_factory=lambda: ["Archive"])
@@ -164,16 +167,25 @@ class AzureBlobConnector(Connector):
             self._client = self._make()
         return self._client
 
-    def _make(self):
-        from azure.storage.blob import BlobServiceClient, ExponentialRetry
+    def _client_kw(self) -> dict[str, Any]:
+        """A client's settings: retries with backoff, timeouts, TLS verification, ranges.
+
+        Made anew for every client: a pipeline links its policy objects to each other, so a retry policy shared
+        by two clients would send one client's requests down the other's pipeline (without its signing)."""
+        from azure.storage.blob import ExponentialRetry
         o = self.options
-        kw: dict[str, Any] = {
+        return {
             "retry_policy": ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=o.max_attempts - 1,
                                              random_jitter_range=1),
             "connection_timeout": min(10, o.timeout), "read_timeout": o.timeout,
             "connection_verify": o.ca_bundle or o.verify_tls,
             "max_single_get_size": RANGE, "max_chunk_get_size": RANGE,
         }
+
+    def _make(self):
+        from azure.storage.blob import BlobServiceClient
+        o = self.options
+        kw = self._client_kw()
         if o.credential == "connection-string":
             text = _env(o.connection_string_env, "connection_string_env")
             parts = _parse_connection_string(text)
@@ -346,6 +358,11 @@ class AzureBlobConnector(Connector):
                 raise
             unknown = (f"the audit account may not read the container's stored access policies ({_code(exc)}): "
                        "the public access level is from the container listing")
+        if level != "off" and public_allowed is None and self.options.probe_anonymous:
+            observed, how = self._probe(client, name, level)
+            if observed is not None:
+                public_allowed = posture["blob_public_access_allowed"] = observed
+                posture["public_access_probe"] = how
         access = azureposture.container_policy(self._account, level, identifiers, public_allowed)
         if unknown:
             access = AccessPolicy(access.owner, access.grants, unknown)
@@ -356,6 +373,32 @@ class AzureBlobConnector(Connector):
         return Resource(uri=f"azblob://{self._account}/{name}", kind="bucket", target=self.ctx.target,
                         modified=modified.timestamp() if modified else None, etag=getattr(props, "etag", None),
                         access=access, parent=f"azblob://{self._account}", posture=posture)
+
+    def _probe(self, client, name: str, level: str) -> tuple[bool | None, str]:
+        """Whether the account lets a public container be read anonymously, from one read-only request without
+        credentials: (True answered / False refused with PublicAccessNotPermitted / None unknown, what was seen)."""
+        from azure.core.exceptions import AzureError, HttpResponseError
+        from azure.storage.blob import ContainerClient
+        anonymous = ContainerClient(self._url, name, credential=None, **self._client_kw())
+        try:
+            if level == "container":
+                list(next(iter(anonymous.list_blobs(results_per_page=1).by_page()), []))
+                what = "an anonymous list"
+            else:
+                first = next(iter(client.list_blobs(results_per_page=1)), None)
+                if first is None:
+                    return None, ""
+                anonymous.get_blob_client(first.name).get_blob_properties()
+                what = "an anonymous read of a blob's properties"
+            return True, f"{what} of container {name} was answered: the account allows public access"
+        except HttpResponseError as exc:
+            if _code(exc) == "PublicAccessNotPermitted":
+                return False, f"an anonymous request to container {name} was refused (PublicAccessNotPermitted)"
+            return None, ""
+        except AzureError:
+            return None, ""
+        finally:
+            anonymous.close()
 
     def _blobs(self, name: str, container: Resource) -> Iterator[Resource | Skipped]:
         o = self.options

@@ -141,6 +141,10 @@ def test_public_container_with_a_cpr_number_is_a_critical_exposure(azurite, tmp_
     posture = {(f["resource"], f["kind"]) for f in _by(report, "posture")}
     assert (f"azblob://{ACCOUNT}/private", "posture.blob_soft_delete") in posture  # Azurite's default: off
     assert (f"azblob://{ACCOUNT}/private", "posture.account_settings") in posture  # ARM settings not given
+    # an anonymous request to each public container was answered: the account allows public access
+    assert (f"azblob://{ACCOUNT}/public-container", "posture.blob_public_access_allowed") in posture
+    assert (f"azblob://{ACCOUNT}/public-blob", "posture.blob_public_access_allowed") in posture
+    assert (f"azblob://{ACCOUNT}/private", "posture.blob_public_access_allowed") not in posture
     assert report["skipped"] == []
     schema = json.loads((ROOT / "reports" / "schema" / "report.schema.json").read_text())
     jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(report)
@@ -438,6 +442,7 @@ class _FaultProxy(BaseHTTPRequestHandler):
     busy = 0
     refused = 0
     denied: set = set()
+    no_public = False  # answer anonymous requests as an account with allowBlobPublicAccess = false does
     lock = threading.Lock()
 
     def _answer(self, status: int, code: str):
@@ -452,6 +457,8 @@ class _FaultProxy(BaseHTTPRequestHandler):
     def _forward(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         path = self.path.split("?")[0]
+        if _FaultProxy.no_public and not self.headers.get("Authorization"):
+            return self._answer(409, "PublicAccessNotPermitted")
         if self.command == "GET" and "comp=" not in self.path and "restype=" not in self.path:
             if any(path.endswith("/" + d) for d in _FaultProxy.denied):
                 return self._answer(403, "AuthorizationPermissionMismatch")
@@ -482,12 +489,30 @@ class _FaultProxy(BaseHTTPRequestHandler):
 @pytest.fixture
 def fault_proxy(azurite):
     _FaultProxy.upstream = azurite.endpoint.split("//")[1].split("/")[0]
-    _FaultProxy.busy, _FaultProxy.refused, _FaultProxy.denied = 0, 0, set()
+    _FaultProxy.busy, _FaultProxy.refused, _FaultProxy.denied, _FaultProxy.no_public = 0, 0, set(), False
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), _FaultProxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{proxy.server_address[1]}/{ACCOUNT}"
     proxy.shutdown()
     proxy.server_close()
+
+
+def test_anonymous_probe_refused_neutralises_public_levels(fault_proxy, tmp_path):
+    """An account with allowBlobPublicAccess = false refuses anonymous requests (409 PublicAccessNotPermitted,
+    shown by the proxy: Azurite has no such setting): the public levels stay listed without effect."""
+    _FaultProxy.no_public = True
+    proc, report = _scan(tmp_path, fault_proxy, ["public-container", "public-blob"], name="nopublic")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not _by(report, "exposure") and not [f for f in _by(report, "access") if "public" in f["kind"]]
+    assert "posture.blob_public_access_allowed" not in {f["kind"] for f in _by(report, "posture")}
+
+
+def test_access_probe_can_be_turned_off(azurite, monkeypatch):
+    monkeypatch.setenv("AZURE_STORAGE_KEY", KEY)
+    c = _connector(azurite, ["public-container"], probe_anonymous=False)
+    (bucket,) = [r for r in c.walk() if r.kind == "bucket"]
+    c.close()
+    assert "blob_public_access_allowed" not in bucket.posture and bucket.access.grants[0].effective
 
 
 def test_server_busy_is_retried(fault_proxy, tmp_path):
