@@ -5,9 +5,12 @@ Which settings Azurite cannot show, and which are therefore only unit-tested: Az
 supportsHttpsTrafficOnly (HTTPS only), minimumTlsVersion and container soft delete cannot be set or read on it.
 They are mapped by `azureposture.account_posture()` from recorded ARM / Azure CLI properties objects
 (test_account_posture_from_recorded_*), and the connector reads them from `account_properties_file`
-(end to end here with such a recorded file). What Azurite does show is tested on it: the container's public
-access level (off / blob / container), stored access policies, and blob soft delete (the blob service's
-deleteRetentionPolicy). Azurite authorises its account key for every blob (no RBAC, no per-blob rights), so a
+(end to end here with such a recorded file) or from ARM (against a loopback stand-in serving the recorded
+answers). The effect of allowBlobPublicAccess is also observed by one anonymous request per public container:
+Azurite answers it (public access allowed); the refusal of an account that disallows it
+(409 PublicAccessNotPermitted) is shown through a proxy. What Azurite does show is tested on it: the
+container's public access level (off / blob / container), stored access policies, and blob soft delete (the
+blob service's deleteRetentionPolicy). Azurite authorises its account key for every blob (no RBAC, no per-blob rights), so a
 permission-denied read is shown by a proxy in front of it answering as Azure does (403
 AuthorizationPermissionMismatch), and the contract's own denial test says so when it skips.
 """
