@@ -457,6 +457,25 @@ def test_unverified_certificate_stops_the_target_and_a_ca_bundle_passes(azurite_
     c.close()
 
 
+def test_a_stalled_endpoint_times_out_as_a_clear_error(monkeypatch):
+    import socket
+    import time
+    monkeypatch.setenv("AZURE_STORAGE_KEY", KEY)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # accepts connections (the kernel does) and never answers
+    try:
+        c = AzureBlobConnector(AzureBlobConnector.Options(
+            account=ACCOUNT, endpoint_url=f"http://127.0.0.1:{listener.getsockname()[1]}/{ACCOUNT}", timeout=2,
+            max_attempts=1), context())
+        t0 = time.monotonic()
+        with pytest.raises(ConnectorError, match="cannot reach"):
+            list(c.walk())
+        assert time.monotonic() - t0 < 20
+    finally:
+        listener.close()
+
+
 def test_plain_http_and_unverified_tls_are_weaknesses():
     c = AzureBlobConnector(AzureBlobConnector.Options(account="a", endpoint_url="http://127.0.0.1:1/a"), context())
     assert "plain HTTP" in c.weaknesses()[0]
