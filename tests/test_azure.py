@@ -10,8 +10,8 @@ answers). The effect of allowBlobPublicAccess is also observed by one anonymous 
 Azurite answers it (public access allowed); the refusal of an account that disallows it
 (409 PublicAccessNotPermitted) is shown through a proxy. What Azurite does show is tested on it: the
 container's public access level (off / blob / container), stored access policies, and blob soft delete (the
-blob service's deleteRetentionPolicy). Azurite authorises its account key for every blob (no RBAC, no per-blob rights), so a
-permission-denied read is shown by a proxy in front of it answering as Azure does (403
+blob service's deleteRetentionPolicy). Azurite authorises its account key for every blob (no RBAC, no per-blob
+rights), so a permission-denied read is shown by a proxy in front of it answering as Azure does (403
 AuthorizationPermissionMismatch), and the contract's own denial test says so when it skips.
 """
 import datetime
@@ -382,7 +382,8 @@ def test_connection_string_credentials(azurite, monkeypatch):
 
 
 def test_a_sas_connection_string_is_refused(monkeypatch):
-    monkeypatch.setenv("VS_AZ_CS", "BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2022&sig=x")
+    monkeypatch.setenv("VS_AZ_CS",
+                       "BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=2022&sig=x")
     c = AzureBlobConnector(AzureBlobConnector.Options(credential="connection-string", connection_string_env="VS_AZ_CS"),
                            context())
     with pytest.raises(ConnectorError, match="never a SAS"):
