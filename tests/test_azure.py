@@ -206,6 +206,20 @@ def test_rescan_reads_only_the_changed_blob(azurite, tmp_path):
     assert (second["targets"][0]["resources_read"], second["targets"][0]["resources_unchanged"]) == (1, 2)
 
 
+def test_a_dask_local_cluster_reads_the_blobs(azurite, tmp_path):
+    """Work units carry no credentials: each Dask worker builds the connector from the config and its environment."""
+    pytest.importorskip("distributed", reason="the dask extra (in the test extra) is not installed")
+    cfg = tmp_path / "dask.toml"
+    cfg.write_text(f'[executor]\ntype = "dask-local"\nworkers = 2\n\n[[targets]]\nname = "dask"\ntype = "azure"\n'
+                   f'account = "{ACCOUNT}"\nendpoint_url = "{azurite.endpoint}"\ncontainers = ["public-container"]\n')
+    proc = run_cli("scan", "--config", cfg, "--out", tmp_path / "out", "--state-dir", tmp_path / "state", "--quiet",
+                   env=_env())
+    report = load_json(tmp_path / "out" / "report.json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert report["targets"][0]["resources_read"] == 1 and report["skipped"] == []
+    assert [(f["kind"], f["severity"]) for f in _by(report, "exposure")] == [("exposure.public", "critical")]
+
+
 def test_scan_changes_nothing_in_the_containers(azurite, tmp_path):
     svc = azurite.client()
 
