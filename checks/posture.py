@@ -1,4 +1,5 @@
-"""Storage posture: buckets without default encryption, TLS-only policy, versioning or Block Public Access."""
+"""Storage posture: buckets without default encryption, TLS-only policy, versioning or Block Public Access;
+Azure storage accounts open to public access, plain HTTP or old TLS, or without soft delete."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,6 +24,23 @@ RULES = (
      "Share-level permissions unknown",
      "Share permissions can narrow what the folder ACLs allow; read them on the server (or give the audit account "
      "the right to) and attach them to the audit. Until then the folder ACLs are taken as they are."),
+    # Azure storage accounts (connectors/azureposture.py): the blob endpoint shows soft delete, ARM the others.
+    ("blob_public_access_allowed", lambda v: v is True, Severity.LOW, "Storage account allows public access to blobs",
+     "Set allowBlobPublicAccess to false on the storage account: no container can then be opened to anonymous "
+     "readers, whatever its own access level."),
+    ("https_only", lambda v: v is False, Severity.MEDIUM, "Storage account accepts plain HTTP",
+     "Turn on secure transfer required (supportsHttpsTrafficOnly) on the storage account."),
+    ("minimum_tls_version", lambda v: isinstance(v, str) and v.upper() in ("TLS1_0", "TLS1_1"), Severity.LOW,
+     "Storage account accepts TLS versions older than 1.2", "Set the storage account's minimum TLS version to 1.2."),
+    ("blob_soft_delete", lambda v: v is False, Severity.LOW, "Blob soft delete is off",
+     "Turn on blob soft delete (a retention of at least 7 days) so that deleted or overwritten data can be restored."),
+    ("container_soft_delete", lambda v: v is False, Severity.LOW, "Container soft delete is off",
+     "Turn on container soft delete so that a deleted container can be restored."),
+    ("account_settings", lambda v: isinstance(v, str) and v.startswith("unknown"), Severity.INFO,
+     "Storage account settings unknown",
+     "Public access on the account, HTTPS only and the minimum TLS version are settings of the storage account "
+     "that the blob endpoint does not show: export them (az storage account show) and give the file as "
+     "account_properties_file, or check them in the Azure portal."),
 )
 
 

@@ -78,3 +78,10 @@ if [ "$(cat .venv/npm/.axe-version 2>/dev/null)" != "$AXE_VERSION" ]; then
   npm install --silent --no-audit --no-fund --prefix .venv/npm "axe-core@$AXE_VERSION" >/dev/null
   echo "$AXE_VERSION" > .venv/npm/.axe-version
 fi
+# Azurite (MIT, test only): Microsoft's Azure Blob Storage emulator, the server tests/test_azure.py starts.
+# 3.35 is the last release that runs on Node 18/20 (3.36 needs Node 21, 3.37 Node 22).
+AZURITE_VERSION=3.35.0
+if [ "$(cat .venv/npm/.azurite-version 2>/dev/null)" != "$AZURITE_VERSION" ]; then
+  npm install --silent --no-audit --no-fund --save-exact --prefix .venv/npm "azurite@$AZURITE_VERSION" >/dev/null
+  echo "$AZURITE_VERSION" > .venv/npm/.azurite-version
+fi
