@@ -646,8 +646,8 @@ class ImapConnector(Connector):
                 continue
             for key, value in attrs.items():
                 if key.startswith("BODY[]"):
-                    if value is None:
-                        return b""
+                    if value is None:  # NIL: Dovecot's answer for a message expunged meanwhile (EXPUNGEISSUED)
+                        raise ResourceError("vanished", "the message was expunged since the walk")
                     return value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogateescape")
         raise ResourceError("vanished", "the message was expunged since the walk")
 
