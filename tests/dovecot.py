@@ -338,3 +338,10 @@ def stop_dovecot(server: Dovecot, keep: bool = False) -> None:
             proc.wait()
     if not keep:
         shutil.rmtree(server.dir, ignore_errors=True)
+
+
+def kick(server: Dovecot, user: str) -> str:
+    """Disconnect every session of `user` from the server side (doveadm kick): a dropped connection."""
+    proc = subprocess.run(["doveadm", "-c", str(server.dir / "dovecot.conf"), "kick", user], capture_output=True,
+                          text=True)
+    return proc.stdout + proc.stderr

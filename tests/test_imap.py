@@ -316,3 +316,32 @@ class TestImapContract(ConnectorContract):
                                    "account may read cannot be denied alone (a folder without the r right is "
                                    "test_expunged_and_revoked_after_the_walk's permission-denied)")
         c.close()
+
+
+def test_a_dropped_connection_is_retried_mid_message(server, password, monkeypatch):
+    """The server ends the session between two blocks of one message: the reader reconnects, re-opens the folder
+    read-only and goes on from the same offset."""
+    big = mail("Stor", "z" * 50_000 + "\n")
+    uid = server.append("admin", "Public/team", big)
+    c = connector(server, fetch_block=8192, folders=["Public/team"])
+    logins = []
+    real = c._connect
+    monkeypatch.setattr(c, "_connect", lambda: (logins.append(1), real())[1])
+    try:
+        r = [r for r in c.walk() if isinstance(r, Resource) and r.uri.endswith(f"/{uid}.eml")][0]
+        with c.open(r) as f:
+            head = f.read(8192)
+            out = dovecot.kick(server, "auditor")
+            assert "auditor" in out, out
+            rest = f.read()
+        assert head + rest == big and len(logins) == 2  # logged in again once
+    finally:
+        c.close()
+        server.expunge("admin", "Public/team", uid)
+
+
+def test_an_unreachable_server_is_a_clear_error(password):
+    c = ImapConnector(ImapConnector.Options(host="127.0.0.1", port=dovecot.free_port(), username="auditor",
+                                            password_env=PW_ENV, max_retries=1), context())
+    with pytest.raises(ConnectorError, match="cannot reach 127.0.0.1"):
+        list(c.walk())
