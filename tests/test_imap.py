@@ -58,6 +58,8 @@ def server():
         s.append("auditor", "INBOX", mail("Velkommen", "Velkommen til revisionen.\n"))
         s.append("auditor", "Projekter/HR", mail("HR", f"personnummer {PNR}\n"))
         s.append("auditor", "L&APg-n", mail("Løn", "lønliste følger\n"))
+        s.create("auditor", f"Kunde {CPR_BODY}")  # an identifier in a folder's name: shown masked everywhere
+        s.append("auditor", f"Kunde {CPR_BODY}", mail("Kunde", "journal følger\n"))
         s.create("alice", "Delt")
         s.append("alice", "Delt", mail("Delt", "delt med revisor\n"))
         s.append("alice", "INBOX", mail("Privat", f"personnummer {PNR}\n"))
@@ -89,7 +91,7 @@ def test_every_folder_is_walked_with_its_acl(server, password):
     finally:
         c.close()
     folders = {_folder_name(r.uri): r for r in items if isinstance(r, Resource) and r.kind == "folder"}
-    assert set(folders) == {"INBOX", "L%C3%B8n", "Projekter/HR", "Public/noadmin", "Public/support",
+    assert set(folders) == {"INBOX", "L%C3%B8n", "Projekter/HR", f"Kunde%20{CPR_BODY}", "Public/noadmin", "Public/support",
                             "Public/team", "shared/alice/Delt"}
     skipped = {_folder_name(s.uri): s.reason for s in items if isinstance(s, Skipped)}
     assert skipped == {"Public/closed": "permission-denied"}  # listed (l) but not readable (no r)
@@ -117,6 +119,7 @@ def test_every_folder_is_walked_with_its_acl(server, password):
     for r in messages:
         by_folder.setdefault(_folder_name(r.parent), []).append(r)
     assert {k: len(v) for k, v in by_folder.items()} == {"INBOX": 1, "L%C3%B8n": 1, "Projekter/HR": 1,
+                                                          f"Kunde%20{CPR_BODY}": 1,
                                                           "Public/noadmin": 1, "Public/support": 2,
                                                           "Public/team": 1, "shared/alice/Delt": 1}
     for r in by_folder["Public/support"]:
@@ -253,20 +256,21 @@ def test_a_server_without_acl_support_is_unknown_with_a_reason(server, password)
     assert folder.access.owner == "auditor" and "does not support IMAP ACLs" in folder.access.unknown_reason
 
 
-def _scan(tmp_path, server, name="imap", extra="", env=None):
+def _scan(tmp_path, server, name="imap", extra="", env=None, workers=1):
     cfg = tmp_path / f"{name}.toml"
     cfg.write_text(f'[[targets]]\nname = "{name}"\ntype = "imap"\nenvironment = "production"\n'
                    f'host = "127.0.0.1"\nport = {server.ssl_port}\nusername = "auditor"\n'
                    f'password_env = "{PW_ENV}"\nca_file = "{server.ca}"\n{extra}')
     out = tmp_path / f"out-{name}"
     proc = run_cli("scan", "--config", cfg, "--out", out, "--state-dir", tmp_path / "state", "--quiet",
-                   "--workers", "1", env={PW_ENV: server.users["auditor"], **(env or {})})
+                   "--workers", str(workers), env={PW_ENV: server.users["auditor"], **(env or {})})
     return proc, (load_json(out / "report.json") if (out / "report.json").exists() else None)
 
 
 def test_e2e_shared_support_mailbox_with_a_cpr_is_a_critical_exposure(server, tmp_path):
     """The demo story through the installed console script: everyone can read the support mailbox."""
-    proc, report = _scan(tmp_path, server, extra=f"exclude_folders = {json.dumps(OTHER_TESTS)}\n")
+    # two workers: each reads its messages through a connector of its own that never walked
+    proc, report = _scan(tmp_path, server, extra=f"exclude_folders = {json.dumps(OTHER_TESTS)}\n", workers=2)
     assert report is not None, proc.stdout + proc.stderr
     assert proc.returncode == 2, proc.stdout + proc.stderr  # Public/closed could not be read: incomplete
     assert "Traceback" not in proc.stderr
@@ -276,6 +280,9 @@ def test_e2e_shared_support_mailbox_with_a_cpr_is_a_critical_exposure(server, tm
     assert ("Public/support", "dk.cpr", "body") in ids  # in the mail's text
     assert ("Public/support", "dk.cpr", "kunde.txt") in ids, ids  # and in its attachment
     assert ("Projekter/HR", "se.personnummer", "body") in ids
+    named = [f for f in report["findings"] if f["check_id"] == "identifiers" and "Kunde" in f["resource"]]
+    assert named and all("120485-" in f["resource"] and CPR_BODY not in f["resource"] for f in named)
+    assert report["targets"][0]["resources_read"] == 9  # every readable message, the one under a masked name too
     exposure = [f for f in report["findings"] if f["check_id"] == "exposure"]
     critical = [f for f in exposure if f["severity"] == "critical"]
     assert [_folder_name(f["resource"]) for f in critical] == ["Public/support"], exposure
