@@ -46,7 +46,7 @@ def test_mistakes_name_the_key_path(raw, path, words):
 def test_example_config_is_valid():
     cfg = config.load_file("config.example.toml")
     assert [t.name for t in cfg.targets] == ["supplier-share", "hr-test-copy", "hr-postgres", "hr-mariadb",
-                                            "supplier-exports", "supplier-sftp", "supplier-smb"]
+                                            "supplier-exports", "supplier-sftp", "supplier-smb", "supplier-mail"]
     assert cfg.limits.max_file_size == 100 * 10**6
     assert cfg.limits.chunk_size == 64 * 1024
     assert {c.id for c in cfg.checks} == {"identifiers", "special_categories", "access", "exposure", "posture"}
