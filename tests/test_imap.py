@@ -352,3 +352,21 @@ def test_an_unreachable_server_is_a_clear_error(password):
                                             password_env=PW_ENV, max_retries=1), context())
     with pytest.raises(ConnectorError, match="cannot reach 127.0.0.1"):
         list(c.walk())
+
+
+def test_incremental_rescan_reads_only_new_or_changed_messages(server, tmp_path):
+    """UIDVALIDITY.UID.MODSEQ is the change marker: an unchanged folder is not read again, a new message is."""
+    server.public_folder("incr", {"user=auditor": "lra", "user=admin": dovecot.ALL_RIGHTS})
+    for i in range(3):
+        server.append("admin", "Public/incr", mail(f"m{i}", f"besked {i}\n"))
+    extra = 'folders = ["Public/incr"]\n'
+    cov = [_scan(tmp_path, server, name="incr", extra=extra)[1]["targets"][0]]
+    cov.append(_scan(tmp_path, server, name="incr", extra=extra)[1]["targets"][0])
+    uid = server.append("admin", "Public/incr", mail("ny", "ny besked\n"))
+    cov.append(_scan(tmp_path, server, name="incr", extra=extra)[1]["targets"][0])
+    conn = server.login("admin")  # someone reads a mail: its flags (and MODSEQ) change, its content does not
+    conn.select('"Public/incr"')
+    conn.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Seen)")
+    conn.logout()
+    cov.append(_scan(tmp_path, server, name="incr", extra=extra)[1]["targets"][0])
+    assert [(c["resources_read"], c["resources_unchanged"]) for c in cov] == [(3, 0), (0, 3), (1, 3), (1, 3)]
