@@ -53,6 +53,15 @@ class _Refused(Exception):
         self.code = code
 
 
+def _reason(code: str) -> str:
+    """The skip reason of a refusal, from its response code (RFC 5530); a bare NO says nothing more."""
+    if code == "NOPERM":
+        return "permission-denied"
+    if code in ("NONEXISTENT", "TRYCREATE", "EXPUNGEISSUED"):
+        return "vanished"
+    return "read-error"
+
+
 # -- modified UTF-7 (RFC 3501 5.1.3) -------------------------------------------------------------
 def decode_mutf7(name: str) -> str:
     """A mailbox name as the wire carries it (modified UTF-7) to text; a malformed one is kept as it is."""
@@ -421,7 +430,7 @@ class ImapConnector(Connector):
         except imaplib.IMAP4.error as exc:  # imaplib raises for NO on EXAMINE's readonly check, not for refusals
             if isinstance(exc, imaplib.IMAP4.abort):
                 raise
-            raise _Refused("READ-WRITE") from None
+            raise _Refused("BAD") from None
         self._check(typ, data)
         state = {"EXISTS": data[-1].decode() if data and isinstance(data[-1], bytes) else "0"}
         for key in ("UIDVALIDITY", "UIDNEXT", "HIGHESTMODSEQ"):
@@ -528,25 +537,30 @@ class ImapConnector(Connector):
             folders = self._list()
         except _Refused:
             raise ConnectorError("the server refused to list the account's folders") from None
+        lost = ""
         for folder in folders.values():
             if "\\noselect" in folder.flags or not self._wanted(folder):
                 continue
             uri = f"{self._base}/{folder.path}"
+            if lost:  # the connection did not come back: the rest is listed, not retried folder by folder
+                yield Skipped(uri, "connection-lost", lost, self.ctx.target)
+                continue
             try:
                 state = self._examine(folder.raw)
             except _Refused as exc:
-                reason = ("vanished" if exc.code in ("NONEXISTENT", "TRYCREATE")
-                          else "permission-denied" if exc.code in ("NOPERM", "READ-WRITE", "NO") else "read-error")
+                reason = _reason(exc.code)
                 yield Skipped(uri, reason, "the server refused to open the folder read-only (EXAMINE)",
                               self.ctx.target)
                 continue
             except ConnectorError as exc:
-                yield Skipped(uri, "connection-lost", str(exc), self.ctx.target)
+                lost = str(exc)
+                yield Skipped(uri, "connection-lost", lost, self.ctx.target)
                 continue
             try:
                 access = self._access(folder)
             except ConnectorError as exc:
-                yield Skipped(uri, "connection-lost", str(exc), self.ctx.target)
+                lost = str(exc)
+                yield Skipped(uri, "connection-lost", lost, self.ctx.target)
                 continue
             marker = ".".join(state.get(k, "") for k in ("UIDVALIDITY", "UIDNEXT", "HIGHESTMODSEQ") if k in state)
             yield Resource(uri=uri, kind="folder", target=self.ctx.target, etag=marker or None, access=access,
@@ -554,6 +568,7 @@ class ImapConnector(Connector):
             try:
                 yield from self._messages(folder, uri, state, access)
             except ConnectorError as exc:
+                lost = str(exc)
                 yield Skipped(uri, "connection-lost", f"listing stopped: {exc}", self.ctx.target)
             except _Refused:
                 yield Skipped(uri, "read-error", "the server refused to list the folder's messages",
@@ -632,9 +647,7 @@ class ImapConnector(Connector):
             self._check(typ, data)
         except _Refused as exc:
             self._selected = None
-            raise ResourceError("permission-denied" if exc.code in ("NOPERM", "READ-WRITE", "NO") else
-                                "vanished" if exc.code in ("NONEXISTENT", "TRYCREATE", "EXPUNGEISSUED")
-                                else "read-error", "the server refused to open the folder or fetch the message"
+            raise ResourceError(_reason(exc.code), "the server refused to open the folder or fetch the message"
                                 ) from None
         except ConnectorError as exc:
             raise ResourceError("connection-lost", str(exc)) from None

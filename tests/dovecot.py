@@ -16,6 +16,7 @@ import imaplib
 import ipaddress
 import os
 import shutil
+import signal
 import ssl
 import subprocess
 import tempfile
@@ -327,7 +328,7 @@ def start_dovecot() -> Dovecot:
 
 
 def stop_dovecot(server: Dovecot, keep: bool = False) -> None:
-    """SIGTERM the master (it ends its children), SIGKILL after 10 s; remove the temp dir."""
+    """SIGTERM the master, SIGKILL after 10 s, then any session left in its process group; remove the temp dir."""
     proc = server.proc
     if proc.poll() is None:
         proc.terminate()
@@ -336,6 +337,10 @@ def stop_dovecot(server: Dovecot, keep: bool = False) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    try:  # sessions the master left running (imap, imap-login) are in the process group started for it
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
     if not keep:
         shutil.rmtree(server.dir, ignore_errors=True)
 

@@ -370,3 +370,28 @@ def test_incremental_rescan_reads_only_new_or_changed_messages(server, tmp_path)
     conn.logout()
     cov.append(_scan(tmp_path, server, name="incr", extra=extra)[1]["targets"][0])
     assert [(c["resources_read"], c["resources_unchanged"]) for c in cov] == [(3, 0), (0, 3), (1, 3), (1, 3)]
+
+
+def test_server_gone_mid_walk_lists_the_rest_as_connection_lost(monkeypatch):
+    s = dovecot.start_dovecot()
+    try:
+        for name in ("a", "b", "c"):
+            s.public_folder(name, {"user=auditor": "lra", "user=admin": dovecot.ALL_RIGHTS})
+            s.append("admin", f"Public/{name}", mail(name, "tekst\n"))
+        monkeypatch.setenv(PW_ENV, s.users["auditor"])
+        c = connector(s, folders=["Public/*"], max_retries=1)
+        walk = c.walk()
+        first = next(walk)
+        assert first.kind == "folder" and first.uri.endswith("/Public/a")
+        message = next(walk)
+        dovecot.stop_dovecot(s, keep=True)
+        rest = list(walk)
+        assert [(r.uri.rsplit("/", 1)[1], r.reason) for r in rest] == [("b", "connection-lost"),
+                                                                       ("c", "connection-lost")]
+        with pytest.raises(ResourceError) as caught:
+            with c.open(message) as f:
+                f.read()
+        assert caught.value.reason == "connection-lost"
+        c.close()
+    finally:
+        dovecot.stop_dovecot(s)
