@@ -395,3 +395,18 @@ def test_server_gone_mid_walk_lists_the_rest_as_connection_lost(monkeypatch):
         c.close()
     finally:
         dovecot.stop_dovecot(s)
+
+
+def test_verification_off_is_a_listed_weakness_and_a_bad_ca_file_a_clear_error(server, password, tmp_path):
+    loose = ImapConnector(ImapConnector.Options(host="127.0.0.1", port=server.ssl_port, username="auditor",
+                                                password_env=PW_ENV, verify_tls=False, folders=["INBOX"]), context())
+    try:
+        assert "not verified" in loose.weaknesses()[0]
+        assert any(isinstance(r, Resource) for r in loose.walk())
+    finally:
+        loose.close()
+    assert connector(server).weaknesses() == []
+    bad = tmp_path / "not-a-ca.pem"
+    bad.write_text("not a certificate\n")
+    with pytest.raises(ConnectorError, match="cannot load ca_file"):
+        list(connector(server, ca_file=str(bad)).walk())
