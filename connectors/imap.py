@@ -395,25 +395,28 @@ class ImapConnector(Connector):
 
     def _call(self, fn):
         """Run fn(conn); on a dropped connection reconnect with backoff (re-opening the selected folder) and retry."""
+        selected, dropped = None, None
         for attempt in range(self.options.max_retries + 1):
             try:
-                return fn(self._client())
-            except _NETWORK as exc:
-                if isinstance(exc, ConnectorError):
-                    raise
-                selected = self._selected
-                self._drop(self._conn)
-                self._conn = self._selected = None
-                if attempt == self.options.max_retries:
-                    raise ConnectorError(f"the IMAP connection was lost and not regained ({type(exc).__name__})"
-                                         ) from None
-                time.sleep(min(2 ** attempt, 8) * 0.5)
-                try:
+                if dropped is not None:  # reconnecting: log in again and re-open the folder read-only
                     self._connect()
                     if selected is not None:
                         self._examine_raw(selected)
-                except ConnectorError:
-                    continue
+                return fn(self._client())
+            except ConnectorError:
+                if dropped is None:
+                    raise  # the first connection: bad credentials, TLS, an unreachable host
+                self._drop(self._conn)
+                self._conn = self._selected = None
+            except _NETWORK as exc:
+                if dropped is None:
+                    selected = self._selected
+                dropped = exc
+                self._drop(self._conn)
+                self._conn = self._selected = None
+            if attempt < self.options.max_retries:
+                time.sleep(min(2 ** attempt, 8) * 0.5)
+        raise ConnectorError(f"the IMAP connection was lost and not regained ({type(dropped).__name__})")
 
     @staticmethod
     def _check(typ: str, data) -> None:
