@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Iterator
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
 from vendorscan.connector import Connector, ConnectorError, ResourceError
 from vendorscan.model import AccessPolicy, Grant, Resource, Scope, Skipped

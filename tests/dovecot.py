@@ -188,7 +188,6 @@ class Dovecot:
         try:
             typ, data = conn.append(quote(folder), f"({flags})" if flags else None, None, message)
             assert typ == "OK", data
-            code = conn.untagged_responses.get("APPENDUID") or []
             text = data[0].decode()
             uid = int(text.split("APPENDUID", 1)[1].split("]", 1)[0].split()[1])
             return uid

@@ -1,15 +1,13 @@
 """IMAP connector against a real Dovecot on loopback: folders, shared mailboxes, ACLs, read-only reads, faults."""
 import itertools
 import json
-import os
-import ssl
 from email.message import EmailMessage
 
 import pytest
 
 import dovecot
-from conftest import PLANTED, assert_no_planted, files_under, load_json, run_cli
-from contract import ConnectorContract, Estate, context, read
+from conftest import assert_no_planted, files_under, load_json, run_cli
+from contract import ConnectorContract, Estate, context
 from vendorscan.connector import ConnectorError, ResourceError
 from vendorscan.connectors.imap import ImapConnector, acl_policy, decode_mutf7
 from vendorscan.model import Resource, Scope, Skipped
