@@ -408,3 +408,14 @@ def test_verification_off_is_a_listed_weakness_and_a_bad_ca_file_a_clear_error(s
     bad.write_text("not a certificate\n")
     with pytest.raises(ConnectorError, match="cannot load ca_file"):
         list(connector(server, ca_file=str(bad)).walk())
+
+
+def test_responses_with_literals_parse():
+    from vendorscan.connectors.imap import parse_lines
+    data = [(b'(\\HasNoChildren) "/" {7}', b'a "b" c'), b"", b'(\\Noselect) "." "Sag \\"1\\""',
+            (b'1 (UID 7 BODY[]<0> {5}', b"Hi\r\n)"), b" MODSEQ (12))", b"2 (UID 8 BODY[]<0> NIL)"]
+    lines = parse_lines(data)
+    assert lines[0] == [["\\HasNoChildren"], "/", b'a "b" c']
+    assert lines[1] == [["\\Noselect"], ".", 'Sag "1"']
+    assert lines[2] == ["1", ["UID", "7", "BODY[]<0>", b"Hi\r\n)", "MODSEQ", ["12"]]]
+    assert lines[3] == ["2", ["UID", "8", "BODY[]<0>", None]]
