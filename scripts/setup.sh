@@ -12,6 +12,7 @@ PACKAGES=(
   odbc-postgresql odbc-mariadb            # ODBC drivers for PostgreSQL and MariaDB targets
   postgresql mariadb-server               # throwaway test servers the ODBC tests start
   openssh-server samba smbclient          # SFTP and SMB servers the share tests start
+  dovecot-imapd                           # the IMAP server the mailbox tests start
   samba-vfs-modules                       # acl_xattr: the SMB tests keep NT ACLs as Windows servers do
   ripgrep                                 # bench/ compares against it
   curl                                    # bench/webdav_speed.py compares the WebDAV connector against it

@@ -47,7 +47,7 @@ def test_example_config_is_valid():
     cfg = config.load_file("config.example.toml")
     assert [t.name for t in cfg.targets] == ["supplier-share", "hr-test-copy", "hr-postgres", "hr-mariadb",
                                             "supplier-exports", "supplier-blobs", "supplier-sftp", "supplier-smb",
-                                            "supplier-cloud"]
+                                            "supplier-cloud", "supplier-mail"]
     assert cfg.limits.max_file_size == 100 * 10**6
     assert cfg.limits.chunk_size == 64 * 1024
     assert {c.id for c in cfg.checks} == {"identifiers", "special_categories", "access", "exposure", "posture"}
