@@ -30,6 +30,9 @@ class ScanSettings:
     operator: str = ""
     lang: Literal[LANGUAGES] = "en"  # language of the HTML report (vendorscan.report.LANGUAGES)
     keep_runs: int = 30  # finished scans whose run store stays in the state dir (for bundles and re-rendering)
+    # Occurrences listed per finding in report.json (every one is still counted and hashed for persons); the
+    # `occurrences` format writes all of them, streamed and compressed, to occurrences.jsonl.gz.
+    report_occurrences: int = 100
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,8 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
     limits = build(Limits, _table(raw, "limits"), "limits")
     if scan.keep_runs < 1:
         raise ConfigError("scan.keep_runs", "must be at least 1 (the scan just made)")
+    if scan.report_occurrences < 0:
+        raise ConfigError("scan.report_occurrences", "must be >= 0 (0: report.json lists none; every one is counted)")
     if limits.chunk_size < 4096:
         raise ConfigError("limits.chunk_size", "must be at least 4KiB")
     executor = build(ExecutorSettings, _table(raw, "executor"), "executor")

@@ -65,6 +65,7 @@ class ScanResult:
     stopped: bool = False  # stopped on request (Ctrl-C, SIGTERM): recorded as interrupted, the next scan resumes
     summary: dict[str, Any] = field(default_factory=dict)  # vendorscan.report.summary, made once when the scan ends
     compliance: dict[str, Any] = field(default_factory=dict)  # requirements and clauses decided, once at the end
+    report_occurrences: int = 100  # occurrences listed per finding in report.json ([scan] report_occurrences)
 
     @property
     def complete(self) -> bool:
@@ -173,7 +174,7 @@ class Scan:
         result = ScanResult(scan_id, self.config.digest(), self.config.checks_digest(), __version__, _now(),
                             store=store, run_dir=run_dir, host=socket.gethostname(),
                             operator=self.config.scan.operator or os.environ.get("USER", ""),
-                            fail_on=self.config.scan.fail_on,
+                            fail_on=self.config.scan.fail_on, report_occurrences=self.config.scan.report_occurrences,
                             checks=[{"id": c.id, "version": c.cls.version, "description": plugins.describe(c.cls),
                                      "kind": c.cls.kind} for c in self.config.checks],
                             # resources an interrupted run finished are in the cache: they are not read again

@@ -150,12 +150,12 @@ class RunStore:
         for (body,) in self.db.execute(sql, args):
             yield Finding.from_dict(json.loads(body))
 
-    def occurrences(self, f: Finding) -> Iterator[dict[str, Any]]:
-        """Every occurrence behind one finding, in document order."""
+    def occurrences(self, f: Finding, limit: int = -1) -> Iterator[dict[str, Any]]:
+        """The occurrences behind one finding in document order: every one, or the first `limit`."""
         for h, conf, ev, loc in self.db.execute(
                 "SELECT value_hash, confidence, evidence, location FROM all_occurrences "
-                "WHERE resource=? AND check_id=? AND kind=? AND verdict=? AND part=? ORDER BY seq",
-                (f.resource, f.check_id, f.kind, f.verdict, f.part)):
+                "WHERE resource=? AND check_id=? AND kind=? AND verdict=? AND part=? ORDER BY seq LIMIT ?",
+                (f.resource, f.check_id, f.kind, f.verdict, f.part, limit)):
             yield {"value_hash": h, "confidence": conf, "evidence": ev, "location": json.loads(loc)}
 
     def skipped(self, target: str | None = None) -> Iterator[Skipped]:

@@ -1,4 +1,4 @@
-"""report.json: every finding with every occurrence (masked, hashed), coverage and method."""
+"""report.json: every finding with its first occurrences (masked, hashed; how many more), coverage and method."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ SCHEMA_VERSION = "1.0"
 
 
 class JsonReport(Report):
-    """Machine-readable report with every occurrence location (masked evidence and keyed hashes)."""
+    """Machine-readable report: findings with their first occurrences (masked evidence and keyed hashes)."""
 
     id = "json"
     version = "1"
@@ -19,6 +19,7 @@ class JsonReport(Report):
         """Stream report.json from the run store; findings are never all held in memory."""
         path = out_dir / "report.json"
         store = result.store
+        limit = getattr(result, "report_occurrences", 100)
         dump = lambda v: json.dumps(v, ensure_ascii=False)  # noqa: E731
         with atomic_text(path) as f:
             f.write('{"schema_version": %s,\n' % dump(SCHEMA_VERSION))
@@ -36,12 +37,13 @@ class JsonReport(Report):
                 if lifecycle is not None:
                     body["lifecycle"] = lifecycle
                 f.write(("," if i else "") + "\n" + dump(body)[:-1] + ', "occurrences": [')
+                listed = 0
                 if finding.category not in ("access", "exposure"):
-                    # streamed: a file with a million ids must not need a million dicts in memory
-                    occ = store.occurrences(finding)
-                    for j, o in enumerate(occ):
-                        f.write(("," if j else "") + dump(o))
-                f.write("]}")
+                    # bounded: report.json grows with findings, not occurrences (occurrences.jsonl.gz has them all)
+                    for listed, o in enumerate(store.occurrences(finding, limit), 1):
+                        f.write(("," if listed > 1 else "") + dump(o))
+                omitted = finding.count - listed if listed == limit and finding.count > listed else 0
+                f.write(']%s}' % (', "occurrences_omitted": %d' % omitted if omitted else ""))
             f.write('\n],\n"resolved": [')
             for i, r in enumerate(result.resolved_findings()):
                 f.write(("," if i else "") + "\n" + dump(r))

@@ -108,7 +108,7 @@ def build() -> dict:
             "value_hash": hashed,  # a finding about one value only; otherwise the key is left out
             "count": integer, "distinct": integer, "locations": {"type": "array", "items": location},
             "remediation": string, "references": strings, "details": details,
-            "occurrences": {"type": "array", "items": occurrence}},
+            "occurrences": {"type": "array", "items": occurrence}, "occurrences_omitted": integer},
             ["fingerprint", "check_id", "severity", "confidence", "title", "resource", "target", "kind", "verdict",
              "evidence", "count", "distinct", "locations", "occurrences"]),
         # personal data is shown masked: every sample of its evidence hides part of the value

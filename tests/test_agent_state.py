@@ -189,7 +189,7 @@ def test_a_scan_result_saved_and_loaded_keeps_every_field(tmp_path):
                         run_dir=run_dir, checks=[{"id": "identifiers", "version": "1", "description": "d",
                                                   "kind": "content"}], host="host", operator="op", fail_on="medium",
                         public_key="ed25519:k", lifecycle={"new": 2}, accepted={"fp": ["who", "why", "when"]},
-                        resumed_from="S0", lang="sv", stopped=True,
+                        resumed_from="S0", lang="sv", stopped=True, report_occurrences=7,
                         summary={"risk": "high", "findings_total": 3})
     unset = [f.name for f in dataclasses.fields(ScanResult) if f.name != "store" and getattr(result, f.name) == f.default]
     assert unset == [], f"give every field a value that is not its default: {unset}"

@@ -1,6 +1,8 @@
 """Base class for report formats and the facts every report shows."""
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import shutil
 import tempfile
@@ -84,18 +86,25 @@ def _swap_in(staging: Path, out_dir: Path) -> None:
 
 
 @contextmanager
-def atomic_text(path: Path) -> Iterator[TextIO]:
-    """Write to a temp file beside `path` (0600) and rename it over: an old report stays whole until then."""
+def atomic_text(path: Path, compress: bool = False) -> Iterator[TextIO]:
+    """Write to a temp file beside `path` (0600; gzip-compressed if asked) and rename it over: an old report stays
+    whole until then."""
     try:
         private_dir(path.parent)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
         raise ReportError(f"cannot write {path}: {_why(exc)}", path, _why(exc)) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+        with os.fdopen(fd, "wb") as raw:
+            sink = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if compress else raw
+            f = io.TextIOWrapper(sink, encoding="utf-8", newline="\n")
             yield f
             f.flush()
-            os.fsync(f.fileno())  # a full disk shows here, before the old report is replaced
+            f.detach()
+            if compress:
+                sink.close()  # the gzip trailer; the file itself stays open for the fsync
+            raw.flush()
+            os.fsync(raw.fileno())  # a full disk shows here, before the old report is replaced
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException as exc:

@@ -1,0 +1,28 @@
+"""occurrences.jsonl.gz: every occurrence of every finding, one JSON line each, streamed and compressed."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vendorscan.report import Report, atomic_text
+
+
+class OccurrencesReport(Report):
+    """Every occurrence (masked evidence, keyed hash, location) as gzip-compressed JSON Lines, finding by finding."""
+
+    id = "occurrences"
+    version = "1"
+
+    def render(self, result, out_dir: Path) -> list[Path]:
+        """Stream occurrences.jsonl.gz from the run store: neither the findings nor their occurrences held whole."""
+        path = out_dir / "occurrences.jsonl.gz"
+        store = result.store
+        with atomic_text(path, compress=True) as f:
+            for finding in store.findings():
+                if finding.category in ("access", "exposure"):
+                    continue  # about resources, not values: report.json has them whole
+                head = {"fingerprint": finding.fingerprint, "target": finding.target, "resource": finding.resource,
+                        "kind": finding.kind, "verdict": finding.verdict}
+                for o in store.occurrences(finding):
+                    f.write(json.dumps({**head, **o}, ensure_ascii=False) + "\n")
+        return [path]
