@@ -32,7 +32,7 @@ class ScanSettings:
     keep_runs: int = 30  # finished scans whose run store stays in the state dir (for bundles and re-rendering)
     # Occurrences listed per finding in report.json (every one is still counted and hashed for persons); the
     # `occurrences` format writes all of them, streamed and compressed, to occurrences.jsonl.gz.
-    report_occurrences: int = 100
+    report_occurrences: int = 10_000
 
 
 @dataclass(frozen=True)

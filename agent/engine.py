@@ -65,7 +65,7 @@ class ScanResult:
     stopped: bool = False  # stopped on request (Ctrl-C, SIGTERM): recorded as interrupted, the next scan resumes
     summary: dict[str, Any] = field(default_factory=dict)  # vendorscan.report.summary, made once when the scan ends
     compliance: dict[str, Any] = field(default_factory=dict)  # requirements and clauses decided, once at the end
-    report_occurrences: int = 100  # occurrences listed per finding in report.json ([scan] report_occurrences)
+    report_occurrences: int = 10_000  # occurrences listed per finding in report.json ([scan] report_occurrences)
 
     @property
     def complete(self) -> bool:

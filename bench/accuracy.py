@@ -540,7 +540,8 @@ def run(files: int, lines: int, seed: int, keep: Path | None, share: float = ISS
     try:
         truth = generate(work / "corpus", files, lines, seed, share)
         (work / "labels.jsonl").write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in truth))
-        config = cfg.parse({"targets": [{"name": "corpus", "type": "local", "paths": [str(work / "corpus")]}]})
+        config = cfg.parse({"scan": {"report_occurrences": 10**9},  # scored: every occurrence listed
+                            "targets": [{"name": "corpus", "type": "local", "paths": [str(work / "corpus")]}]})
         t0 = time.perf_counter()
         result = Scan(config, state=work / "state", full=True).run()
         JsonReport().render(result, work / "report")

@@ -19,7 +19,7 @@ class JsonReport(Report):
         """Stream report.json from the run store; findings are never all held in memory."""
         path = out_dir / "report.json"
         store = result.store
-        limit = getattr(result, "report_occurrences", 100)
+        limit = getattr(result, "report_occurrences", 10_000)
         dump = lambda v: json.dumps(v, ensure_ascii=False)  # noqa: E731
         with atomic_text(path) as f:
             f.write('{"schema_version": %s,\n' % dump(SCHEMA_VERSION))

@@ -22,7 +22,7 @@ def _report(root: Path, out: Path, state: Path, executor: dict) -> dict:
     from vendorscan.agent import config as cfg
     from vendorscan.agent.engine import Scan
     from vendorscan.reports.json import JsonReport
-    config = cfg.parse({"executor": executor, "targets": [{"name": "c", "type": "local", "paths": [str(root / "corpus")]}]})
+    config = cfg.parse({"scan": {"report_occurrences": 10**9}, "executor": executor, "targets": [{"name": "c", "type": "local", "paths": [str(root / "corpus")]}]})
     result = Scan(config, state=state, full=True).run()
     JsonReport().render(result, out)
     result.store.close()
