@@ -7,6 +7,7 @@ from typing import Iterator
 from vendorscan import severity
 from vendorscan.model import Finding, Grant, Resource, Scope, Severity
 from vendorscan.check import SCOPE_NAMES, ResourceCheck, evidence, message, require_known
+from vendorscan.directory import path_text, reach_details
 
 REFERENCES = ("GDPR Art. 5(1)(f)", "GDPR Art. 32", "ISO/IEC 27001 A.5.15", "ISO/IEC 27001 A.8.3")
 _WHO = {Scope.PUBLIC: "anyone on the internet", Scope.EVERYONE: "every account that can log on",
@@ -124,13 +125,10 @@ def _grant_evidence(g) -> tuple[str, dict]:
                        principal=g.principal, rights=sorted(g.rights), source=g.source, accounts=g.accounts)
     return message("{principal}: {rights} ({source}; {accounts} enabled accounts via {path})", "evidence",
                    principal=g.principal, rights=sorted(g.rights), source=g.source, accounts=g.accounts,
-                   path=" ⊃ ".join(g.via))
+                   path=path_text(g.via))
 
 
 def _measured(grants) -> dict:
     """How breadth was judged for a finding's grants: the largest measured reach, or by names."""
-    measured = [g for g in grants if g.accounts is not None]
-    if not measured:
-        return {"breadth": next((g.breadth for g in grants if g.breadth), "names")}
-    widest = max(measured, key=lambda g: g.accounts)
-    return {"accounts": widest.accounts, "via": list(widest.via), "breadth": widest.breadth}
+    widest = max((g for g in grants if g.accounts is not None), key=lambda g: g.accounts, default=None)
+    return reach_details(widest, next((g.breadth for g in grants if g.breadth), ""))

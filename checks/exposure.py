@@ -9,6 +9,7 @@ from typing import Iterator
 from vendorscan import severity
 from vendorscan.model import AccessPolicy, Finding, Scope
 from vendorscan.check import SCOPE_NAMES, Correlation, evidence, message, require_known
+from vendorscan.directory import path_text, reach_details
 
 _DATA = {"national_id", "financial", "contact"}
 # Targets that are databases: their tables are the database, not a copy of one.
@@ -35,7 +36,7 @@ class ExposureCheck(Correlation):
         broad = {Scope(s) for s in self.options.broad_scopes}
         rows = store.data_resources(ctx.target)
         for parent, group in groupby(rows, key=lambda r: r[1]):
-            exposed, principals, best, special, widest, judged = [], set(), None, False, None, "names"
+            exposed, principals, best, special, widest, judged = [], set(), None, False, None, ""
             for uri, _parent, access_json in group:
                 categories = store.categories_in(uri)
                 if not categories & _DATA or not access_json:
@@ -47,7 +48,7 @@ class ExposureCheck(Correlation):
                 principals.add(grant.principal)
                 special = special or "special_category" in categories
                 if best is None or grant.scope.rank < best.rank:
-                    best, judged = grant.scope, grant.breadth or "names"
+                    best, judged = grant.scope, grant.breadth
                 if grant.accounts is not None and (widest is None or grant.accounts > widest.accounts):
                     widest = grant
             if exposed:
@@ -106,12 +107,11 @@ class ExposureCheck(Correlation):
             if widest.via:
                 shown, emsg = evidence(message("{principal}: {accounts} enabled accounts (via {path})", "evidence",
                                                principal=widest.principal, accounts=accounts,
-                                               path=" ⊃ ".join(widest.via)))
+                                               path=path_text(widest.via)))
             else:  # Everyone, Authenticated Users: every enabled account, through no group
                 shown, emsg = evidence(message("{principal}: {accounts} enabled accounts", "evidence",
                                                principal=widest.principal, accounts=accounts))
             msg.update(emsg)
-            reach = {"accounts": accounts, "via": list(widest.via), "breadth": widest.breadth}
         elif persons:
             msgid = ("{persons} persons' national identifiers with special-category data readable by {scope} scope"
                      if special else "{persons} persons' national identifiers readable by {scope} scope")
@@ -119,7 +119,7 @@ class ExposureCheck(Correlation):
             msgid = "Personal data readable by {scope} scope"
         if accounts is None:
             title, msg = message(msgid, persons=persons, scope=scope.value)
-            shown, reach = tuple(sorted(principals))[:5], {"breadth": judged}
+            shown = tuple(sorted(principals))[:5]
         remediation, rmsg = message("Restrict the folder to the people who process this data under the contract "
                                     "(remove {principals}), then remove or pseudonymise the identifiers.",
                                     field="remediation", principals=", ".join(sorted(principals)))
@@ -133,5 +133,5 @@ class ExposureCheck(Correlation):
             references=REFERENCES + (("GDPR Art. 9",) if special else ()),
             details={"persons": persons, "resources": len(exposed), "principals": sorted(principals),
                      "scope": scope.value, "environment": ctx.environment, "special_category": special,
-                     "examples": exposed[:5], **reach, **msg})
+                     "examples": exposed[:5], **reach_details(widest, judged), **msg})
 

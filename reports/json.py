@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vendorscan.report import Report, atomic_text, summary
+from vendorscan.report import RESOURCE_CATEGORIES, Report, atomic_text, summary
 
 SCHEMA_VERSION = "1.0"
 
@@ -38,7 +38,7 @@ class JsonReport(Report):
                     body["lifecycle"] = lifecycle
                 f.write(("," if i else "") + "\n" + dump(body)[:-1] + ', "occurrences": [')
                 listed = 0
-                if finding.category not in ("access", "exposure"):
+                if finding.category not in RESOURCE_CATEGORIES:
                     # bounded: report.json grows with findings, not occurrences (occurrences.jsonl.gz has them all)
                     for listed, o in enumerate(store.occurrences(finding, limit), 1):
                         f.write(("," if listed > 1 else "") + dump(o))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vendorscan.report import Report, atomic_text
+from vendorscan.report import RESOURCE_CATEGORIES, Report, atomic_text
 
 
 class OccurrencesReport(Report):
@@ -19,8 +19,8 @@ class OccurrencesReport(Report):
         store = result.store
         with atomic_text(path, compress=True) as f:
             for finding in store.findings():
-                if finding.category in ("access", "exposure"):
-                    continue  # about resources, not values: report.json has them whole
+                if finding.category in RESOURCE_CATEGORIES:
+                    continue  # report.json has them whole
                 head = {"fingerprint": finding.fingerprint, "target": finding.target, "resource": finding.resource,
                         "kind": finding.kind, "verdict": finding.verdict}
                 for o in store.occurrences(finding):

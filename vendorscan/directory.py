@@ -25,6 +25,18 @@ BREADTH_UNREACHABLE = "unknown (directory unreachable)"
 MAX_PATH = 6  # nested groups shown in a grant's path; the count covers every level
 
 
+def path_text(via: tuple[str, ...]) -> str:
+    """Nested groups as reports show them: outermost first, each containing the next."""
+    return " ⊃ ".join(via)
+
+
+def reach_details(widest: Grant | None, judged: str) -> dict:
+    """A finding's details on breadth: the measured grant reaching the most accounts, or how it was judged."""
+    if widest is None:
+        return {"breadth": judged or BREADTH_NAMES}
+    return {"accounts": widest.accounts, "via": list(widest.via), "breadth": widest.breadth}
+
+
 class DirectoryError(ConnectorError):
     """The directory could not be reached or searched: breadth stays unknown."""
 
@@ -79,8 +91,9 @@ class Memberships:
 
     def reach(self, principal: str, key: str) -> Reach:
         """The group's reach: every enabled account below it once, the path to its largest part, foreign members."""
-        reached = self._below(key, set())
-        foreign = sum(self.foreign.get(k, 0) for k in self._groups_below(key))
+        below = self._groups_below(key)
+        reached = {index for k in below for index in self.accounts.get(k, ())}
+        foreign = sum(self.foreign.get(k, 0) for k in below)
         note = (f"{foreign} foreign security principal{'s' if foreign != 1 else ''} (other domains' accounts or "
                 "groups) among its members, not counted") if foreign else ""
         return Reach(principal, "group", self.names[key], len(reached), self._path(key), note)

@@ -18,6 +18,10 @@ from vendorscan.model import Severity
 LANGUAGES = ("en", "da", "sv", "nb", "fi", "is")
 
 
+# Findings about a resource as a whole (who may read it), not about values in it: they have no occurrences.
+RESOURCE_CATEGORIES = frozenset({"access", "exposure"})
+
+
 class Report:
     """A report format: render(scan_result, out_dir) -> list of written paths."""
 
@@ -137,8 +141,8 @@ def summary(result) -> dict:
         "findings_total": sum(counts.values()),
         "exposed_persons": store.distinct_persons(),
         # The most enabled accounts (measured by a directory) that can read an exposed folder: 0 when unmeasured.
-        "readable_by_accounts": max((f.details.get("accounts") or 0 for f in store.findings()
-                                     if f.check_id == "exposure"), default=0),
+        "readable_by_accounts": max((f.details.get("accounts") or 0 for f in store.findings(check_id="exposure")),
+                                    default=0),
         "resources_seen": sum(c.resources_seen for c in result.coverage),
         "resources_read": sum(c.resources_read for c in result.coverage),
         "resources_skipped": sum(c.skipped_total for c in result.coverage),
