@@ -15,6 +15,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def relay(handler, host: str, port: int, body: bytes | None, headers: dict) -> bytes:
+    """A fault proxy's request sent on to the real server; its status and headers sent back, its body returned
+    (the caller writes it, or cuts it short)."""
+    import http.client
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    conn.request(handler.command, handler.path, body=body, headers=headers)
+    resp = conn.getresponse()
+    data = resp.read()
+    handler.send_response(resp.status)
+    for k, v in resp.getheaders():
+        if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+            handler.send_header(k, v)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    return data
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:

@@ -16,7 +16,6 @@ AuthorizationPermissionMismatch), and the contract's own denial test says so whe
 """
 import datetime
 import hashlib
-import http.client
 import json
 import os
 import shutil
@@ -531,17 +530,7 @@ class _FaultProxy(BaseHTTPRequestHandler):
                     _FaultProxy.refused += 1
                     return self._answer(503, "ServerBusy")
         host, port = self.upstream.split(":")
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
-        conn.request(self.command, self.path, body=body, headers=dict(self.headers))
-        resp = conn.getresponse()
-        data = resp.read()
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(servers.relay(self, host, int(port), body, dict(self.headers)))
 
     do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _forward
 

@@ -1,6 +1,5 @@
 """S3 connector against moto's S3 server on loopback: content, bucket exposure, posture, faults."""
 import hashlib
-import http.client
 import json
 import os
 import subprocess
@@ -176,17 +175,7 @@ class _SlowDownProxy(BaseHTTPRequestHandler):
                     self.wfile.write(msg)
                     return
         host, port = self.upstream.split(":")
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
-        conn.request(self.command, self.path, body=body, headers=dict(self.headers))
-        resp = conn.getresponse()
-        data = resp.read()
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(servers.relay(self, host, int(port), body, dict(self.headers)))
 
     do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _forward
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import http.client
 import json
 import os
 import shutil
@@ -320,17 +319,8 @@ class _Flaky(BaseHTTPRequestHandler):
             self.send_header("Retry-After", "0")
             self.end_headers()
             return
-        conn = http.client.HTTPConnection("127.0.0.1", self.upstream, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
-        conn.request(self.command, self.path, body=body, headers=headers)
-        resp = conn.getresponse()
-        data = resp.read()
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
+        data = servers.relay(self, "127.0.0.1", self.upstream, body, headers)
         if cut is not None and len(data) > cut:
             self.wfile.write(data[:cut])
             self.wfile.flush()
