@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from vendorscan.connector import Connector, ConnectorError, ResourceError
+from vendorscan.connector import Connector, ConnectorError, ResourceError, backoff
 from vendorscan.connectors import azureposture
 from vendorscan.model import AccessPolicy, Resource, Skipped
 
@@ -522,7 +522,7 @@ def _arm_get(url: str, token: str, o) -> tuple[dict | None, str]:
     problem = ""
     for attempt in range(o.max_attempts):
         if attempt:
-            time.sleep(min(30, 2 ** attempt / 2))
+            time.sleep(backoff(attempt, cap=30))
         try:
             with urllib.request.urlopen(request, timeout=o.timeout, context=context) as answer:
                 doc = json.loads(answer.read(4 * 2**20))

@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import Any, BinaryIO, Iterator
 from urllib.parse import quote, unquote
 
-from vendorscan.connector import Connector, ConnectorError, ResourceError
+from vendorscan.connector import Connector, ConnectorError, ResourceError, backoff
 from vendorscan.model import AccessPolicy, Grant, Resource, Scope, Skipped
 
 SOURCE = "imap-acl"
@@ -415,7 +415,7 @@ class ImapConnector(Connector):
                 self._drop(self._conn)
                 self._conn = self._selected = None
             if attempt < self.options.max_retries:
-                time.sleep(min(2 ** attempt, 8) * 0.5)
+                time.sleep(backoff(attempt))
         raise ConnectorError(f"the IMAP connection was lost and not regained ({type(dropped).__name__})")
 
     @staticmethod

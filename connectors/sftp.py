@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from vendorscan.model import Resource, Skipped
 from vendorscan.connectors import posix
-from vendorscan.connector import Connector, ConnectorError, ResourceError
+from vendorscan.connector import Connector, ConnectorError, ResourceError, backoff
 
 
 def _b(path: str) -> bytes:
@@ -163,7 +163,7 @@ class SftpConnector(Connector):
     def _reconnect(self) -> bool:
         self.close()
         for attempt in range(self.options.max_retries):
-            time.sleep(min(2 ** attempt, 8) * 0.5)
+            time.sleep(backoff(attempt))
             try:
                 self._connect()
                 return True

@@ -32,7 +32,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 from vendorscan.model import AccessPolicy, Grant, Resource, Skipped
 from vendorscan.connectors import ocsshares
 from vendorscan.connectors.posix import DEFAULT_BROAD_GROUPS
-from vendorscan.connector import Connector, ConnectorError, ResourceError
+from vendorscan.connector import Connector, ConnectorError, ResourceError, backoff
 
 OCS_SHARES = "/ocs/v2.php/apps/files_sharing/api/v1/shares"
 _NS = {"d": "DAV:", "oc": "http://owncloud.org/ns"}
@@ -141,7 +141,7 @@ class _Download:
                 if self.failures > self.connector.options.max_retries:
                     raise ResourceError("connection-lost", f"{_what(exc)} after {self.pos} bytes; "
                                         f"{self.failures - 1} resumed reads failed too") from None
-                time.sleep(_backoff(self.failures))
+                time.sleep(backoff(self.failures, first=0.25, cap=8.0))
                 self._start()
                 continue
             if data:
@@ -314,7 +314,7 @@ class WebdavConnector(Connector):
                 attempt += 1
                 if attempt > self.options.max_retries:
                     raise RequestException(f"listing broke off: {_what(exc)}") from None
-                time.sleep(_backoff(attempt))
+                time.sleep(backoff(attempt, first=0.25, cap=8.0))
             finally:
                 resp.close()
 
@@ -614,10 +614,6 @@ def _status_reason(status: int, resumed: bool) -> tuple[str, str]:
     if status in _TRANSIENT:
         return "read-error", f"HTTP {status} (after retries)"
     return "read-error", f"HTTP {status}" + (" resuming the read" if resumed else "")
-
-
-def _backoff(attempt: int) -> float:
-    return min(0.25 * 2 ** attempt, 8.0)
 
 
 def _what(exc) -> str:

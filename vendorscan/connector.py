@@ -44,6 +44,11 @@ class TableSample:
     batches: Iterator[tuple[list[str], list[tuple]]]
 
 
+def backoff(attempt: int, first: float = 0.5, cap: float = 4.0) -> float:
+    """Seconds to wait before retry number `attempt` (0-based): `first`, doubling each time, at most `cap`."""
+    return min(first * 2 ** attempt, cap)
+
+
 class Connector:
     """Reads one kind of store. Subclasses set `id`, `version`, `scheme`, a docstring and `Options`."""
 
