@@ -118,6 +118,7 @@ def start(spec: dict, share: str = "cases") -> DomainController:
     try:
         for port in PORTS:
             servers._wait_port(port, 60, log)
+        _wait_for_smb_logon(log)
     except RuntimeError:
         stop(DomainController(d, d, "", {}, "", share, share_path, proc))
         raise
@@ -135,6 +136,33 @@ def stop(dc: DomainController) -> None:
     servers.stop_process(dc.proc, grace=15)
     subprocess.run(["pkill", "-f", str(dc.dir / "etc" / "smb.conf")], capture_output=True)
     shutil.rmtree(dc.dir, ignore_errors=True)
+
+
+def _wait_for_smb_logon(log: Path, seconds: float = 60) -> None:
+    """Until the DC's SMB server takes a logon: it listens before its authentication is ready (seen: a logon
+    right after start answered STATUS_INTERNAL_ERROR)."""
+    import time
+    import uuid
+    from smbprotocol.connection import Connection
+    from smbprotocol.exceptions import SMBException
+    from smbprotocol.session import Session
+    deadline = time.monotonic() + seconds
+    while True:
+        conn = Connection(uuid.uuid4(), "127.0.0.1", 445)
+        try:
+            conn.connect(timeout=5)
+            Session(conn, "Administrator", ADMIN_PASSWORD).connect()
+            return
+        except (SMBException, OSError, ValueError) as exc:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the DC's SMB server took no logon within {seconds:.0f}s ({exc}); log: "
+                                   f"{log.read_text(errors='replace')[-800:]}") from None
+            time.sleep(0.5)
+        finally:
+            try:
+                conn.disconnect()
+            except (SMBException, OSError):
+                pass  # it never connected
 
 
 def _listening(port: int) -> bool:
