@@ -1,13 +1,13 @@
 """The incremental cache of one target: unchanged resources carried from state.db into the run store.
 
 The cache tables live in state.db (schema in agent.state); the run store's connection attaches it as
-`st`. Carrying a resource over copies its few finding rows inside SQLite, in batches, and records a
-reference to its occurrences, which stay in the cache under the entry (scan) that read them: a rescan
-of an unchanged estate writes one small row per resource, not every occurrence again.
+`st`. A resource read and cached in this scan has its value sets written straight into the cache under the
+entry (scan) that read it, and the run store refers to them. Carrying a resource over copies its few finding
+rows inside SQLite, in batches, and refers to its value sets the same way: no value is stored twice, and a
+rescan of an unchanged estate writes one small row per resource.
 """
 from __future__ import annotations
 
-from vendorscan.agent.names import NAME_PART
 from vendorscan.agent.records import FindingRow, placeholders
 from vendorscan.agent.store import RunStore
 
@@ -59,20 +59,18 @@ class TargetCache:
             return  # the usual case: nothing went away
         self.db.execute("DELETE FROM st.cache WHERE target=? AND uri IN temp.unseen", (self.target,))
         self.db.execute("DELETE FROM st.cache_findings WHERE target=? AND resource IN temp.unseen", (self.target,))
-        # Their occurrences may still be referenced by a kept run store: freed later, as superseded ones are.
-        self.db.execute("UPDATE st.cache_occurrences SET superseded_by=? WHERE target=? AND superseded_by IS NULL "
+        # Their value sets may still be referenced by a kept run store: freed later, as superseded ones are.
+        self.db.execute("UPDATE st.cache_value_sets SET superseded_by=? WHERE target=? AND superseded_by IS NULL "
                         "AND resource IN temp.unseen", (self.scan_id, self.target))
 
     def remember(self, uri: str, marker: str, finding_rows: list[tuple]) -> None:
-        """Replace a resource's cache entry by what this scan found in it (occurrences from the run store)."""
+        """Replace a resource's cache entry by what this scan found in it (its value sets already in the cache)."""
         key = (self.target, uri)
         self.db.execute("DELETE FROM st.cache_findings WHERE target=? AND resource=?", key)
         # Earlier readings stay while a kept run store may refer to them (State.free_cache_entries).
-        self.db.execute("UPDATE st.cache_occurrences SET superseded_by=? WHERE target=? AND resource=? "
+        self.db.execute("UPDATE st.cache_value_sets SET superseded_by=? WHERE target=? AND resource=? "
                         "AND superseded_by IS NULL AND entry != ?", (self.scan_id, *key, self.scan_id))
-        # What its name holds is found again at every walk: only what its content held is cached.
-        self.db.execute("INSERT INTO st.cache_occurrences SELECT ?, NULL, * FROM main.occurrences "
-                        "WHERE target=? AND resource=? AND part != ? ORDER BY rowid", (self.scan_id, *key, NAME_PART))
+        self.db.execute("INSERT INTO main.carried VALUES (?,?,?)", (*key, self.scan_id))
         self.db.executemany(f"INSERT INTO st.cache_findings VALUES ({placeholders(FindingRow)})", finding_rows)
         self.db.execute("INSERT OR REPLACE INTO st.cache VALUES (?,?,?,?,?)",
                         (self.target, uri, marker, self.checks_digest, self.scan_id))

@@ -158,10 +158,15 @@ class Config:
         """SHA-256 of the canonical config; secrets are never in it (only *_env/*_file names)."""
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode()).hexdigest()
 
+    def listed_occurrences(self) -> int:
+        """Occurrences each aggregate keeps listed: report.json's number, or every one (< 0) for occurrences.jsonl.gz."""
+        return -1 if "occurrences" in self.scan.formats else self.scan.report_occurrences
+
     def checks_digest(self) -> str:
         """SHA-256 of the checks and their options alone (a change invalidates cached results)."""
         sel = [(c.id, getattr(c.cls, "version", ""), asdict(c.options), c.cls.cache_parts(c.options))
                for c in self.checks]
+        sel.append(("listed", self.listed_occurrences()))  # a cached result lists only as many as it was made with
         from vendorscan.formats.registry import installed
         # What is opened, and with which handlers (a format plugin installed), changes what is found.
         sel.append(("formats", FORMATS_VERSION, asdict(self.formats), installed().versions()))

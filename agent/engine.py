@@ -9,6 +9,7 @@ import socket
 import time
 import uuid
 from concurrent.futures import Future
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +30,7 @@ from vendorscan.model import NAME_SECTION, Coverage, Finding, Resource, Severity
 from vendorscan.agent.names import NAME_PART, Names
 from vendorscan.agent.state import ScanLock, State
 from vendorscan.agent.store import RunStore, finding_row
-from vendorscan.agent.records import Occurrence
+from vendorscan.agent.records import ValueSet
 from vendorscan.agent.units import UnitQueue
 from vendorscan.agent.worker import Outcome, Recorder, WorkUnit
 from vendorscan.connector import STREAM_KINDS, TABLE_KINDS, ConnectorError
@@ -357,16 +358,14 @@ class _TargetScan:
                                    "also when it was read alone", r.target))
             return
         spool = Path(unit.spool)
-        if spool.exists():
-            with open(spool, encoding="utf-8") as f:
-                self.store.add_occurrences(_spool_rows(f))
-            spool.unlink()
-        for out in outcomes:
-            self._ingest(out)
+        with open(spool, "rb") if spool.exists() else nullcontext() as blobs:
+            for out in outcomes:
+                self._ingest(out, blobs)
+        spool.unlink(missing_ok=True)
         self.store.commit()
         self.scan.on_progress(self.target.name, self.cov, self.findings)
 
-    def _ingest(self, out: Outcome) -> None:
+    def _ingest(self, out: Outcome, blobs) -> None:
         log.debug("read %s: %d bytes, %d kinds found", out.uri, out.bytes_read, len(out.aggregates),
                   extra={"target": self.target.name})
         if out.skipped is not None:
@@ -377,10 +376,16 @@ class _TargetScan:
             self.cov.resources_read += 1
         self.cov.bytes_read += out.bytes_read
         self.cov.rows_sampled += out.rows_sampled
-        made = self._judge(out.uri, out.aggregates, out.rows_sampled, out.rows_total)
+        cached = out.skipped is None and out.marker is not None
+        # A cached resource's value sets go straight into the cache (the run store refers to them), others here.
+        schema = "st" if cached else "main"
+        for a, (distinct, at, nh, nl) in zip(out.aggregates, out.value_sets):
+            self.store.add_value_set(self._value_set(out.uri, a, distinct, nh, nl), blobs, at, schema, self.scan_id)
+        made = self._judge(out.uri, out.aggregates, [d for d, *_ in out.value_sets], out.rows_sampled,
+                           out.rows_total)
         for f in made:
             self._add(f)
-        if out.skipped is None and out.marker is not None:
+        if cached:
             # Cache what this resource gave, so an unchanged resource is not read again next time.
             rows = []
             for f in made:
@@ -390,18 +395,27 @@ class _TargetScan:
 
     def _name_findings(self, resource: Resource, hits) -> None:
         """Findings for what the content checks saw in a resource's own name (made at every walk, never cached)."""
-        rows: list[tuple] = []
-        rec = Recorder(resource, lambda occ: rows.append(occ._replace(location=json.dumps(occ.location))),
-                       self.config.limits.max_locations)
+        rec = Recorder(self.config.limits.max_locations, self.config.listed_occurrences())
         for cid, hit in hits:
             rec.add(cid, hit, {"section": NAME_SECTION}, part=NAME_PART)
-        self.store.add_occurrences(rows)
-        for f in self._judge(resource.uri, rec.aggs.values(), 0, None):
+        aggregates, distinct = [], []
+        for a, n, pieces, listed in rec.finish():
+            hashes = b"".join(pieces)  # a name holds a few values
+            self.store.add_value_set(self._value_set(resource.uri, a, n, hashes, listed))
+            aggregates.append(a)
+            distinct.append(n)
+        for f in self._judge(resource.uri, aggregates, distinct, 0, None):
             self._add(f)
 
-    def _judge(self, uri: str, aggregates, rows_sampled: int, rows_total: int | None) -> list[Finding]:
-        """Findings from one resource's aggregated occurrences (already in the store), each check judging its own."""
-        facts = ResourceFacts(uri, lambda a: self.store.distinct_values(uri, a.kind, a.verdict, a.part), rows_sampled,
+    def _value_set(self, uri: str, a, distinct: int, hashes, listed) -> ValueSet:
+        return ValueSet(self.target.name, uri, a.part, a.check_id, a.kind, a.verdict, a.category, a.count, distinct,
+                        hashes, listed)
+
+    def _judge(self, uri: str, aggregates: list, distinct: list[int], rows_sampled: int,
+               rows_total: int | None) -> list[Finding]:
+        """Findings from one resource's aggregates (distinct: the values of each), each check judging its own."""
+        counts = {id(a): n for a, n in zip(aggregates, distinct)}
+        facts = ResourceFacts(uri, lambda a: counts[id(a)], rows_sampled,
                               rows_total, special=any(a.category == "special_category" for a in aggregates))
         by_check: dict[str, list] = {}
         for a in aggregates:
@@ -411,13 +425,6 @@ class _TargetScan:
             check, cctx = self.content_checks[cid]
             made.extend(check.findings(aggs, facts, cctx))
         return made
-
-
-def _spool_rows(lines):
-    """Occurrence rows from a unit's spool lines, their location as JSON text (the stores' form)."""
-    for line in lines:
-        occ = Occurrence._make(json.loads(line))
-        yield occ._replace(location=json.dumps(occ.location))
 
 
 def exit_code(result: ScanResult) -> int:

@@ -1,6 +1,6 @@
 """The rows that cross from workers to the run store and the state db's cache: each declared once here.
 
-The spool lines, the tables' columns, the INSERTs and the cache's copies all follow from these
+The tables' columns, the INSERTs and the cache's copies all follow from these
 declarations; tests/test_agent_state.py holds the databases to them.
 """
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 
-class Occurrence(NamedTuple):
-    """One value found, masked and hashed only; `location` is a dict (JSON text in the stores)."""
+class ValueSet(NamedTuple):
+    """The values behind one aggregate (agent/values.py): how many, the distinct keyed hashes, the first listed."""
 
     target: str
     resource: str
@@ -18,10 +18,10 @@ class Occurrence(NamedTuple):
     kind: str
     verdict: str
     category: str
-    value_hash: str | None
-    confidence: float
-    evidence: str
-    location: Any
+    count: int
+    distinct_count: int
+    hashes: bytes  # sorted distinct 64-bit prefixes of the value hashes
+    listed: bytes  # the first occurrences (value_hash, confidence, evidence, location) as zlib JSON lines
 
 
 class FindingRow(NamedTuple):
@@ -41,7 +41,7 @@ class FindingRow(NamedTuple):
 
 def _sql_type(annotation) -> str:
     name = getattr(annotation, "__forward_arg__", annotation)  # NamedTuple keeps postponed annotations as ForwardRefs
-    return {"int": "INTEGER", "float": "REAL"}.get(name if isinstance(name, str) else name.__name__, "TEXT")
+    return {"int": "INTEGER", "float": "REAL", "bytes": "BLOB"}.get(name if isinstance(name, str) else name.__name__, "TEXT")
 
 
 def columns(record: type, primary: str = "") -> str:

@@ -12,11 +12,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vendorscan.agent.records import FindingRow, Occurrence, columns
+from vendorscan.agent.records import FindingRow, ValueSet, columns
 from vendorscan.agent.store import LIFECYCLE_FIELDS
 from vendorscan.model import Severity
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _MIGRATIONS = {
     1: """
     CREATE TABLE IF NOT EXISTS scans (
@@ -41,9 +41,22 @@ _MIGRATIONS = {
     CREATE TABLE cache (target TEXT, uri TEXT, marker TEXT, checks_digest TEXT, scan_id TEXT, PRIMARY KEY (target, uri));
     CREATE TABLE cache_findings ({columns(FindingRow)});
     CREATE INDEX cache_findings_resource ON cache_findings(target, resource);
-    CREATE TABLE cache_occurrences (entry TEXT, superseded_by TEXT, {columns(Occurrence)});
+    CREATE TABLE cache_occurrences (entry TEXT, superseded_by TEXT, target TEXT, resource TEXT, part TEXT,
+        check_id TEXT, kind TEXT, verdict TEXT, category TEXT, value_hash TEXT, confidence REAL, evidence TEXT,
+        location TEXT);
     CREATE INDEX cache_occurrences_entry ON cache_occurrences(resource, entry, target);
     CREATE INDEX cache_occurrences_superseded ON cache_occurrences(superseded_by) WHERE superseded_by IS NOT NULL;
+    """,
+    # Occurrences one row each made the state dir many times the data scanned: version 3 keeps an aggregate's
+    # values as one row of two blobs (agent/values.py). The old cache cannot be turned into it (what was not
+    # listed has no hash of its own there): it is emptied, and the next scan reads everything once more.
+    3: f"""
+    DROP TABLE IF EXISTS cache_occurrences;
+    DELETE FROM cache;
+    DELETE FROM cache_findings;
+    CREATE TABLE cache_value_sets (entry TEXT, superseded_by TEXT, {columns(ValueSet)});
+    CREATE INDEX cache_value_sets_entry ON cache_value_sets(resource, entry, target);
+    CREATE INDEX cache_value_sets_superseded ON cache_value_sets(superseded_by) WHERE superseded_by IS NOT NULL;
     """,
 }
 
@@ -195,9 +208,9 @@ class State:
 
     @_guarded
     def free_cache_entries(self, oldest_kept_run: str) -> int:
-        """Delete cached occurrences superseded before the oldest kept run (no kept run refers to them)."""
+        """Delete cached value sets superseded before the oldest kept run (no kept run refers to them)."""
         self.db.execute("BEGIN IMMEDIATE")
-        n = self.db.execute("DELETE FROM cache_occurrences WHERE superseded_by IS NOT NULL AND superseded_by <= ?",
+        n = self.db.execute("DELETE FROM cache_value_sets WHERE superseded_by IS NOT NULL AND superseded_by <= ?",
                             (oldest_kept_run,)).rowcount
         self.db.execute("COMMIT")
         return n

@@ -1,4 +1,4 @@
-"""The run store: one SQLite file per scan holding findings, occurrences, skips and resource access.
+"""The run store: one SQLite file per scan holding findings, value sets, skips and resource access.
 
 Findings go here as they are made; reports render from here afterwards, so no list of every
 finding is held in memory. Only masked evidence and keyed hashes are ever written.
@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from vendorscan.agent.records import FindingRow, Occurrence, columns, names, placeholders
+from vendorscan.agent.records import FindingRow, ValueSet, columns, names, placeholders
+from vendorscan.agent.values import count_union, listed_occurrences
 from vendorscan.model import Finding, Resource, Severity, Skipped
 
 # Where each finding of this scan stands in the state db's history, and the findings this scan resolved: written
@@ -23,8 +24,8 @@ LIFECYCLE_COLUMNS = "fingerprint TEXT PRIMARY KEY, " + ", ".join(f"{c} TEXT" for
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS findings ({columns(FindingRow, primary="fingerprint")});
-CREATE TABLE IF NOT EXISTS occurrences ({columns(Occurrence)});
-CREATE INDEX IF NOT EXISTS occ_resource ON occurrences(resource, kind, verdict, part);
+CREATE TABLE IF NOT EXISTS value_sets ({columns(ValueSet)});
+CREATE INDEX IF NOT EXISTS vs_resource ON value_sets(resource, check_id, kind, verdict, part);
 CREATE INDEX IF NOT EXISTS find_resource ON findings(resource);
 CREATE TABLE IF NOT EXISTS skipped (target TEXT, uri TEXT, reason TEXT, detail TEXT);
 CREATE TABLE IF NOT EXISTS carried (target TEXT, uri TEXT, entry TEXT);
@@ -61,14 +62,13 @@ class RunStore:
         self._access_json: dict = {}  # policies repeat across a folder's files: encode each once
         for name, other in self.attached.items():  # before BEGIN: SQLite attaches outside transactions only
             self.db.execute(f"ATTACH DATABASE ? AS {name}", (str(other),))
-        # Every occurrence of the scan: its own, and those of unchanged resources, kept in the state db's cache
-        # under the entry that read them (a resource is one or the other in one scan, never both).
-        cols = names(Occurrence)
-        carried = (f" UNION ALL SELECT o.rowid, {names(Occurrence, 'o.')} FROM main.carried c "
-                   "JOIN st.cache_occurrences o ON o.target = c.target AND o.resource = c.uri AND o.entry = c.entry"
+        # Every value set of the scan: those kept here (names, resources not cached), and those in the state db's
+        # cache under the entry (scan) that read them, which this store refers to (main.carried).
+        carried = (f" UNION ALL SELECT {names(ValueSet, 'v.')} FROM main.carried c JOIN st.cache_value_sets v "
+                   "ON v.target = c.target AND v.resource = c.uri AND v.entry = c.entry"
                    ) if "st" in self.attached else ""
-        self.db.execute(f"CREATE TEMP VIEW IF NOT EXISTS all_occurrences AS SELECT rowid AS seq, {cols} "
-                        f"FROM main.occurrences{carried}")
+        self.db.execute(f"CREATE TEMP VIEW IF NOT EXISTS all_value_sets AS SELECT {names(ValueSet)} "
+                        f"FROM main.value_sets{carried}")
         self.db.execute("BEGIN")
 
     def commit(self) -> None:
@@ -98,9 +98,32 @@ class RunStore:
         """Store a finding (a later one with the same fingerprint replaces it)."""
         self.db.execute(f"INSERT OR REPLACE INTO findings VALUES ({placeholders(FindingRow)})", finding_row(f))
 
-    def add_occurrences(self, rows: Iterable[tuple]) -> None:
-        """Occurrence rows, the location as JSON text."""
-        self.db.executemany(f"INSERT INTO occurrences VALUES ({placeholders(Occurrence)})", rows)
+    def add_value_set(self, row: ValueSet, spool=None, at: int = 0, schema: str = "main", entry: str = "") -> None:
+        """Store a value set; its blobs as given, or (when spool is a file) copied from it at offset `at` in pieces
+        (row.hashes and row.listed then hold their lengths), into main or, with its entry, the state db's cache."""
+        table = "value_sets" if schema == "main" else "cache_value_sets"
+        values = (*(() if schema == "main" else (entry, None)), *row)
+        if spool is None:
+            self.db.execute(f"INSERT INTO {schema}.{table} VALUES ({','.join('?' * len(values))})", values)
+            return
+        nh, nl = row.hashes, row.listed
+        if nh + nl <= 1 << 20:  # most sets are small: one INSERT
+            spool.seek(at)
+            self.add_value_set(row._replace(hashes=spool.read(nh), listed=spool.read(nl)), None, 0, schema, entry)
+            return
+        cur = self.db.execute(f"INSERT INTO {schema}.{table} VALUES ({','.join('?' * (len(values) - 2))},"
+                              "zeroblob(?),zeroblob(?))", (*values[:-2], nh, nl))
+        rowid = cur.lastrowid
+        spool.seek(at)
+        for column, n in (("hashes", nh), ("listed", nl)):
+            if n:
+                with self.db.blobopen(table, column, rowid, name=schema) as blob:
+                    while n:
+                        piece = spool.read(min(n, 1 << 20))
+                        if not piece:
+                            raise RuntimeError("a unit's spool ended before its value sets did")
+                        blob.write(piece)
+                        n -= len(piece)
 
     def add_skipped(self, s: Skipped) -> None:
         """Record a resource that was not read."""
@@ -128,13 +151,6 @@ class RunStore:
             self._resources = []
 
     # -- reading --------------------------------------------------------------------------
-    def distinct_values(self, resource: str, kind: str, verdict: str, part: str = "") -> int:
-        """Distinct value hashes of one kind and verdict in one resource (or one column/member of it)."""
-        (n,) = self.db.execute(
-            "SELECT COUNT(DISTINCT value_hash) FROM occurrences WHERE resource=? AND kind=? AND verdict=? AND part=?",
-            (resource, kind, verdict, part)).fetchone()
-        return n
-
     def findings(self, target: str | None = None, check_id: str | None = None,
                  order: str = "severity") -> Iterator[Finding]:
         """Findings, worst first (or by resource), optionally for one target or check."""
@@ -152,11 +168,16 @@ class RunStore:
 
     def occurrences(self, f: Finding, limit: int = -1) -> Iterator[dict[str, Any]]:
         """The occurrences behind one finding in document order: every one, or the first `limit`."""
-        for h, conf, ev, loc in self.db.execute(
-                "SELECT value_hash, confidence, evidence, location FROM all_occurrences "
-                "WHERE resource=? AND check_id=? AND kind=? AND verdict=? AND part=? ORDER BY seq LIMIT ?",
-                (f.resource, f.check_id, f.kind, f.verdict, f.part, limit)):
-            yield {"value_hash": h, "confidence": conf, "evidence": ev, "location": json.loads(loc)}
+        for (listed,) in self.db.execute(
+                "SELECT listed FROM all_value_sets WHERE resource=? AND check_id=? AND kind=? AND verdict=? AND part=?",
+                (f.resource, f.check_id, f.kind, f.verdict, f.part)):
+            n = 0
+            for n, o in enumerate(listed_occurrences(listed, limit), 1):
+                yield o
+            if limit >= 0:
+                limit -= n
+                if limit <= 0:
+                    return
 
     def skipped(self, target: str | None = None) -> Iterator[Skipped]:
         """Skip records in the order they were made."""
@@ -179,13 +200,18 @@ class RunStore:
 
     def distinct_persons(self, target: str | None = None, category: str = "national_id") -> int:
         """Distinct real-looking values of a category across the scan (or one target), by keyed hash."""
-        sql = ("SELECT COUNT(DISTINCT value_hash) FROM all_occurrences WHERE category=? AND verdict='real' "
-               "AND value_hash IS NOT NULL")
-        args: list[Any] = [category]
+        where, args = "category=? AND verdict='real'", [category]
         if target is not None:
-            sql += " AND target=?"
+            where += " AND target=?"
             args.append(target)
-        return self.db.execute(sql, args).fetchone()[0]
+        return self._union(where, args)
+
+    def _union(self, where: str, args: list) -> int:
+        """Distinct hashes over the value sets that `where` selects (by bucket when they are many)."""
+        (total,) = self.db.execute(f"SELECT COALESCE(SUM(distinct_count), 0) FROM all_value_sets WHERE {where}",
+                                   args).fetchone()
+        return count_union(lambda: (b for (b,) in self.db.execute(
+            f"SELECT hashes FROM all_value_sets WHERE {where} AND distinct_count > 0", args)), total)
 
     def data_resources(self, target: str) -> Iterator[tuple[str, str | None, str | None]]:
         """(uri, parent, access json) of resources of a target that hold real-looking personal data."""
@@ -203,9 +229,7 @@ class RunStore:
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS sel(uri TEXT PRIMARY KEY)")
         self.db.execute("DELETE FROM sel")
         self.db.executemany("INSERT OR IGNORE INTO sel VALUES (?)", ((u,) for u in uris))
-        return self.db.execute(
-            "SELECT COUNT(DISTINCT value_hash) FROM all_occurrences WHERE category=? AND verdict='real' "
-            "AND resource IN (SELECT uri FROM sel)", (category,)).fetchone()[0]
+        return self._union("category=? AND verdict='real' AND resource IN (SELECT uri FROM sel)", [category])
 
     def categories_in(self, uri: str) -> set[str]:
         """Categories of real-looking findings in one resource."""

@@ -1,13 +1,12 @@
 """One work unit: open each resource, type it, chunk it, run the content checks, aggregate.
 
 Runs in a worker process (or in the coordinating one). It returns masked, hashed aggregates and
-coverage counts, and writes every occurrence to a spool file; never content, never plaintext.
+coverage counts, and writes each aggregate's value set (distinct keyed hashes, the first occurrences) to the
+unit's spool file; never content, never plaintext.
 """
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,7 @@ from vendorscan.formats.sniff import HEAD_SIZE
 from vendorscan.formats.text import LineLocator, iter_chunks, text_chunks
 from vendorscan.model import Aggregate, Chunk, Location, Resource, Skipped
 from vendorscan.agent.names import Names
-from vendorscan.agent.records import Occurrence
+from vendorscan.agent.values import BlobSpool, ValueCollector
 from vendorscan.connector import TABLE_KINDS, ConnectorError, ResourceError
 
 EVIDENCE_SAMPLES = 3
@@ -54,6 +53,8 @@ class Outcome:
     rows_total: int | None = None
     marker: str | None = None  # the resource's change marker when it was read (for the incremental cache)
     problems: list[Skipped] = field(default_factory=list)  # parts not read: archive members, pages, a claim
+    # Per aggregate, in the same order: (distinct values, offset in the unit's spool, hash bytes, listed bytes).
+    value_sets: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 class Worker:
@@ -84,13 +85,14 @@ class Worker:
         self._connectors.clear()
 
     def run(self, unit: WorkUnit) -> list[Outcome]:
-        """Read every resource of the unit; occurrences go to unit.spool as JSON lines."""
+        """Read every resource of the unit; value sets go to unit.spool (their places in each Outcome)."""
         target = self.targets[unit.target]
         ctx = ScanContext(target.name, target.environment, self.hasher, None, self.config.limits)
         contexts = [(cid, check, ctx.with_options(check.options)) for cid, check in self.checks]
         names = Names(contexts, self.hasher)  # the checks, and what masks names and finds in them
         outcomes = []
-        with open(unit.spool, "w", encoding="utf-8") as spool:
+        spool = BlobSpool(unit.spool)
+        try:
             try:
                 connector = self._connector(unit.target)
             except ConnectorError as exc:
@@ -98,29 +100,30 @@ class Worker:
                         for r in unit.resources]
             threads = self.config.executor.threads
             if threads > 1 and connector.thread_safe and len(unit.resources) > 1:
-                # Network reads wait most of the time: overlap them; the spool takes whole lines under a lock.
-                locked = _LockedWriter(spool)
+                # Network reads wait most of the time: overlap them (the spool takes each value set under a lock).
                 with ThreadPoolExecutor(max_workers=threads) as pool:
-                    outcomes = list(pool.map(lambda r: self._read(connector, r, names, locked), unit.resources))
+                    outcomes = list(pool.map(lambda r: self._read(connector, r, names, spool), unit.resources))
             else:
                 outcomes = [self._read(connector, r, names, spool) for r in unit.resources]
+        finally:
+            spool.close()
         return outcomes
 
-    def _read(self, connector, resource: Resource, names: Names, spool) -> Outcome:
+    def _read(self, connector, resource: Resource, names: Names, spool: BlobSpool) -> Outcome:
         """Read one resource; one that changed while it was read is read once more, then skipped."""
         for _ in range(2):
-            attempt = _ResourceSpool(spool)
-            out = self._read_once(connector, resource, names, attempt)
+            rec = Recorder(self.config.limits.max_locations, self.config.listed_occurrences())
+            out = self._read_once(connector, resource, names, rec)
             if out.skipped is None or out.skipped.reason != CHANGED:
-                attempt.keep()
+                for agg, distinct, pieces, listed in rec.finish():
+                    out.aggregates.append(agg)
+                    out.value_sets.append((distinct, *spool.put(pieces, listed)))
                 return out
-            attempt.discard()  # what a mixed read found is not kept
-        out.aggregates = []
+            rec.discard()  # what a mixed read found is not kept
         return out
 
-    def _read_once(self, connector, resource: Resource, names: Names, spool) -> Outcome:
+    def _read_once(self, connector, resource: Resource, names: Names, rec: "Recorder") -> Outcome:
         out = Outcome(resource.uri, marker=resource.etag)
-        rec = Recorder(resource, _json_lines(spool), self.config.limits.max_locations)
         try:
             if resource.kind in TABLE_KINDS:
                 self._read_table(connector, resource, names, rec, out)
@@ -135,7 +138,6 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - one bad resource must not end the scan
             # Only the type: a message could quote scanned content.
             out.skipped = Skipped(resource.uri, "internal-error", type(exc).__name__, resource.target)
-        out.aggregates = list(rec.aggs.values())
         return out
 
     def _read_stream(self, connector, resource: Resource, names: Names, rec: "Recorder", out: Outcome) -> None:
@@ -248,28 +250,25 @@ def _scan_chunk(chunk: Chunk, resource: Resource, contexts, problems: list[Probl
             yield cid, hit, line, col
 
 
-def _json_lines(spool):
-    """An occurrence sink that writes each row to the spool as one JSON line."""
-    write = spool.write
-    return lambda row: write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 class Recorder:
-    """Aggregates hits per (check, kind, verdict, part) and hands every occurrence row to a sink."""
+    """Aggregates hits per (check, kind, verdict, part), with the value set (hashes, first occurrences) of each."""
 
-    __slots__ = ("resource", "sink", "max_locations", "aggs")
+    __slots__ = ("max_locations", "listed", "aggs", "values")
 
-    def __init__(self, resource: Resource, sink, max_locations: int):
-        self.resource, self.sink, self.max_locations = resource, sink, max_locations
+    def __init__(self, max_locations: int, listed: int):
+        """listed: occurrences a value set lists (< 0: every one)."""
+        self.max_locations, self.listed = max_locations, listed
         self.aggs: dict[tuple[str, str, str, str], Aggregate] = {}
+        self.values: dict[tuple[str, str, str, str], ValueCollector] = {}
 
     def add(self, cid: str, hit, loc: dict[str, Any], part: str = "") -> None:
-        """Count one hit and give its occurrence (masked, hashed) to the sink."""
+        """Count one hit: in its aggregate, and (masked, hashed) in the aggregate's value set."""
         verdict = hit.verdict.value
         key = (cid, hit.kind, verdict, part)
         agg = self.aggs.get(key)
         if agg is None:
             agg = self.aggs[key] = Aggregate(cid, hit.kind, hit.category, verdict, part)
+            self.values[key] = ValueCollector(self.listed)
         agg.count += 1
         if hit.confidence > agg.confidence:
             agg.confidence = hit.confidence
@@ -279,51 +278,19 @@ class Recorder:
             agg.locations.append(loc)
         if hit.note and hit.note not in agg.notes and len(agg.notes) < 5:
             agg.notes.append(hit.note)
-        r = self.resource
-        self.sink(Occurrence(r.target, r.uri, part, cid, hit.kind, verdict, hit.category, hit.value_hash,
-                             round(hit.confidence, 3), hit.evidence, loc))
+        self.values[key].add(hit.value_hash, round(hit.confidence, 3), hit.evidence, loc)
 
-
-class _ResourceSpool:
-    """One read's occurrence lines, held back (in memory, spilled to a private temp file when large) until the
-    read is known good: a read of a file that changed meanwhile is discarded and read again."""
-
-    __slots__ = ("_spool", "_buf")
-
-    def __init__(self, spool):
-        self._spool, self._buf = spool, None
-
-    def write(self, text: str) -> None:
-        if self._buf is None:
-            self._buf = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", encoding="utf-8")
-        self._buf.write(text)
-
-    def keep(self) -> None:
-        """Hand the lines to the unit's spool, whole lines at a time (other threads may write between them)."""
-        if self._buf is not None:
-            self._buf.seek(0)
-            for line in self._buf:
-                self._spool.write(line)
-            self.discard()
+    def finish(self):
+        """(aggregate, distinct values, hash bytes in pieces, listed blob) of each aggregate, in the order made."""
+        for key, agg in self.aggs.items():
+            yield (agg, *self.values[key].finish())
+        self.aggs, self.values = {}, {}
 
     def discard(self) -> None:
-        """Drop the lines."""
-        if self._buf is not None:
-            self._buf.close()
-            self._buf = None
-
-
-class _LockedWriter:
-    """A text file that many threads write whole lines to."""
-
-    __slots__ = ("_f", "_lock")
-
-    def __init__(self, f):
-        self._f, self._lock = f, threading.Lock()
-
-    def write(self, text: str) -> None:
-        with self._lock:
-            self._f.write(text)
+        """Drop everything recorded."""
+        for v in self.values.values():
+            v.discard()
+        self.aggs, self.values = {}, {}
 
 
 class _CountingReader:

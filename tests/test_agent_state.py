@@ -142,7 +142,7 @@ def test_carried_occurrences_are_referenced_and_freed_only_when_no_kept_run_need
 
     first, second = scan(1), scan(2)
     run_db = sqlite3.connect(state / "runs" / second / "run.db")
-    assert run_db.execute("SELECT COUNT(*) FROM occurrences").fetchone()[0] == 0  # referenced, not copied
+    assert run_db.execute("SELECT COUNT(*) FROM value_sets").fetchone()[0] == 0  # referenced, not copied
     assert run_db.execute("SELECT entry FROM carried").fetchall() == [(first,)]
     (tree / "a.csv").write_text("personnummer 720915-4561\n")
     os.utime(tree / "a.csv", (2_000_000_000, 2_000_000_000))
@@ -154,7 +154,7 @@ def test_carried_occurrences_are_referenced_and_freed_only_when_no_kept_run_need
            if f["kind"] == "se.personnummer"]
     assert [o["evidence"] for o in occ] == ["850412-****"]  # the second scan's evidence, still whole
     entries = lambda: {e for (e,) in sqlite3.connect(state / "state.db").execute(  # noqa: E731
-        "SELECT DISTINCT entry FROM cache_occurrences")}
+        "SELECT DISTINCT entry FROM cache_value_sets")}
     assert entries() == {first, third}
     scan(4)  # now no kept run refers to the first reading
     assert entries() == {third}
@@ -202,8 +202,8 @@ def test_a_scan_result_saved_and_loaded_keeps_every_field(tmp_path):
 
 
 def test_the_stores_tables_are_the_declared_records(open_dir, tmp_path):
-    """Occurrence and finding rows are declared once (agent/records.py); every table that holds them follows."""
-    from vendorscan.agent.records import FindingRow, Occurrence
+    """Value set and finding rows are declared once (agent/records.py); every table that holds them follows."""
+    from vendorscan.agent.records import FindingRow, ValueSet
     (open_dir / "a.csv").write_text("personnummer 850412-1230\n")
     state = tmp_path / "s"
     assert run_cli("scan", open_dir, "--state-dir", state, "--out", tmp_path / "o", "--quiet").returncode in (0, 1)
@@ -212,13 +212,13 @@ def test_the_stores_tables_are_the_declared_records(open_dir, tmp_path):
     def cols(db, table):
         return tuple(row[1] for row in sqlite3.connect(db).execute(f"PRAGMA table_info({table})"))
 
-    assert cols(run_db, "occurrences") == Occurrence._fields
+    assert cols(run_db, "value_sets") == ValueSet._fields
     assert cols(run_db, "findings") == FindingRow._fields
-    assert cols(state / "state.db", "cache_occurrences") == ("entry", "superseded_by", *Occurrence._fields)
+    assert cols(state / "state.db", "cache_value_sets") == ("entry", "superseded_by", *ValueSet._fields)
     assert cols(state / "state.db", "cache_findings") == FindingRow._fields
 
 
 def test_the_declared_records_give_the_column_types_queries_rely_on():
-    from vendorscan.agent.records import FindingRow, Occurrence, columns
+    from vendorscan.agent.records import FindingRow, ValueSet, columns
     assert "severity INTEGER" in columns(FindingRow) and "distinct_count INTEGER" in columns(FindingRow)
-    assert "confidence REAL" in columns(Occurrence) and "fingerprint TEXT PRIMARY KEY" in columns(FindingRow, "fingerprint")
+    assert "hashes BLOB" in columns(ValueSet) and "distinct_count INTEGER" in columns(ValueSet) and "fingerprint TEXT PRIMARY KEY" in columns(FindingRow, "fingerprint")

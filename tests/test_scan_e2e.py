@@ -72,12 +72,19 @@ def test_no_plaintext_in_any_output(scanned):
     assert log.stat().st_size > 0
     outputs = list(files_under(out, state)) + [log]
     blobs = {p: p.read_bytes() for p in outputs}
-    dump = state.glob("runs/*/run.db")
-    for db in dump:  # the SQLite file may hold text in pages not yet vacuumed: dump every table too
+    from vendorscan.agent.values import listed_occurrences
+    dbs = [(db, ("findings", "value_sets", "skipped", "resources")) for db in state.glob("runs/*/run.db")]
+    dbs.append((state / "state.db", ("findings", "cache_findings", "cache_value_sets")))
+    for db, tables in dbs:  # the SQLite file may hold text in pages not yet vacuumed: dump every table too
         con = sqlite3.connect(db)
-        text = "\n".join(str(r) for t in ("findings", "occurrences", "skipped", "resources")
-                         for r in con.execute(f"SELECT * FROM {t}"))
+        text = "\n".join(str(r) for t in tables for r in con.execute(f"SELECT * FROM {t}"))
+        # The listed occurrences are compressed: a plain grep of the file could not see a value in them.
+        for t in tables[1:]:
+            if t.endswith("value_sets"):
+                text += "\n".join(str(o) for (b,) in con.execute(f"SELECT listed FROM {t}")
+                                  for o in listed_occurrences(b))
         blobs[db.with_suffix(".dump")] = text.encode()
+    assert b"-****" in blobs[state / "state.dump"]  # the listed evidence was decoded and searched
     blobs["stdout"] = (proc.stdout + proc.stderr).encode()
     assert_no_planted(blobs)
 

@@ -1,0 +1,171 @@
+"""The values behind one aggregate, kept compact: distinct keyed hashes and the first occurrences, in two blobs.
+
+A value set holds every distinct value hash of an aggregate as a sorted array of 64-bit prefixes (8 bytes a
+person, enough to count millions without a collision in practice) and its first `listed` occurrences as
+zlib-compressed JSON lines. Workers build them; the stores keep them as they come; nothing here is
+per-occurrence work in the coordinating process. Memory stays bounded: a large set spills to temp files by
+the top bits of its hashes and is counted one bucket at a time.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import zlib
+from array import array
+from bisect import bisect_left
+from typing import Any, Callable, Iterable, Iterator
+
+SPILL_AT = 1 << 20  # hashes held in memory per value set before it spills to bucket files
+BUCKET_BITS = 4  # 16 buckets by the top bits: a spilled or large union is counted a sixteenth at a time
+UNION_IN_MEMORY = 2 << 20  # hashes a union counts in one set; above this, bucket by bucket
+_EMPTY_LISTED = b""
+
+
+def hash_key(value_hash: str) -> int:
+    """The 64-bit prefix of a hex value hash that value sets keep."""
+    return int(value_hash[:16], 16)
+
+
+class ValueCollector:
+    """Distinct hashes and the first occurrences of one aggregate, as a worker meets them."""
+
+    __slots__ = ("hashes", "listed", "limit", "_z", "_buf", "_spill")
+
+    def __init__(self, limit: int):
+        """limit: occurrences listed (< 0: every one)."""
+        self.hashes: set[int] = set()
+        self.listed, self.limit = 0, limit
+        self._z = self._buf = self._spill = None
+
+    def add(self, value_hash: str | None, confidence: float, evidence: str, location: Any) -> None:
+        """Count one occurrence: its hash always, the occurrence itself while fewer than `limit` are listed."""
+        if value_hash is not None:
+            hashes = self.hashes
+            hashes.add(int(value_hash[:16], 16))
+            if len(hashes) >= SPILL_AT:
+                self._spill_hashes()
+        if self.listed != self.limit:
+            if self._z is None:
+                self._z = zlib.compressobj(6)
+                self._buf = tempfile.SpooledTemporaryFile(max_size=1 << 20)
+            line = json.dumps([value_hash, confidence, evidence, location], ensure_ascii=False)
+            self._buf.write(self._z.compress(line.encode() + b"\n"))
+            self.listed += 1
+
+    def _spill_hashes(self) -> None:
+        if self._spill is None:
+            self._spill = [tempfile.TemporaryFile() for _ in range(1 << BUCKET_BITS)]
+        shift = 64 - BUCKET_BITS
+        parts: list[array] = [array("Q") for _ in self._spill]
+        for h in self.hashes:
+            parts[h >> shift].append(h)
+        for f, part in zip(self._spill, parts):
+            part.tofile(f)
+        self.hashes = set()
+
+    def finish(self) -> tuple[int, Iterator[bytes], bytes]:
+        """(distinct count, the sorted hashes as byte pieces, the listed occurrences blob); frees the collector."""
+        listed = _EMPTY_LISTED
+        if self._z is not None:
+            self._buf.write(self._z.flush())
+            self._buf.seek(0)
+            listed = self._buf.read()
+            self._buf.close()
+            self._z = self._buf = None
+        if self._spill is None:
+            data = array("Q", sorted(self.hashes))
+            self.hashes = set()
+            return len(data), iter((data.tobytes(),)), listed
+        self._spill_hashes()
+        return self._spilled_count(), self._spilled_pieces(), listed
+
+    def _spilled_count(self) -> int:
+        n = 0
+        for f in self._spill:
+            n += len(set(_read_all(f)))
+        return n
+
+    def _spilled_pieces(self) -> Iterator[bytes]:
+        try:
+            for f in self._spill:  # buckets are ranges of the top bits: their sorted parts follow each other in order
+                yield array("Q", sorted(set(_read_all(f)))).tobytes()
+        finally:
+            for f in self._spill:
+                f.close()
+            self._spill = None
+
+    def discard(self) -> None:
+        """Drop what was collected (a read that is not kept)."""
+        if self._buf is not None:
+            self._buf.close()
+        for f in self._spill or ():
+            f.close()
+        self.hashes, self._z, self._buf, self._spill = set(), None, None, None
+
+
+def _read_all(f) -> array:
+    f.seek(0, os.SEEK_END)
+    n = f.tell() // 8
+    f.seek(0)
+    data = array("Q")
+    data.fromfile(f, n)
+    return data
+
+
+class BlobSpool:
+    """A unit's binary spool: each value set's blobs appended whole, their places returned (thread-safe)."""
+
+    def __init__(self, path: str):
+        self.f = open(path, "wb")
+        self._lock = threading.Lock()
+
+    def put(self, pieces: Iterable[bytes], listed: bytes) -> tuple[int, int, int]:
+        """Append the hashes (in pieces) and the listed blob; returns (offset, hash bytes, listed bytes)."""
+        with self._lock:
+            at = self.f.tell()
+            n = 0
+            for piece in pieces:
+                self.f.write(piece)
+                n += len(piece)
+            self.f.write(listed)
+            return at, n, len(listed)
+
+    def close(self) -> None:
+        """Close the file."""
+        self.f.close()
+
+
+def listed_occurrences(blob: bytes | None, limit: int = -1) -> Iterator[dict[str, Any]]:
+    """The listed occurrences of a value set, in the order found: every one, or the first `limit`."""
+    if not blob or limit == 0:
+        return
+    z, rest, n = zlib.decompressobj(), b"", 0
+    for start in range(0, len(blob), 1 << 16):
+        rest += z.decompress(blob[start:start + (1 << 16)])
+        *lines, rest = rest.split(b"\n")
+        for line in lines:
+            h, conf, ev, loc = json.loads(line)
+            yield {"value_hash": h, "confidence": conf, "evidence": ev, "location": loc}
+            n += 1
+            if n == limit:
+                return
+
+
+def count_union(blobs: Callable[[], Iterable[bytes]], total: int) -> int:
+    """Distinct hashes over value sets' hash blobs, from `blobs()` (called once a bucket when total is large)."""
+    if total <= UNION_IN_MEMORY:
+        seen: set[int] = set()
+        for b in blobs():
+            seen.update(array("Q", b))
+        return len(seen)
+    shift, n = 64 - BUCKET_BITS, 0
+    for bucket in range(1 << BUCKET_BITS):
+        lo, hi = bucket << shift, (bucket + 1) << shift
+        seen = set()
+        for b in blobs():
+            arr = array("Q", b)
+            seen.update(arr[bisect_left(arr, lo):bisect_left(arr, hi)])
+        n += len(seen)
+    return n
