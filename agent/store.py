@@ -200,18 +200,25 @@ class RunStore:
 
     def distinct_persons(self, target: str | None = None, category: str = "national_id") -> int:
         """Distinct real-looking values of a category across the scan (or one target), by keyed hash."""
-        where, args = "category=? AND verdict='real'", [category]
+        where, args = "v.category=? AND v.verdict='real'", [category]
         if target is not None:
-            where += " AND target=?"
+            where += " AND v.target=?"
             args.append(target)
         return self._union(where, args)
 
-    def _union(self, where: str, args: list) -> int:
-        """Distinct hashes over the value sets that `where` selects (by bucket when they are many)."""
-        (total,) = self.db.execute(f"SELECT COALESCE(SUM(distinct_count), 0) FROM all_value_sets WHERE {where}",
-                                   args).fetchone()
-        return count_union(lambda: (b for (b,) in self.db.execute(
-            f"SELECT hashes FROM all_value_sets WHERE {where} AND distinct_count > 0", args)), total)
+    def _union(self, where: str, args: list, chosen: bool = False) -> int:
+        """Distinct hashes over the value sets that `where` selects (by bucket when they are many); chosen: only
+        those of the resources in temp.sel, looked up by resource (the view would be read whole)."""
+        parts = [f"FROM main.value_sets v WHERE {where}" + (" AND v.resource IN temp.sel" if chosen else "")]
+        if "st" in self.attached:
+            # CROSS JOIN: from the references to the cache's index, never through the whole cache.
+            refs = "temp.sel s CROSS JOIN main.carried c ON c.uri = s.uri" if chosen else "main.carried c"
+            parts.append(f"FROM {refs} CROSS JOIN st.cache_value_sets v ON v.resource = c.uri AND v.entry = c.entry "
+                         f"AND v.target = c.target WHERE {where}")
+        total = sum(self.db.execute(f"SELECT COALESCE(SUM(v.distinct_count), 0) {p}", args).fetchone()[0]
+                    for p in parts)
+        return count_union(lambda: (b for p in parts for (b,) in self.db.execute(
+            f"SELECT v.hashes {p} AND v.distinct_count > 0", args)), total)
 
     def data_resources(self, target: str) -> Iterator[tuple[str, str | None, str | None]]:
         """(uri, parent, access json) of resources of a target that hold real-looking personal data."""
@@ -229,7 +236,7 @@ class RunStore:
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS sel(uri TEXT PRIMARY KEY)")
         self.db.execute("DELETE FROM sel")
         self.db.executemany("INSERT OR IGNORE INTO sel VALUES (?)", ((u,) for u in uris))
-        return self._union("category=? AND verdict='real' AND resource IN (SELECT uri FROM sel)", [category])
+        return self._union("v.category=? AND v.verdict='real'", [category], chosen=True)
 
     def categories_in(self, uri: str) -> set[str]:
         """Categories of real-looking findings in one resource."""

@@ -14,10 +14,12 @@ VENDORSCAN = str(Path(sys.executable).with_name("vendorscan"))
 OUTSIDE = tempfile.mkdtemp(prefix="vendorscan-bench-cwd-")
 
 
-def scan_in_child(path: Path, work: Path, workers: int, *extra: str) -> tuple[subprocess.CompletedProcess, float, float]:
-    """(process, seconds, peak RSS in MiB) of a quiet scan of path with reports and state under work."""
+def scan_in_child(path: Path | None, work: Path, workers: int,
+                  *extra: str) -> tuple[subprocess.CompletedProcess, float, float]:
+    """(process, seconds, peak RSS in MiB) of a quiet scan of path (None: the config's targets) with reports and
+    state under work."""
     t0 = time.perf_counter()
-    proc = subprocess.run([VENDORSCAN, "scan", str(path), "--quiet", "--workers", str(workers),
+    proc = subprocess.run([VENDORSCAN, "scan", *([str(path)] if path is not None else []), "--quiet", "--workers", str(workers),
                            "--out", str(work / "out"), "--state-dir", str(work / "state"), *extra],
                           cwd=OUTSIDE, capture_output=True, text=True)
     seconds = time.perf_counter() - t0

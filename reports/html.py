@@ -55,8 +55,9 @@ def _environment(lang: str) -> Environment:
     translate = catalog.gettext
     env.install_gettext_callables(catalog.gettext, catalog.ngettext, newstyle=True)
     env.filters["bytes"] = lambda n: _human_bytes(n, locale)
-    env.filters["num"] = lambda n, fmt=None: format_decimal(n, format=fmt, locale=locale)
-    env.filters["when"] = lambda iso: _when(iso, locale)
+    # Thousands of findings share a few timestamps and counts: format each once (Babel's formatting is slow).
+    env.filters["num"] = functools.lru_cache(4096)(lambda n, fmt=None: format_decimal(n, format=fmt, locale=locale))
+    env.filters["when"] = functools.lru_cache(1024)(lambda iso: _when(iso, locale))
     env.globals["lang"] = lang
     env.globals["where"] = lambda loc: loc.label(translate)
 
