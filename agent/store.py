@@ -243,6 +243,10 @@ class RunStore:
         return {c for (c,) in self.db.execute(
             "SELECT DISTINCT category FROM findings WHERE resource=? AND verdict='real'", (uri,))}
 
+    def resources_with_findings(self, target: str) -> int:
+        """How many resources of a target have findings."""
+        return self.db.execute("SELECT COUNT(DISTINCT resource) FROM findings WHERE target=?", (target,)).fetchone()[0]
+
     def resources_by_severity(self, target: str) -> Iterator[tuple[str, int]]:
         """(resource, worst severity rank) of a target's findings, worst first."""
         yield from self.db.execute(

@@ -22,6 +22,9 @@ from vendorscan.model import Severity
 from vendorscan.report import LANGUAGES, Report, atomic_text, summary
 
 MAX_SKIPPED_ROWS = 500
+# Resources shown with their findings, worst first, per target: a page stays readable and quick to write for an
+# estate with tens of thousands of findings (report.json and findings.csv hold every one).
+MAX_RESOURCE_GROUPS = 1000
 TOP_ACTIONS = 5
 MAX_LINKED = 5  # findings linked per requirement in the HTML (report.json lists more)
 # How the matrix names each status (report.json has the ids).
@@ -141,7 +144,9 @@ class HtmlReport(Report):
                          "width": round(300 * per_target.get(c.target, 0) / top)} for c in result.coverage]
         actions = [f for f in itertools.islice(store.findings(), TOP_ACTIONS * 4)
                    if f.severity.rank <= Severity.HIGH.rank and f.verdict == "real"][:TOP_ACTIONS]
-        targets = [{"coverage": c, "groups": self._groups(store, c.target)} for c in result.coverage]
+        targets = [{"coverage": c, "groups": self._groups(store, c.target),
+                    "more": max(0, store.resources_with_findings(c.target) - MAX_RESOURCE_GROUPS)}
+                   for c in result.coverage]
         skipped = list(itertools.islice(store.skipped(), MAX_SKIPPED_ROWS))
         compliance = result.compliance or {"frameworks": [], "contract": []}
         linked = _linked(store, compliance)
@@ -163,7 +168,7 @@ class HtmlReport(Report):
 
     @staticmethod
     def _groups(store, target: str):
-        for resource, _rank in store.resources_by_severity(target):
+        for resource, _rank in itertools.islice(store.resources_by_severity(target), MAX_RESOURCE_GROUPS):
             yield {"resource": resource, "findings": store.findings_of(resource)}
 
 

@@ -435,3 +435,20 @@ def test_a_skip_detail_made_at_run_time_is_marked_english_and_a_known_one_transl
     html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
     assert "matcher et udelukkelsesmønster" in html and "matches an exclude pattern" not in html
     assert re.search(r'<span lang="en">5000 bytes &gt; limit \d+</span>', html), html[html.find('id="skipped"'):][:800]
+
+
+def test_html_shows_the_worst_thousand_resources_and_says_how_many_more(tmp_path):
+    """An estate with more resources with findings than the page shows: report.json keeps every one."""
+    from vendorscan.reports.html import MAX_RESOURCE_GROUPS
+    tree = tmp_path / "t"
+    tree.mkdir()
+    extra = 4
+    for i in range(MAX_RESOURCE_GROUPS + extra):
+        (tree / f"case{i:04d}.txt").write_text("personnummer 850412-1230\n" if i else "CPR 120485-1006\n")
+    proc = run_cli("scan", tree, "--state-dir", tmp_path / "s", "--out", tmp_path / "o", "--quiet", "--lang", "sv")
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+    report = load_json(tmp_path / "o" / "report.json")
+    assert len({f["resource"] for f in report["findings"] if f["check_id"] == "identifiers"}) == MAX_RESOURCE_GROUPS + extra
+    html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert html.count('<div class="resource">') == MAX_RESOURCE_GROUPS
+    assert f"{extra} resurser till med fynd visas inte här" in html
