@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import time
 import uuid
 from concurrent.futures import Future
@@ -28,7 +29,7 @@ from vendorscan.reports.compliance import decision_row, evaluate
 from vendorscan.directory import Breadth
 from vendorscan.model import NAME_SECTION, Coverage, Finding, Resource, Severity, Skipped
 from vendorscan.agent.names import NAME_PART, Names
-from vendorscan.agent.state import ScanLock, State
+from vendorscan.agent.state import ScanLock, State, StateError
 from vendorscan.agent.store import RunStore, finding_row
 from vendorscan.agent.records import ValueSet
 from vendorscan.agent.units import UnitQueue
@@ -112,9 +113,24 @@ _RUNTIME = frozenset({"store", "run_dir"})  # ScanResult's fields that only a ru
 
 
 def _open_store(run_dir: Path) -> RunStore:
-    """A finished scan's store, with the state db it refers to for carried-over occurrences."""
+    """A finished scan's store, with the state db it refers to for carried-over value sets."""
     state_db = run_dir.parent.parent / "state.db"
+    if _before_value_sets(run_dir / "run.db"):
+        raise StateError(f"scan {run_dir.name} was made by an earlier vendorscan, which kept occurrences one row "
+                         "each: its reports and bundle are the ones written when it ran; it cannot be rendered again")
     return RunStore(run_dir / "run.db", attach={"st": state_db} if state_db.exists() else None)
+
+
+def _before_value_sets(path: Path) -> bool:
+    """Whether a run store is of the kind made before value sets (an occurrences table, no value_sets)."""
+    if not path.exists():
+        return False
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        db.close()
+    return "occurrences" in tables and "value_sets" not in tables
 
 
 def _now() -> str:

@@ -222,3 +222,30 @@ def test_the_declared_records_give_the_column_types_queries_rely_on():
     from vendorscan.agent.records import FindingRow, ValueSet, columns
     assert "severity INTEGER" in columns(FindingRow) and "distinct_count INTEGER" in columns(FindingRow)
     assert "hashes BLOB" in columns(ValueSet) and "distinct_count INTEGER" in columns(ValueSet) and "fingerprint TEXT PRIMARY KEY" in columns(FindingRow, "fingerprint")
+
+
+def test_a_state_db_of_schema_2_is_migrated_and_its_old_runs_are_refused_by_name(tmp_path):
+    """Version 3 keeps values as value sets: the old cache is emptied (read again once), an old run is not re-rendered."""
+    from vendorscan.agent.state import SCHEMA_VERSION, State, _MIGRATIONS
+    state = tmp_path / "s"
+    state.mkdir()
+    db = sqlite3.connect(state / "state.db")
+    for version in (1, 2):
+        db.executescript(_MIGRATIONS[version])
+    db.execute("PRAGMA user_version = 2")
+    db.execute("INSERT INTO cache VALUES ('t', 'file:///a', 'm', 'd', 'S0')")
+    db.execute("INSERT INTO cache_occurrences (entry, target, resource) VALUES ('S0', 't', 'file:///a')")
+    db.commit()
+    db.close()
+    State(state).close()
+    db = sqlite3.connect(state / "state.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert db.execute("SELECT COUNT(*) FROM cache").fetchone()[0] == 0
+    tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "cache_value_sets" in tables and "cache_occurrences" not in tables
+    old = state / "runs" / "S0"
+    old.mkdir(parents=True)
+    (old / "result.json").write_text("{}")
+    sqlite3.connect(old / "run.db").executescript("CREATE TABLE occurrences (target TEXT); CREATE TABLE findings (x)")
+    proc = run_cli("bundle", "S0", "--state-dir", state, "--out", tmp_path / "o")
+    assert proc.returncode == 2 and "made by an earlier vendorscan" in proc.stderr and "Traceback" not in proc.stderr
