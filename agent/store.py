@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from vendorscan.agent.records import FindingRow, ValueSet, columns, names, placeholders
-from vendorscan.agent.values import count_union, listed_occurrences
+from vendorscan.agent.values import PIECE, count_union, listed_occurrences
 from vendorscan.model import Finding, Resource, Severity, Skipped
 
 # Where each finding of this scan stands in the state db's history, and the findings this scan resolved: written
@@ -64,10 +64,10 @@ class RunStore:
             self.db.execute(f"ATTACH DATABASE ? AS {name}", (str(other),))
         # Every value set of the scan: those kept here (names, resources not cached), and those in the state db's
         # cache under the entry (scan) that read them, which this store refers to (main.carried).
-        carried = (f" UNION ALL SELECT {names(ValueSet, 'v.')} FROM main.carried c JOIN st.cache_value_sets v "
+        carried = (f" UNION ALL SELECT v.rowid, {names(ValueSet, 'v.')} FROM main.carried c JOIN st.cache_value_sets v "
                    "ON v.target = c.target AND v.resource = c.uri AND v.entry = c.entry"
                    ) if "st" in self.attached else ""
-        self.db.execute(f"CREATE TEMP VIEW IF NOT EXISTS all_value_sets AS SELECT {names(ValueSet)} "
+        self.db.execute(f"CREATE TEMP VIEW IF NOT EXISTS all_value_sets AS SELECT rowid AS seq, {names(ValueSet)} "
                         f"FROM main.value_sets{carried}")
         self.db.execute("BEGIN")
 
@@ -99,31 +99,30 @@ class RunStore:
         self.db.execute(f"INSERT OR REPLACE INTO findings VALUES ({placeholders(FindingRow)})", finding_row(f))
 
     def add_value_set(self, row: ValueSet, spool=None, at: int = 0, schema: str = "main", entry: str = "") -> None:
-        """Store a value set; its blobs as given, or (when spool is a file) copied from it at offset `at` in pieces
-        (row.hashes and row.listed then hold their lengths), into main or, with its entry, the state db's cache."""
-        table = "value_sets" if schema == "main" else "cache_value_sets"
-        values = (*(() if schema == "main" else (entry, None)), *row)
+        """Store a value set; its blobs as given, or (spool: a unit's spool file) read from it at offset `at`
+        (row.hashes and row.listed then hold their lengths); into main or, with its entry, the state db's cache.
+        A large set becomes several rows of at most PIECE bytes each, its counts on the first."""
+        table = f"{schema}.value_sets" if schema == "main" else f"{schema}.cache_value_sets"
+        lead = () if schema == "main" else (entry, None)
+        sql = f"INSERT INTO {table} VALUES ({','.join('?' * (len(lead) + len(row)))})"
         if spool is None:
-            self.db.execute(f"INSERT INTO {schema}.{table} VALUES ({','.join('?' * len(values))})", values)
+            self.db.execute(sql, (*lead, *row))
             return
         nh, nl = row.hashes, row.listed
-        if nh + nl <= 1 << 20:  # most sets are small: one INSERT
-            spool.seek(at)
-            self.add_value_set(row._replace(hashes=spool.read(nh), listed=spool.read(nl)), None, 0, schema, entry)
-            return
-        cur = self.db.execute(f"INSERT INTO {schema}.{table} VALUES ({','.join('?' * (len(values) - 2))},"
-                              "zeroblob(?),zeroblob(?))", (*values[:-2], nh, nl))
-        rowid = cur.lastrowid
-        spool.seek(at)
-        for column, n in (("hashes", nh), ("listed", nl)):
-            if n:
-                with self.db.blobopen(table, column, rowid, name=schema) as blob:
-                    while n:
-                        piece = spool.read(min(n, 1 << 20))
-                        if not piece:
-                            raise RuntimeError("a unit's spool ended before its value sets did")
-                        blob.write(piece)
-                        n -= len(piece)
+        hashes_at, listed_at = at, at + nh
+        first = True
+        while first or nh or nl:
+            spool.seek(hashes_at)
+            hashes = spool.read(min(nh, PIECE))
+            spool.seek(listed_at)
+            listed = spool.read(min(nl, PIECE))
+            if len(hashes) != min(nh, PIECE) or len(listed) != min(nl, PIECE):
+                raise RuntimeError("a unit's spool ended before its value sets did")
+            piece = row._replace(hashes=hashes, listed=listed) if first else \
+                row._replace(count=0, distinct_count=0, hashes=hashes, listed=listed)
+            self.db.execute(sql, (*lead, *piece))
+            hashes_at, listed_at = hashes_at + len(hashes), listed_at + len(listed)
+            nh, nl, first = nh - len(hashes), nl - len(listed), False
 
     def add_skipped(self, s: Skipped) -> None:
         """Record a resource that was not read."""
@@ -168,16 +167,10 @@ class RunStore:
 
     def occurrences(self, f: Finding, limit: int = -1) -> Iterator[dict[str, Any]]:
         """The occurrences behind one finding in document order: every one, or the first `limit`."""
-        for (listed,) in self.db.execute(
-                "SELECT listed FROM all_value_sets WHERE resource=? AND check_id=? AND kind=? AND verdict=? AND part=?",
-                (f.resource, f.check_id, f.kind, f.verdict, f.part)):
-            n = 0
-            for n, o in enumerate(listed_occurrences(listed, limit), 1):
-                yield o
-            if limit >= 0:
-                limit -= n
-                if limit <= 0:
-                    return
+        # A large set's listed occurrences are one compressed stream over its rows (pieces), in order.
+        yield from listed_occurrences((b for (b,) in self.db.execute(
+            "SELECT listed FROM all_value_sets WHERE resource=? AND check_id=? AND kind=? AND verdict=? AND part=? "
+            "ORDER BY seq", (f.resource, f.check_id, f.kind, f.verdict, f.part))), limit)
 
     def skipped(self, target: str | None = None) -> Iterator[Skipped]:
         """Skip records in the order they were made."""
@@ -218,7 +211,7 @@ class RunStore:
         total = sum(self.db.execute(f"SELECT COALESCE(SUM(v.distinct_count), 0) {p}", args).fetchone()[0]
                     for p in parts)
         return count_union(lambda: (b for p in parts for (b,) in self.db.execute(
-            f"SELECT v.hashes {p} AND v.distinct_count > 0", args)), total)
+            f"SELECT v.hashes {p} AND length(v.hashes) > 0", args)), total)
 
     def data_resources(self, target: str) -> Iterator[tuple[str, str | None, str | None]]:
         """(uri, parent, access json) of resources of a target that hold real-looking personal data."""

@@ -17,9 +17,10 @@ from array import array
 from bisect import bisect_left
 from typing import Any, Callable, Iterable, Iterator
 
-SPILL_AT = 1 << 20  # hashes held in memory per value set before it spills to bucket files
+SPILL_AT = 1 << 18  # hashes held in memory per value set before it spills to bucket files (~16 MB as a set)
+PIECE = 8 << 20  # bytes of hashes (a million) or of listed occurrences in one stored row: a large set is several
 BUCKET_BITS = 4  # 16 buckets by the top bits: a spilled or large union is counted a sixteenth at a time
-UNION_IN_MEMORY = 2 << 20  # hashes a union counts in one set; above this, bucket by bucket
+UNION_IN_MEMORY = 1 << 20  # hashes a union counts in one set (~60 MB); above this, bucket by bucket
 _EMPTY_LISTED = b""
 
 
@@ -137,20 +138,22 @@ class BlobSpool:
         self.f.close()
 
 
-def listed_occurrences(blob: bytes | None, limit: int = -1) -> Iterator[dict[str, Any]]:
-    """The listed occurrences of a value set, in the order found: every one, or the first `limit`."""
-    if not blob or limit == 0:
+def listed_occurrences(blobs: Iterable[bytes] | bytes | None, limit: int = -1) -> Iterator[dict[str, Any]]:
+    """The listed occurrences of a value set (one blob, or its pieces in order), as found: every one, or the first
+    `limit`."""
+    if not blobs or limit == 0:
         return
     z, rest, n = zlib.decompressobj(), b"", 0
-    for start in range(0, len(blob), 1 << 16):
-        rest += z.decompress(blob[start:start + (1 << 16)])
-        *lines, rest = rest.split(b"\n")
-        for line in lines:
-            h, conf, ev, loc = json.loads(line)
-            yield {"value_hash": h, "confidence": conf, "evidence": ev, "location": loc}
-            n += 1
-            if n == limit:
-                return
+    for blob in ([blobs] if isinstance(blobs, bytes) else blobs):
+        for start in range(0, len(blob), 1 << 16):
+            rest += z.decompress(blob[start:start + (1 << 16)])
+            *lines, rest = rest.split(b"\n")
+            for line in lines:
+                h, conf, ev, loc = json.loads(line)
+                yield {"value_hash": h, "confidence": conf, "evidence": ev, "location": loc}
+                n += 1
+                if n == limit:
+                    return
 
 
 def count_union(blobs: Callable[[], Iterable[bytes]], total: int) -> int:

@@ -100,3 +100,35 @@ def test_an_id_dense_export_leaves_a_state_dir_far_smaller_than_itself(tmp_path)
 def test_an_empty_or_single_value_set(n):
     distinct, hashes, listed = _collect(_hashes(n), 10)
     assert distinct == n and len(hashes) == 8 * n and len(list(listed_occurrences(listed))) == n
+
+
+def test_a_set_larger_than_a_piece_is_stored_in_pieces_and_read_back_whole(tmp_path, monkeypatch):
+    """Each stored row holds at most PIECE bytes of hashes and of listed occurrences: no large blob in memory."""
+    from vendorscan.agent import store as stores
+    from vendorscan.agent.records import ValueSet
+    from vendorscan.agent.values import BlobSpool
+    from vendorscan.model import Finding, Severity
+    monkeypatch.setattr(stores, "PIECE", 4096)
+    hs = _hashes(5000, seed=4)
+    c = ValueCollector(-1)
+    for i, h in enumerate(hs):
+        c.add(h, 0.9, f"ev-{i}", {"line": i + 1})
+    distinct, pieces, listed = c.finish()
+    spool = BlobSpool(str(tmp_path / "spool"))
+    spool.f.write(b"x" * 10)  # the set is not at the start of the spool
+    at, nh, nl = spool.put(pieces, listed)
+    spool.close()
+    run = stores.RunStore(tmp_path / "run.db")
+    row = ValueSet("t", "file:///a", "", "identifiers", "se.personnummer", "real", "national_id", 5000, distinct, nh, nl)
+    with open(tmp_path / "spool", "rb") as f:
+        run.add_value_set(row, f, at)
+    rows = run.db.execute("SELECT count, distinct_count, length(hashes), length(listed) FROM value_sets").fetchall()
+    assert len(rows) == max(-(-nh // 4096), -(-nl // 4096)) > 2
+    assert rows[0][:2] == (5000, 5000) and all(r[:2] == (0, 0) for r in rows[1:])
+    assert all(r[2] <= 4096 and r[3] <= 4096 for r in rows)
+    f = Finding(check_id="identifiers", severity=Severity.HIGH, confidence=0.9, title="t", resource="file:///a",
+                target="t", kind="se.personnummer", verdict="real", category="national_id")
+    assert [o["location"]["line"] for o in run.occurrences(f)] == list(range(1, 5001))
+    assert len(list(run.occurrences(f, 7))) == 7
+    assert run.distinct_persons() == 5000
+    run.close()
