@@ -147,6 +147,11 @@ def listed_occurrences(blobs: Iterable[bytes] | bytes | None, limit: int = -1) -
     for blob in ([blobs] if isinstance(blobs, bytes) else blobs):
         for start in range(0, len(blob), 1 << 16):
             rest += z.decompress(blob[start:start + (1 << 16)])
+            while z.eof:  # one stream ended and another begins (the rows of separate reads, such as byte ranges)
+                tail, z = z.unused_data, zlib.decompressobj()
+                rest += z.decompress(tail)
+                if not tail:
+                    break
             *lines, rest = rest.split(b"\n")
             for line in lines:
                 h, conf, ev, loc = json.loads(line)

@@ -132,3 +132,11 @@ def test_a_set_larger_than_a_piece_is_stored_in_pieces_and_read_back_whole(tmp_p
     assert len(list(run.occurrences(f, 7))) == 7
     assert run.distinct_persons() == 5000
     run.close()
+
+
+def test_listed_occurrences_of_separate_reads_follow_each_other():
+    """Rows of one finding written by separate reads (byte ranges of one file) hold separate streams, read in order."""
+    first, second = _collect(_hashes(30, 5), -1)[2], _collect(_hashes(20, 6), -1)[2]
+    occ = list(listed_occurrences([first, second[:7], second[7:]]))
+    assert len(occ) == 50 and [o["location"]["line"] for o in occ] == list(range(1, 31)) + list(range(1, 21))
+    assert len(list(listed_occurrences([first + second]))) == 50
