@@ -22,6 +22,7 @@ PIECE = 8 << 20  # bytes of hashes (a million) or of listed occurrences in one s
 BUCKET_BITS = 4  # 16 buckets by the top bits: a spilled or large union is counted a sixteenth at a time
 UNION_IN_MEMORY = 1 << 20  # hashes a union counts in one set (~60 MB); above this, bucket by bucket
 _EMPTY_LISTED = b""
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps' keyword handling, once
 
 
 def hash_key(value_hash: str) -> int:
@@ -41,7 +42,8 @@ class ValueCollector:
         self._z = self._buf = self._spill = None
 
     def add(self, value_hash: str | None, confidence: float, evidence: str, location: Any) -> None:
-        """Count one occurrence: its hash always, the occurrence itself while fewer than `limit` are listed."""
+        """Count one occurrence: its hash always, the occurrence itself (confidence to 3 places) while fewer than
+        `limit` are listed."""
         if value_hash is not None:
             hashes = self.hashes
             hashes.add(int(value_hash[:16], 16))
@@ -51,7 +53,7 @@ class ValueCollector:
             if self._z is None:
                 self._z = zlib.compressobj(6)
                 self._buf = tempfile.SpooledTemporaryFile(max_size=1 << 20)
-            line = json.dumps([value_hash, confidence, evidence, location], ensure_ascii=False)
+            line = _encode([value_hash, round(confidence, 3), evidence, location])
             self._buf.write(self._z.compress(line.encode() + b"\n"))
             self.listed += 1
 

@@ -253,44 +253,45 @@ def _scan_chunk(chunk: Chunk, resource: Resource, contexts, problems: list[Probl
 class Recorder:
     """Aggregates hits per (check, kind, verdict, part), with the value set (hashes, first occurrences) of each."""
 
-    __slots__ = ("max_locations", "listed", "aggs", "values")
+    __slots__ = ("max_locations", "listed", "aggs")
 
     def __init__(self, max_locations: int, listed: int):
         """listed: occurrences a value set lists (< 0: every one)."""
         self.max_locations, self.listed = max_locations, listed
-        self.aggs: dict[tuple[str, str, str, str], Aggregate] = {}
-        self.values: dict[tuple[str, str, str, str], ValueCollector] = {}
+        self.aggs: dict[tuple, tuple[Aggregate, ValueCollector]] = {}
 
     def add(self, cid: str, hit, loc: dict[str, Any], part: str = "") -> None:
         """Count one hit: in its aggregate, and (masked, hashed) in the aggregate's value set."""
-        verdict = hit.verdict.value
-        key = (cid, hit.kind, verdict, part)
-        agg = self.aggs.get(key)
-        if agg is None:
-            agg = self.aggs[key] = Aggregate(cid, hit.kind, hit.category, verdict, part)
-            self.values[key] = ValueCollector(self.listed)
+        # Keyed by the verdict member (its value is read through the enum machinery: once per aggregate).
+        key = (cid, hit.kind, hit.verdict, part)
+        entry = self.aggs.get(key)
+        if entry is None:
+            entry = self.aggs[key] = (Aggregate(cid, hit.kind, hit.category, hit.verdict.value, part),
+                                      ValueCollector(self.listed))
+        agg, values = entry
         agg.count += 1
         if hit.confidence > agg.confidence:
             agg.confidence = hit.confidence
-        if len(agg.evidence) < EVIDENCE_SAMPLES and hit.evidence not in agg.evidence:
-            agg.evidence.append(hit.evidence)
+        evidence = agg.evidence
+        if len(evidence) < EVIDENCE_SAMPLES and hit.evidence not in evidence:
+            evidence.append(hit.evidence)
         if len(agg.locations) < self.max_locations:
             agg.locations.append(loc)
         if hit.note and hit.note not in agg.notes and len(agg.notes) < 5:
             agg.notes.append(hit.note)
-        self.values[key].add(hit.value_hash, round(hit.confidence, 3), hit.evidence, loc)
+        values.add(hit.value_hash, hit.confidence, hit.evidence, loc)
 
     def finish(self):
         """(aggregate, distinct values, hash bytes in pieces, listed blob) of each aggregate, in the order made."""
-        for key, agg in self.aggs.items():
-            yield (agg, *self.values[key].finish())
-        self.aggs, self.values = {}, {}
+        for agg, values in self.aggs.values():
+            yield (agg, *values.finish())
+        self.aggs = {}
 
     def discard(self) -> None:
         """Drop everything recorded."""
-        for v in self.values.values():
-            v.discard()
-        self.aggs, self.values = {}, {}
+        for _, values in self.aggs.values():
+            values.discard()
+        self.aggs = {}
 
 
 class _CountingReader:
