@@ -54,13 +54,14 @@ class Names:
         self._uris: dict[str, tuple[str, str]] = {}  # real -> shown; the files of one folder share their parent's
 
     # -- masking --------------------------------------------------------------------------------
-    def mask(self, text: str, hits: list[tuple[str, Hit]] | None = None) -> str:
-        """The text with every identifier in it replaced by its masked evidence (hits: the checks', if known)."""
+    def mask(self, text: str, hits: list[tuple[str, Hit]] | None = None, masked: list[Hit] | None = None) -> str:
+        """The text with every identifier in it replaced by its masked evidence (hits: the checks', if known;
+        masked: the masking check's own, if known)."""
         if not text or not self._masker.hint.search(text):
             return text
         if hits is None:
             hits = self.hits(text, skip=self._covered)
-        found = [*self._scan(self._masker, self._ctx, text), *(h for _, h in hits)]
+        found = [*(self._masking_hits(text) if masked is None else masked), *(h for _, h in hits)]
         spans = sorted((h.start, h.end, h.evidence) for h in found if h.category != "special_category")
         if not spans:
             return text
@@ -87,11 +88,15 @@ class Names:
             self._uris[uri] = known
         return known[1]
 
-    def _mask_part(self, part: str, hits: list[tuple[str, Hit]] | None = None) -> str:
+    def _masking_hits(self, text: str) -> list[Hit]:
+        return list(self._scan(self._masker, self._ctx, text)) if self._masker.hint.search(text) else []
+
+    def _mask_part(self, part: str, hits: list[tuple[str, Hit]] | None = None,
+                   found: list[Hit] | None = None) -> str:
         """A piece of a uri masked, percent-encoded again where the connector encoded it (bad bytes stay %FF)."""
         encoded = "%" in part
         text = unquote(part, errors="surrogateescape") if encoded else part
-        masked = self.mask(text, hits)
+        masked = self.mask(text, hits, found)
         if masked == text:
             return part
         return quote(masked.encode("utf-8", "surrogateescape"), safe=_SAFE) if encoded else masked
@@ -110,9 +115,12 @@ class Names:
         cut = len(parent) if parent and real.startswith(parent) else real.rfind("/") + 1
         head, own = real[:cut], real[cut:]
         text = unquote(own, errors="surrogateescape") if "%" in own else own
-        hits = self.hits(text, r)
+        # The masking check finds every hit of the checks it covers (at any confidence): a name it finds nothing
+        # in, most names, is not searched by them a second time.
+        found = self._masking_hits(text)
+        hits = self.hits(text, r, skip=frozenset() if found else self._covered)
         self.uri(head)
-        shown = self._suffixed(real, self._uris[head][0] + self._mask_part(own, hits))
+        shown = self._suffixed(real, self._uris[head][0] + self._mask_part(own, hits, found))
         if shown != real:
             r.locator, r.uri = real, shown
         if parent:
