@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from importlib.metadata import EntryPoint, entry_points
 
 GROUPS = {
@@ -20,13 +21,13 @@ class PluginError(Exception):
 
 def available(group: str) -> dict[str, EntryPoint]:
     """Entry points of a group by name, without importing any of them."""
-    return dict(_installed()[group])
+    return dict(_installed(tuple(sys.path))[group])
 
 
-@functools.lru_cache(maxsize=1)
-def _installed() -> dict[str, dict[str, EntryPoint]]:
+@functools.lru_cache(maxsize=4)
+def _installed(path: tuple[str, ...]) -> dict[str, dict[str, EntryPoint]]:
     # Reading every installed distribution's metadata takes ~12 ms in a full venv, and a scan asks dozens of
-    # times: once per process (a plugin installed meanwhile is seen by the next process).
+    # times: once per import path (a package put on the path is seen; one installed into it, by the next process).
     found = entry_points()
     return {group: {ep.name: ep for ep in found.select(group=full)} for group, full in GROUPS.items()}
 
