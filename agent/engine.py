@@ -30,6 +30,7 @@ from vendorscan.agent.names import NAME_PART, Names
 from vendorscan.agent.state import ScanLock, State
 from vendorscan.agent.store import RunStore, finding_row
 from vendorscan.agent.records import Occurrence
+from vendorscan.agent.ranges import Splits, plan
 from vendorscan.agent.units import UnitQueue
 from vendorscan.agent.worker import Outcome, Recorder, WorkUnit
 from vendorscan.connector import STREAM_KINDS, TABLE_KINDS, ConnectorError
@@ -226,6 +227,7 @@ class _TargetScan:
                                {"connector": target.type})
         self.units = UnitQueue(executor, self.config.executor.max_pending or 2 * executor.workers, run_dir / "spool",
                                target.name, lambda: scan.stop_requested, self._collect, self._not_read)
+        self.splits = Splits(store.add_occurrences, self.config.limits.max_locations)
         self.findings = 0
         self.checks_digest = self.config.checks_digest()
         self.scan_id = run_dir.name
@@ -277,7 +279,13 @@ class _TargetScan:
                     if item.size is not None and limit and item.size > limit:
                         self._skip(Skipped(item.uri, "too-large", f"{item.size} bytes > limit {limit}", item.target))
                         continue
-                    batch.append(item)
+                    spans = plan(connector, item, self.config.limits.split_size)
+                    for span in spans:  # a large text file: one unit per byte range, merged in self.splits
+                        if self.scan.stop_requested:
+                            break  # the walk stops below; the ranges submitted are listed as not read once
+                        self.units.submit([item], span)
+                    if not spans:
+                        batch.append(item)
                     if len(batch) >= self.config.executor.unit_files:
                         self.units.submit(batch)
                         batch = []
@@ -337,10 +345,17 @@ class _TargetScan:
         self.findings += 1
 
     def _not_read(self, resources: list[Resource]) -> None:
-        for r in resources:
+        for r in {r.uri: r for r in resources}.values():  # the ranges of a split file: once
             self._skip(Skipped(r.uri, "stopped", "the scan was stopped before it was read", r.target))
 
     def _collect(self, fut: Future, unit: WorkUnit, alone: bool) -> None:
+        if unit.span is not None:
+            merged = self.splits.collect(fut, unit)  # stores the resource's occurrences once its last range is in
+            if merged is not None:
+                self._ingest(merged)
+                self.store.commit()
+                self.scan.on_progress(self.target.name, self.cov, self.findings)
+            return
         try:
             outcomes: list[Outcome] = fut.result()
         except Exception as exc:  # noqa: BLE001 - a crashed worker loses a unit, never the scan

@@ -13,8 +13,10 @@ HEADER_CHARS = 4096  # a first line longer than this is nobody's column header
 
 
 def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
-                head: bytes = b"", overlap: int = OVERLAP) -> Iterator[Chunk]:
-    """Chunks of at most chunk_chars + 2*overlap characters; each value starts in exactly one own part."""
+                head: bytes = b"", overlap: int = OVERLAP, header: str | None = None) -> Iterator[Chunk]:
+    """Chunks of at most chunk_chars + 2*overlap characters; each value starts in exactly one own part.
+
+    header: the file's first line when the stream starts later in the file (a byte range); else read here."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     buf = ""
     buf_start = 0  # absolute offset of buf[0]
@@ -22,7 +24,7 @@ def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
     line, col = 1, 1  # position of buf[0]
     pending = head
     eof = False
-    header = None  # the first line, once it is decoded: every chunk carries it
+    # the first line, once it is decoded: every chunk carries it
     while not eof:
         block = pending or stream.read(READ_SIZE)
         pending = b""
@@ -43,6 +45,13 @@ def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
     end = buf_start + len(buf)
     if own < end or own == 0:
         yield Chunk(buf, buf_start, own, end, line, col, None, header or None)
+
+
+def header_of(stream: BinaryIO, encoding: str) -> str:
+    """The first line of a text file as iter_chunks gives it to its chunks ("" when it has none), from its start."""
+    data = stream.read(4 * HEADER_CHARS + 4)  # at least HEADER_CHARS characters in any encoding read here
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(data)
+    return _first_line(text, len(data) < 4 * HEADER_CHARS + 4) or ""
 
 
 def _first_line(buf: str, eof: bool) -> str | None:
