@@ -227,7 +227,7 @@ class _TargetScan:
                                {"connector": target.type})
         self.units = UnitQueue(executor, self.config.executor.max_pending or 2 * executor.workers, run_dir / "spool",
                                target.name, lambda: scan.stop_requested, self._collect, self._not_read)
-        self.splits = Splits(store.add_occurrences, self.config.limits.max_locations)
+        self.splits = Splits(lambda f: store.add_occurrences(_spool_rows(f)), self.config.limits.max_locations)
         self.findings = 0
         self.checks_digest = self.config.checks_digest()
         self.scan_id = run_dir.name
@@ -279,12 +279,13 @@ class _TargetScan:
                     if item.size is not None and limit and item.size > limit:
                         self._skip(Skipped(item.uri, "too-large", f"{item.size} bytes > limit {limit}", item.target))
                         continue
-                    spans = plan(connector, item, self.config.limits.split_size)
-                    for span in spans:  # a large text file: one unit per byte range, merged in self.splits
+                    split = False
+                    for span in plan(connector, item, self.config.limits.split_size):
+                        split = True  # a large text file: one unit per byte range, merged in self.splits
                         if self.scan.stop_requested:
                             break  # the walk stops below; the ranges submitted are listed as not read once
                         self.units.submit([item], span)
-                    if not spans:
+                    if not split:
                         batch.append(item)
                     if len(batch) >= self.config.executor.unit_files:
                         self.units.submit(batch)

@@ -1,36 +1,42 @@
 """A plain-text file larger than [limits] split_size is read in byte ranges by several workers at once.
 
-The coordinator plans the ranges of such a file (plan) and merges what they gave once every range is in
-(Splits): each range counted lines and character offsets from its own start, so the counts of the ranges
-before it are added to its occurrences' and aggregates' locations; the merged Outcome is what one whole read
-would have given. A range that was cut short (a timeout, a read error) ends the merge: what followed it is not
-kept, as a whole read stops there, and its skip is the resource's, once. A range that found the file changed
-drops the whole resource's results (the CHANGED rule: a mixed read is not kept).
+The coordinator plans the ranges of such a file (plan): it reads the file once, only decoding and counting
+(about a GB/s), so each range starts at a line start whose character offset and line number are known; the
+workers (agent/range_read.py) then read each range as the chunks a whole read gives there, at the file's own
+locations. Splits merges what the ranges gave once every one is in: the Outcome of the resource, its skip and
+problems once. A range that found the file changed drops the whole resource's results (the CHANGED rule: a
+mixed read is not kept).
 """
 from __future__ import annotations
 
 import codecs
-import json
+import logging
 import os
 from dataclasses import dataclass
 
-from vendorscan.agent.records import Occurrence
 from vendorscan.agent.worker import CHANGED, EVIDENCE_SAMPLES, Outcome
 from vendorscan.connector import ResourceError
 from vendorscan.formats.extract import claimed, kind_of
 from vendorscan.formats.sniff import HEAD_SIZE
 from vendorscan.model import Aggregate, Resource, Skipped
 
+_BLOCK = 1 << 20
+log = logging.getLogger("vendorscan")
+
 
 @dataclass(frozen=True, slots=True)
 class ByteRange:
-    """Range `index` of `count` of a text file: nominally bytes [start, end), moved to line starts by its reader."""
+    """Range `index` of `count` of a text file: bytes [start, end), both at line starts (or the end)."""
 
     index: int
     count: int
     start: int
     end: int
     encoding: str  # the file's, as its head was typed
+    chars: int  # characters before start, as a whole read decodes them
+    lines: int  # line ends before start
+    next_chars: int  # characters before end
+    problem: tuple[str, str] | None = None  # (reason, detail): the file could not be counted up to here
 
 
 def splittable(encoding: str) -> bool:
@@ -39,30 +45,63 @@ def splittable(encoding: str) -> bool:
     return name in ("utf-8", "utf-8-sig") or len(bytes(range(256)).decode(name, "replace")) == 256
 
 
-def plan(connector, resource: Resource, split_size: int) -> list[ByteRange]:
-    """The ranges a large plain-text file is read in; [] when it is read whole (small, not plain text, a connector
-    that cannot open at an offset, a head that could not be read: the whole read reports why)."""
+def plan(connector, resource: Resource, split_size: int):
+    """The ranges a large plain-text file is read in, one at a time as the count reaches them; none when it is
+    read whole (small, not plain text, a connector that cannot open at an offset, a head that could not be read:
+    the whole read reports why)."""
     if not split_size or not connector.ranges or resource.size is None or resource.size <= split_size:
-        return []
+        return
+    n, done = -(-resource.size // split_size), 0
     try:
         with connector.open_from(resource, 0) as f:
             head = f.read(HEAD_SIZE)
-    except (ResourceError, OSError):
-        return []
-    name = resource.address.rsplit("/", 1)[-1]
-    kind, encoding = kind_of(head, name)
-    if kind != "text" or claimed(name) is not None or not splittable(encoding):
-        return []
-    n = -(-resource.size // split_size)
-    cuts = [resource.size * k // n for k in range(n + 1)]
-    return [ByteRange(k, n, cuts[k], cuts[k + 1], encoding) for k in range(n)]
+            name = resource.address.rsplit("/", 1)[-1]
+            kind, encoding = kind_of(head, name)
+            if kind != "text" or claimed(name) is not None or not splittable(encoding):
+                return
+            log.debug("%s: read in %d byte ranges ([limits] split_size)", resource.uri, n,
+                      extra={"target": resource.target})
+            for span in _count(f, head, resource.size, n, encoding):
+                yield span
+                done += 1
+    except (ResourceError, OSError) as exc:
+        if not done:
+            return
+        problem = (exc.reason, exc.detail) if isinstance(exc, ResourceError) else ("read-error", "counting failed")
+        for k in range(done, n):  # the ranges not counted: each reports why, the merge once
+            yield ByteRange(k, n, 0, 0, "utf-8", 0, 0, 0, problem)
+
+
+def _count(f, head: bytes, size: int, n: int, encoding: str):
+    """The ranges of n nominally equal parts, each ending after the first line end from its nominal end on."""
+    cuts = [size * k // n for k in range(1, n)]
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    pos = chars = lines = index = 0  # bytes, characters and line ends counted; the range being counted
+    begin = (0, 0, 0)  # (byte, characters, lines) where it starts
+    block = head
+    while block or (block := f.read(_BLOCK)):
+        j = -1
+        if index < n - 1 and pos + len(block) >= cuts[index]:
+            j = block.find(b"\n", max(0, cuts[index] - 1 - pos))
+        piece, block = (block[:j + 1], block[j + 1:]) if j >= 0 else (block, b"")
+        chars += len(decoder.decode(piece))  # a piece ends at a line end or mid-range: nothing is miscounted
+        lines += piece.count(b"\n")
+        pos += len(piece)
+        if j >= 0:
+            yield ByteRange(index, n, begin[0], pos, encoding, begin[1], begin[2], chars)
+            index, begin = index + 1, (pos, chars, lines)
+    chars += len(decoder.decode(b"", final=True))
+    yield ByteRange(index, n, begin[0], pos, encoding, begin[1], begin[2], chars)
+    for k in range(index + 1, n):  # the file had no more line ends: these ranges are empty
+        yield ByteRange(k, n, pos, pos, encoding, chars, lines, chars)
 
 
 class Splits:
-    """The ranges of split resources in flight; add_occurrences(rows) stores a merged resource's occurrences."""
+    """The ranges of split resources in flight, merged into one Outcome per resource."""
 
-    def __init__(self, add_occurrences, max_locations: int):
-        self.add_occurrences, self.max_locations = add_occurrences, max_locations
+    def __init__(self, add_spool, max_locations: int):
+        """add_spool(file): stores the occurrences of a unit's spool file (the engine's)."""
+        self.add_spool, self.max_locations = add_spool, max_locations
         self.parts: dict[str, dict[int, tuple[Outcome, str]]] = {}
 
     def collect(self, fut, unit) -> Outcome | None:
@@ -84,28 +123,26 @@ class Splits:
         merged = Outcome(r.uri, marker=parts[0][0].marker)
         changed = next((out.skipped for out, _ in parts if out.skipped and out.skipped.reason == CHANGED), None)
         aggs: dict[tuple, Aggregate] = {}
-        lines = chars = 0  # in the ranges before this one
         for out, spool in parts:
-            if changed is None and merged.skipped is None:
-                if os.path.exists(spool):
-                    with open(spool, encoding="utf-8") as f:
-                        self.add_occurrences(_shifted(f, lines, chars))
-                for a in out.aggregates:
-                    self._add(aggs, a, lines, chars)
-                merged.bytes_read += out.bytes_read
-                merged.problems += [p for p in out.problems if p not in merged.problems]
-                if out.skipped is not None:  # what follows has no known line numbers: a whole read stopped here too
-                    merged.skipped, merged.partial = out.skipped, out.partial or lines > 0 or bool(aggs)
-                else:
-                    chars, lines = chars + out.span[0], lines + out.span[1]
+            if changed is None and os.path.exists(spool):
+                with open(spool, encoding="utf-8") as f:
+                    self.add_spool(f)
             if os.path.exists(spool):
                 os.unlink(spool)
+            for a in out.aggregates:
+                self._add(aggs, a)
+            merged.bytes_read += out.bytes_read
+            merged.problems += [p for p in out.problems if p not in merged.problems]
+            if out.skipped is not None and merged.skipped is None:  # the first range's skip is the resource's
+                merged.skipped = out.skipped
+        read = [out for out, _ in parts if out.skipped is None or out.partial]
+        merged.partial = merged.skipped is not None and bool(read)
         if changed is not None:
-            merged.skipped = changed
+            merged.skipped, merged.partial, aggs = changed, False, {}
         merged.aggregates = list(aggs.values())
         return merged
 
-    def _add(self, aggs: dict, a: Aggregate, lines: int, chars: int) -> None:
+    def _add(self, aggs: dict, a: Aggregate) -> None:
         """One range's aggregate into the resource's, capped as the Recorder caps one whole read's."""
         key = (a.check_id, a.kind, a.verdict, a.part)
         m = aggs.get(key)
@@ -114,17 +151,6 @@ class Splits:
         m.count += a.count
         m.confidence = max(m.confidence, a.confidence)
         m.evidence += [e for e in a.evidence if e not in m.evidence][:EVIDENCE_SAMPLES - len(m.evidence)]
-        m.locations += [_shift(loc, lines, chars) for loc in a.locations[:self.max_locations - len(m.locations)]]
+        m.locations += a.locations[:self.max_locations - len(m.locations)]
         m.notes += [n for n in a.notes if n not in m.notes][:5 - len(m.notes)]
 
-
-def _shift(loc: dict, lines: int, chars: int) -> dict:
-    """A range's location as the file's: lines and characters of the ranges before it added."""
-    return {**loc, "line": loc["line"] + lines, "offset": loc["offset"] + chars}
-
-
-def _shifted(spool_lines, lines: int, chars: int):
-    """A range's occurrence rows from its spool, their locations the file's, as JSON text (the stores' form)."""
-    for line in spool_lines:
-        occ = Occurrence._make(json.loads(line))
-        yield occ._replace(location=json.dumps(_shift(occ.location, lines, chars)))
