@@ -27,8 +27,9 @@ def read_range(connector, resource: Resource, span, limits, contexts, rec, out: 
         raise ResourceError(*span.problem)
     cc, timeout = limits.chunk_size, limits.resource_timeout
     first = -(-span.chars // cc) * cc  # the own start of the first chunk that starts in the range
-    if first >= span.next_chars:
-        return  # no chunk starts here (a range of one long line's tail)
+    if first >= span.next_chars:  # no chunk starts here (the tail of a long line): the range before read it
+        out.bytes_read = span.end - span.start
+        return
     deadline = time.monotonic() + timeout if timeout else None
     problems: list = []
     counting = _CountingReader(None, 0)

@@ -55,7 +55,6 @@ class Outcome:
     rows_total: int | None = None
     marker: str | None = None  # the resource's change marker when it was read (for the incremental cache)
     problems: list[Skipped] = field(default_factory=list)  # parts not read: archive members, pages, a claim
-    span: tuple[int, int] | None = None  # a byte range read whole: (characters, line ends) it owns
 
 
 class Worker:

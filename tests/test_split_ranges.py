@@ -140,3 +140,63 @@ def test_streamed_occurrences_are_the_same(scans, tmp_path_factory):
             return sorted(json.dumps({k: v for k, v in json.loads(line).items() if k != "scan_id"}, sort_keys=True)
                           for line in f)
     assert rows(out) == rows(whole)
+
+
+def _ranges_read_one_by_one(tmp_path, before_range):
+    """Plan a file's ranges and read them with a real Worker in this process, calling before_range(index, path)
+    first; (merged Outcome, stored occurrence rows)."""
+    from concurrent.futures import Future
+
+    from vendorscan.agent.config import parse
+    from vendorscan.agent.ranges import Splits, plan
+    from vendorscan.agent.worker import Worker, WorkUnit
+    big = tmp_path / "big.csv"
+    build(big)
+    cfg = parse({"limits": {"chunk_size": CHUNK, "split_size": SPLIT},
+                 "targets": [{"name": "t", "type": "local", "paths": [str(big)]}]})
+    worker = Worker(cfg, b"k" * 32)
+    connector = worker._connector("t")
+    resource = next(r for r in connector.walk() if r.kind == "file")
+    spans = list(plan(connector, resource, cfg.limits.split_size))
+    assert len(spans) == len(CUTS) + 1
+    stored, merged = [], None
+    splits = Splits(lambda f: stored.extend(f), cfg.limits.max_locations)
+    for span in spans:
+        before_range(span.index, big)
+        unit = WorkUnit(span.index, "t", [resource], str(tmp_path / f"unit{span.index}.jsonl"), span)
+        fut = Future()
+        fut.set_result(worker.run(unit))
+        merged = splits.collect(fut, unit) or merged
+    worker.close()
+    assert not list(tmp_path.glob("unit*.jsonl"))  # every range's spool is taken, or dropped
+    return merged, stored
+
+
+def test_a_file_changed_between_ranges_keeps_nothing_and_says_so_once(tmp_path):
+    import os
+
+    def touch_before_last(index, path):
+        if index == len(CUTS):  # the other ranges were read from the version the walk saw
+            os.utime(path, ns=(0, 10**18))
+    merged, stored = _ranges_read_one_by_one(tmp_path, touch_before_last)
+    assert merged.skipped.reason == "changed-during-read"
+    assert merged.aggregates == [] and stored == [] and not merged.partial
+
+
+def test_a_range_that_cannot_be_read_is_the_files_one_skip_and_the_rest_is_kept(tmp_path):
+    def remove_midway(index, path):
+        if index == 5:
+            path.unlink()
+    merged, stored = _ranges_read_one_by_one(tmp_path, remove_midway)
+    assert merged.skipped.reason == "vanished" and merged.partial
+    assert stored and merged.aggregates  # what the ranges before it found
+    assert merged.problems == []
+
+
+def test_split_size_is_validated():
+    from vendorscan.agent.config import parse
+    from vendorscan.errors import ConfigError
+    assert parse({}).limits.split_size == 64 * 2**20
+    assert parse({"limits": {"split_size": 0}}).limits.split_size == 0
+    with pytest.raises(ConfigError, match="limits.split_size"):
+        parse({"limits": {"split_size": "1KiB"}})
