@@ -227,7 +227,7 @@ class _TargetScan:
                                {"connector": target.type})
         self.units = UnitQueue(executor, self.config.executor.max_pending or 2 * executor.workers, run_dir / "spool",
                                target.name, lambda: scan.stop_requested, self._collect, self._not_read)
-        self.splits = Splits(lambda f: store.add_occurrences(_spool_rows(f)), self.config.limits.max_locations)
+        self.splits = Splits(store, _spool_rows, self.config.limits.max_locations)
         self.findings = 0
         self.checks_digest = self.config.checks_digest()
         self.scan_id = run_dir.name
@@ -311,6 +311,7 @@ class _TargetScan:
             if batch:
                 self.units.submit(batch)
             self.units.finish()
+            self.splits.abandon()  # files whose ranges a stop left unread: listed as not read, nothing of them kept
             self.findings += self.cache.flush()
             connector.close()
             self.cov.breadth, self.cov.breadth_msg = breadth.described()

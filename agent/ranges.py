@@ -97,46 +97,80 @@ def _count(f, head: bytes, size: int, n: int, encoding: str):
 
 
 class Splits:
-    """The ranges of split resources in flight, merged into one Outcome per resource."""
+    """The ranges of split resources in flight, merged into one Outcome per resource.
 
-    def __init__(self, add_spool, max_locations: int):
-        """add_spool(file): stores the occurrences of a unit's spool file (the engine's)."""
-        self.add_spool, self.max_locations = add_spool, max_locations
+    Each range's occurrences go to the store as soon as the ranges before it are in (in file order, as a whole
+    read stores them), so the coordinator stores them while the workers read on."""
+
+    def __init__(self, store, spool_rows, max_locations: int):
+        """spool_rows(file): the occurrence rows of a unit's spool file, as the store takes them."""
+        self.store, self.spool_rows, self.max_locations = store, spool_rows, max_locations
         self.parts: dict[str, dict[int, tuple[Outcome, str]]] = {}
+        self.stored: dict[str, int] = {}  # by resource: the ranges stored so far; -1 once a range found it changed
+        self.targets: dict[str, str] = {}  # by resource in flight: its target
 
     def collect(self, fut, unit) -> Outcome | None:
         """Take one range's result; the resource's merged Outcome once its last range is in, else None."""
         r, span = unit.resources[0], unit.span
         try:
             out = fut.result()[0]
-        except Exception as exc:  # noqa: BLE001 - a crashed worker loses this range, and with it the rest
+        except Exception as exc:  # noqa: BLE001 - a crashed worker loses this range
             out = Outcome(r.uri, skipped=Skipped(r.uri, "worker-crashed", f"{type(exc).__name__}: its worker failed "
                                                  f"reading bytes from {span.start}", r.target))
         parts = self.parts.setdefault(r.uri, {})
         parts[span.index] = (out, unit.spool)
+        self.targets[r.uri] = r.target
+        self._store(r, parts)
         if len(parts) < span.count:
             return None
-        del self.parts[r.uri]
-        return self._merge(r, [parts[i] for i in range(span.count)])
+        del self.parts[r.uri], self.stored[r.uri], self.targets[r.uri]
+        return self._merge(r, [parts[i][0] for i in range(span.count)])
 
-    def _merge(self, r: Resource, parts: list[tuple[Outcome, str]]) -> Outcome:
-        merged = Outcome(r.uri, marker=parts[0][0].marker)
-        changed = next((out.skipped for out, _ in parts if out.skipped and out.skipped.reason == CHANGED), None)
-        aggs: dict[tuple, Aggregate] = {}
-        for out, spool in parts:
-            if changed is None and os.path.exists(spool):
-                with open(spool, encoding="utf-8") as f:
-                    self.add_spool(f)
+    def abandon(self) -> None:
+        """Forget the resources whose ranges did not all come in (the scan was stopped): they are listed as not
+        read, so what their first ranges stored goes."""
+        for uri, parts in self.parts.items():
+            self.store.drop_occurrences(self.targets[uri], uri)
+            for _, spool in parts.values():
+                if os.path.exists(spool):
+                    os.unlink(spool)
+        self.parts.clear()
+        self.stored.clear()
+        self.targets.clear()
+
+    def _store(self, r: Resource, parts: dict[int, tuple[Outcome, str]]) -> None:
+        """Store the occurrences of the ranges now next in file order; a range that found the file changed drops
+        what was stored, and nothing after it is stored (a mixed read is not kept)."""
+        done = self.stored.get(r.uri, 0)
+        while done >= 0 and done in parts:
+            out, spool = parts[done]
+            if out.skipped is not None and out.skipped.reason == CHANGED:
+                self.store.drop_occurrences(r.target, r.uri)
+                done = -1
+                break
             if os.path.exists(spool):
+                with open(spool, encoding="utf-8") as f:
+                    self.store.add_occurrences(self.spool_rows(f))
                 os.unlink(spool)
+            done += 1
+        self.stored[r.uri] = done
+        if done < 0:  # later ranges' spools are not kept
+            for _, spool in parts.values():
+                if os.path.exists(spool):
+                    os.unlink(spool)
+
+    def _merge(self, r: Resource, parts: list[Outcome]) -> Outcome:
+        merged = Outcome(r.uri, marker=parts[0].marker)
+        aggs: dict[tuple, Aggregate] = {}
+        for out in parts:
             for a in out.aggregates:
                 self._add(aggs, a)
             merged.bytes_read += out.bytes_read
             merged.problems += [p for p in out.problems if p not in merged.problems]
             if out.skipped is not None and merged.skipped is None:  # the first range's skip is the resource's
                 merged.skipped = out.skipped
-        read = [out for out, _ in parts if out.skipped is None or out.partial]
-        merged.partial = merged.skipped is not None and bool(read)
+        merged.partial = merged.skipped is not None and any(out.skipped is None or out.partial for out in parts)
+        changed = next((out.skipped for out in parts if out.skipped and out.skipped.reason == CHANGED), None)
         if changed is not None:
             merged.skipped, merged.partial, aggs = changed, False, {}
         merged.aggregates = list(aggs.values())
@@ -153,4 +187,3 @@ class Splits:
         m.evidence += [e for e in a.evidence if e not in m.evidence][:EVIDENCE_SAMPLES - len(m.evidence)]
         m.locations += a.locations[:self.max_locations - len(m.locations)]
         m.notes += [n for n in a.notes if n not in m.notes][:5 - len(m.notes)]
-

@@ -102,6 +102,10 @@ class RunStore:
         """Occurrence rows, the location as JSON text."""
         self.db.executemany(f"INSERT INTO occurrences VALUES ({placeholders(Occurrence)})", rows)
 
+    def drop_occurrences(self, target: str, resource: str) -> None:
+        """Forget a resource's occurrences (a file read in ranges that changed before its last range was read)."""
+        self.db.execute("DELETE FROM occurrences WHERE resource=? AND target=?", (resource, target))
+
     def add_skipped(self, s: Skipped) -> None:
         """Record a resource that was not read."""
         self.db.execute("INSERT INTO skipped VALUES (?,?,?,?)", (s.target, s.uri, s.reason, s.detail))

@@ -159,8 +159,10 @@ def _ranges_read_one_by_one(tmp_path, before_range):
     resource = next(r for r in connector.walk() if r.kind == "file")
     spans = list(plan(connector, resource, cfg.limits.split_size))
     assert len(spans) == len(CUTS) + 1
-    stored, merged = [], None
-    splits = Splits(lambda f: stored.extend(f), cfg.limits.max_locations)
+    from vendorscan.agent.engine import _spool_rows
+    from vendorscan.agent.store import RunStore
+    store, merged = RunStore(tmp_path / "run.db"), None
+    splits = Splits(store, _spool_rows, cfg.limits.max_locations)
     for span in spans:
         before_range(span.index, big)
         unit = WorkUnit(span.index, "t", [resource], str(tmp_path / f"unit{span.index}.jsonl"), span)
@@ -169,7 +171,7 @@ def _ranges_read_one_by_one(tmp_path, before_range):
         merged = splits.collect(fut, unit) or merged
     worker.close()
     assert not list(tmp_path.glob("unit*.jsonl"))  # every range's spool is taken, or dropped
-    return merged, stored
+    return merged, store.db.execute("SELECT * FROM occurrences").fetchall()
 
 
 def test_a_file_changed_between_ranges_keeps_nothing_and_says_so_once(tmp_path):
