@@ -202,3 +202,33 @@ def test_split_size_is_validated():
     assert parse({"limits": {"split_size": 0}}).limits.split_size == 0
     with pytest.raises(ConfigError, match="limits.split_size"):
         parse({"limits": {"split_size": "1KiB"}})
+
+
+def test_an_s3_object_read_in_ranges_equals_its_whole_read(tmp_path):
+    import servers
+    creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
+             "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
+             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "SPLIT_TEST_KEY": "k" * 64}
+    server, endpoint, s3 = servers.start_moto()
+    try:
+        s3.create_bucket(Bucket="exports", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+        build(tmp_path / "big.csv")
+        s3.put_object(Bucket="exports", Key="hr/big.csv", Body=(tmp_path / "big.csv").read_bytes())
+        reports = []
+        for name, split in (("whole", 0), ("split", SPLIT)):
+            config = tmp_path / f"{name}.toml"
+            config.write_text(f'[limits]\nchunk_size = "{CHUNK}"\nsplit_size = "{split}"\nmax_locations = 100000\n'
+                              f'[scan]\nformats = ["json"]\nhash_key_env = "SPLIT_TEST_KEY"\n'
+                              f'[[targets]]\nname = "s3"\ntype = "s3"\nendpoint_url = "{endpoint}"\n'
+                              f'region = "eu-north-1"\nbuckets = ["exports"]\n')
+            proc = run_cli("--log-level", "debug", "--log-file", tmp_path / f"{name}.log", "scan", "--config", config,
+                           "--out", tmp_path / name, "--state-dir", tmp_path / f"{name}-state", "--quiet",
+                           "--workers", 2, env=creds)
+            assert proc.returncode == 1, proc.stdout + proc.stderr
+            reports.append(load_json(tmp_path / name / "report.json"))
+        assert "byte ranges" in (tmp_path / "split.log").read_text(encoding="utf-8")
+        content = [[f for f in r["findings"] if f["check_id"] == "identifiers"] for r in reports]
+        assert content[0] and _essence({**reports[1], "findings": content[1]}) == \
+            _essence({**reports[0], "findings": content[0]})
+    finally:
+        server.stop()
