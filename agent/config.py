@@ -41,6 +41,7 @@ class Limits:
 
     max_file_size: ByteSize = ByteSize(100 * 2**20)
     chunk_size: ByteSize = ByteSize(64 * 2**10)
+    split_size: ByteSize = ByteSize(64 * 2**20)  # a larger plain-text file is read in ranges of this size; 0: never
     time_budget: int = 0  # seconds for the whole scan; 0 = none
     resource_timeout: int = 600  # seconds per resource
     max_locations: int = 5  # locations kept on a finding; every occurrence stays in the JSON report
@@ -208,6 +209,8 @@ def parse(raw: dict[str, Any], source: str = "<config>") -> Config:
         raise ConfigError("scan.report_occurrences", "must be >= 0 (0: report.json lists none; every one is counted)")
     if limits.chunk_size < 4096:
         raise ConfigError("limits.chunk_size", "must be at least 4KiB")
+    if limits.split_size and limits.split_size < limits.chunk_size:
+        raise ConfigError("limits.split_size", "must be 0 (files are never split) or at least chunk_size")
     executor = build(ExecutorSettings, _table(raw, "executor"), "executor")
     if executor.workers < 0 or executor.unit_files < 1 or executor.threads < 1:
         raise ConfigError("executor", "workers must be >= 0, threads and unit_files >= 1")

@@ -32,6 +32,7 @@ from vendorscan.agent.names import NAME_PART, Names
 from vendorscan.agent.state import ScanLock, State, StateError
 from vendorscan.agent.store import RunStore, finding_row
 from vendorscan.agent.records import ValueSet
+from vendorscan.agent.ranges import Splits, plan
 from vendorscan.agent.units import UnitQueue
 from vendorscan.agent.worker import Outcome, Recorder, WorkUnit
 from vendorscan.connector import STREAM_KINDS, TABLE_KINDS, ConnectorError
@@ -243,6 +244,7 @@ class _TargetScan:
                                {"connector": target.type})
         self.units = UnitQueue(executor, self.config.executor.max_pending or 2 * executor.workers, run_dir / "spool",
                                target.name, lambda: scan.stop_requested, self._collect, self._not_read)
+        self.splits = Splits(store, self._store_sets, self.config.limits.max_locations)
         self.findings = 0
         self.checks_digest = self.config.checks_digest()
         self.scan_id = run_dir.name
@@ -294,7 +296,14 @@ class _TargetScan:
                     if item.size is not None and limit and item.size > limit:
                         self._skip(Skipped(item.uri, "too-large", f"{item.size} bytes > limit {limit}", item.target))
                         continue
-                    batch.append(item)
+                    split = False
+                    for span in plan(connector, item, self.config.limits.split_size):
+                        split = True  # a large text file: one unit per byte range, merged in self.splits
+                        if self.scan.stop_requested:
+                            break  # the walk stops below; the ranges submitted are listed as not read once
+                        self.units.submit([item], span)
+                    if not split:
+                        batch.append(item)
                     if len(batch) >= self.config.executor.unit_files:
                         self.units.submit(batch)
                         batch = []
@@ -319,6 +328,7 @@ class _TargetScan:
             if batch:
                 self.units.submit(batch)
             self.units.finish()
+            self.splits.abandon()  # files whose ranges a stop left unread: listed as not read, nothing of them kept
             self.findings += self.cache.flush()
             connector.close()
             self.cov.breadth, self.cov.breadth_msg = breadth.described()
@@ -354,10 +364,17 @@ class _TargetScan:
         self.findings += 1
 
     def _not_read(self, resources: list[Resource]) -> None:
-        for r in resources:
+        for r in {r.uri: r for r in resources}.values():  # the ranges of a split file: once
             self._skip(Skipped(r.uri, "stopped", "the scan was stopped before it was read", r.target))
 
     def _collect(self, fut: Future, unit: WorkUnit, alone: bool) -> None:
+        if unit.span is not None:
+            merged = self.splits.collect(fut, unit)  # stores each range's value sets as the ranges come in, in order
+            if merged is not None:
+                self._ingest(merged, None)
+                self.store.commit()
+                self.scan.on_progress(self.target.name, self.cov, self.findings)
+            return
         try:
             outcomes: list[Outcome] = fut.result()
         except Exception as exc:  # noqa: BLE001 - a crashed worker loses a unit, never the scan
@@ -393,12 +410,15 @@ class _TargetScan:
         self.cov.bytes_read += out.bytes_read
         self.cov.rows_sampled += out.rows_sampled
         cached = out.skipped is None and out.marker is not None
-        # A cached resource's value sets go straight into the cache (the run store refers to them), others here.
-        schema = "st" if cached else "main"
-        for a, (distinct, at, nh, nl) in zip(out.aggregates, out.value_sets):
-            self.store.add_value_set(self._value_set(out.uri, a, distinct, nh, nl), blobs, at, schema, self.scan_id)
-        made = self._judge(out.uri, out.aggregates, [d for d, *_ in out.value_sets], out.rows_sampled,
-                           out.rows_total)
+        if out.stored:  # a split file's ranges: their value sets are rows here; distinct values, a union of them
+            distinct = [self.store.distinct_of(self.target.name, out.uri, a) for a in out.aggregates]
+            if cached:
+                self.store.move_to_cache(self.target.name, out.uri, self.scan_id)
+        else:
+            # A cached resource's value sets go straight into the cache (the run store refers to them), others here.
+            self._store_sets(out, blobs, "st" if cached else "main")
+            distinct = [d for d, *_ in out.value_sets]
+        made = self._judge(out.uri, out.aggregates, distinct, out.rows_sampled, out.rows_total)
         for f in made:
             self._add(f)
         if cached:
@@ -417,15 +437,14 @@ class _TargetScan:
         aggregates, distinct = [], []
         for a, n, pieces, listed in rec.finish():
             hashes = b"".join(pieces)  # a name holds a few values
-            self.store.add_value_set(self._value_set(resource.uri, a, n, hashes, listed))
+            self.store.add_value_set(value_set(self.target.name, resource.uri, a, n, hashes, listed))
             aggregates.append(a)
             distinct.append(n)
         for f in self._judge(resource.uri, aggregates, distinct, 0, None):
             self._add(f)
 
-    def _value_set(self, uri: str, a, distinct: int, hashes, listed) -> ValueSet:
-        return ValueSet(self.target.name, uri, a.part, a.check_id, a.kind, a.verdict, a.category, a.count, distinct,
-                        hashes, listed)
+    def _store_sets(self, out: Outcome, blobs, schema: str = "main") -> None:
+        store_value_sets(self.store, self.target.name, out, blobs, schema, self.scan_id)
 
     def _judge(self, uri: str, aggregates: list, distinct: list[int], rows_sampled: int,
                rows_total: int | None) -> list[Finding]:
@@ -441,6 +460,17 @@ class _TargetScan:
             check, cctx = self.content_checks[cid]
             made.extend(check.findings(aggs, facts, cctx))
         return made
+
+
+def store_value_sets(store: RunStore, target: str, out: Outcome, spool, schema: str = "main", entry: str = "") -> None:
+    """Store an outcome's value sets from its unit's spool file: in the run store, or in the state db's cache."""
+    for a, (distinct, at, nh, nl) in zip(out.aggregates, out.value_sets):
+        store.add_value_set(value_set(target, out.uri, a, distinct, nh, nl), spool, at, schema, entry)
+
+
+def value_set(target: str, uri: str, a, distinct: int, hashes, listed) -> ValueSet:
+    """The value-set row of an aggregate (hashes and listed: the blobs, or their lengths in a spool)."""
+    return ValueSet(target, uri, a.part, a.check_id, a.kind, a.verdict, a.category, a.count, distinct, hashes, listed)
 
 
 def exit_code(result: ScanResult) -> int:

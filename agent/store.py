@@ -124,6 +124,21 @@ class RunStore:
             hashes_at, listed_at = hashes_at + len(hashes), listed_at + len(listed)
             nh, nl, first = nh - len(hashes), nl - len(listed), False
 
+    def drop_value_sets(self, target: str, resource: str) -> None:
+        """Forget a resource's value sets here (a file read in ranges that changed, or was not read to its end)."""
+        self.db.execute("DELETE FROM main.value_sets WHERE resource=? AND target=?", (resource, target))
+
+    def move_to_cache(self, target: str, resource: str, entry: str) -> None:
+        """Move a resource's value sets from here into the state db's cache under `entry` (in their order)."""
+        self.db.execute(f"INSERT INTO st.cache_value_sets SELECT ?, NULL, {names(ValueSet)} FROM main.value_sets "
+                        "WHERE resource=? AND target=? ORDER BY rowid", (entry, resource, target))
+        self.drop_value_sets(target, resource)
+
+    def distinct_of(self, target: str, resource: str, a) -> int:
+        """Distinct values of one aggregate of a resource over all its rows here (the ranges of a split file)."""
+        return self._union("v.target=? AND v.resource=? AND v.check_id=? AND v.kind=? AND v.verdict=? AND v.part=?",
+                           [target, resource, a.check_id, a.kind, a.verdict, a.part], cached=False)
+
     def add_skipped(self, s: Skipped) -> None:
         """Record a resource that was not read."""
         self.db.execute("INSERT INTO skipped VALUES (?,?,?,?)", (s.target, s.uri, s.reason, s.detail))
@@ -199,11 +214,11 @@ class RunStore:
             args.append(target)
         return self._union(where, args)
 
-    def _union(self, where: str, args: list, chosen: bool = False) -> int:
+    def _union(self, where: str, args: list, chosen: bool = False, cached: bool = True) -> int:
         """Distinct hashes over the value sets that `where` selects (by bucket when they are many); chosen: only
         those of the resources in temp.sel, looked up by resource (the view would be read whole)."""
         parts = [f"FROM main.value_sets v WHERE {where}" + (" AND v.resource IN temp.sel" if chosen else "")]
-        if "st" in self.attached:
+        if cached and "st" in self.attached:
             # CROSS JOIN: from the references to the cache's index, never through the whole cache.
             refs = "temp.sel s CROSS JOIN main.carried c ON c.uri = s.uri" if chosen else "main.carried c"
             parts.append(f"FROM {refs} CROSS JOIN st.cache_value_sets v ON v.resource = c.uri AND v.entry = c.entry "

@@ -23,14 +23,15 @@ class UnitQueue:
         self.alone: list[Resource] = []  # resources of units whose worker died, to read again one by one
         self.seq = 0
 
-    def submit(self, resources: list[Resource]) -> None:
-        """One unit of these resources, once a place is free (collecting finished ones meanwhile)."""
+    def submit(self, resources: list[Resource], span=None) -> None:
+        """One unit of these resources (or of one byte range of one), once a place is free (collecting finished
+        ones meanwhile)."""
         while len(self.pending) >= self.max_pending:
             if not self._wait_any():
                 self._abandon(resources)
                 return
             self._collect_done()
-        unit = self._unit(resources)
+        unit = self._unit(resources, span)
         self.pending.append((self.executor.submit(unit), unit))
 
     def read_alone_later(self, resources: list[Resource]) -> None:
@@ -73,6 +74,6 @@ class UnitQueue:
         if resources:
             self.not_read(list(resources))
 
-    def _unit(self, resources: list[Resource]) -> WorkUnit:
+    def _unit(self, resources: list[Resource], span=None) -> WorkUnit:
         self.seq += 1
-        return WorkUnit(self.seq, self.target, resources, str(self.spool_dir / f"{self.target}-{self.seq}.jsonl"))
+        return WorkUnit(self.seq, self.target, resources, str(self.spool_dir / f"{self.target}-{self.seq}.jsonl"), span)

@@ -38,6 +38,7 @@ class WorkUnit:
     target: str
     resources: list[Resource]
     spool: str
+    span: "ByteRange | None" = None  # one byte range of its one resource (agent/ranges.py), else whole resources
 
 
 @dataclass(slots=True)
@@ -55,6 +56,7 @@ class Outcome:
     problems: list[Skipped] = field(default_factory=list)  # parts not read: archive members, pages, a claim
     # Per aggregate, in the same order: (distinct values, offset in the unit's spool, hash bytes, listed bytes).
     value_sets: list[tuple[int, int, int, int]] = field(default_factory=list)
+    stored: bool = False  # its value sets are in the run store already (the merged ranges of a split file)
 
 
 class Worker:
@@ -104,16 +106,17 @@ class Worker:
                 with ThreadPoolExecutor(max_workers=threads) as pool:
                     outcomes = list(pool.map(lambda r: self._read(connector, r, names, spool), unit.resources))
             else:
-                outcomes = [self._read(connector, r, names, spool) for r in unit.resources]
+                outcomes = [self._read(connector, r, names, spool, unit.span) for r in unit.resources]
         finally:
             spool.close()
         return outcomes
 
-    def _read(self, connector, resource: Resource, names: Names, spool: BlobSpool) -> Outcome:
-        """Read one resource; one that changed while it was read is read once more, then skipped."""
+    def _read(self, connector, resource: Resource, names: Names, spool: BlobSpool, span=None) -> Outcome:
+        """Read one resource (or its byte range); one that changed while it was read is read once more, then
+        skipped."""
         for _ in range(2):
             rec = Recorder(self.config.limits.max_locations, self.config.listed_occurrences())
-            out = self._read_once(connector, resource, names, rec)
+            out = self._read_once(connector, resource, names, rec, span)
             if out.skipped is None or out.skipped.reason != CHANGED:
                 for agg, distinct, pieces, listed in rec.finish():
                     out.aggregates.append(agg)
@@ -122,10 +125,13 @@ class Worker:
             rec.discard()  # what a mixed read found is not kept
         return out
 
-    def _read_once(self, connector, resource: Resource, names: Names, rec: "Recorder") -> Outcome:
+    def _read_once(self, connector, resource: Resource, names: Names, rec: "Recorder", span=None) -> Outcome:
         out = Outcome(resource.uri, marker=resource.etag)
         try:
-            if resource.kind in TABLE_KINDS:
+            if span is not None:
+                from vendorscan.agent.range_read import read_range
+                read_range(connector, resource, span, self.config.limits, names.contexts, rec, out)
+            elif resource.kind in TABLE_KINDS:
                 self._read_table(connector, resource, names, rec, out)
             else:
                 self._read_stream(connector, resource, names, rec, out)
@@ -173,8 +179,7 @@ class Worker:
                             chunk.location = item.location
                             for cid, hit, line, col in _scan_chunk(chunk, resource, names.contexts, problems):
                                 if place is None:
-                                    loc = {"line": line, "column": col, "end_column": col + hit.end - hit.start,
-                                           "offset": hit.start, **container}
+                                    loc = {**_text_location(line, col, hit, hit.start), **container}
                                 else:
                                     loc = {**container, **place(line, col, hit.end - hit.start)}
                                 rec.add(cid, hit, loc)
@@ -229,6 +234,11 @@ class Worker:
 def _timed_out(resource: Resource, seconds: int, count: int) -> Skipped:
     """The skip of a resource that took longer than resource_timeout; parts found unreadable are listed too."""
     return Skipped(resource.uri, "timeout", f"stopped after {seconds}s at byte {count}", resource.target)
+
+
+def _text_location(line: int, col: int, hit, offset: int) -> dict[str, int]:
+    """Where a hit in a plain text is: line, columns and character offset."""
+    return {"line": line, "column": col, "end_column": col + hit.end - hit.start, "offset": offset}
 
 
 def _scan_chunk(chunk: Chunk, resource: Resource, contexts, problems: list[Problem]):

@@ -33,6 +33,7 @@ class LocalConnector(Connector):
     version = "1"
     scheme = "file"
     thread_safe = False  # reads wait on a disk, not a network: threads would only lose the hard resource_timeout
+    ranges = True
 
     @dataclass(frozen=True)
     class Options:
@@ -165,12 +166,19 @@ class LocalConnector(Connector):
         is_dir = stat.S_ISDIR(st.st_mode)
         return Resource(uri=uri_of(path), kind="folder" if is_dir else "file", target=self.ctx.target,
                         size=None if is_dir else st.st_size, modified=st.st_mtime,
-                        etag=f"{st.st_size}-{st.st_mtime_ns}", access=posix.policy(path, st, chain, self._broad),
+                        etag=_etag(st), access=posix.policy(path, st, chain, self._broad),
                         parent=parent_uri)
 
-    @contextmanager
-    def open(self, resource: Resource) -> Iterator[BinaryIO]:
+    def open(self, resource: Resource):
         """The file opened read-only (without touching its access time where allowed)."""
+        return self._open(resource, 0, None)
+
+    def open_from(self, resource: Resource, offset: int):
+        """The file opened read-only at byte `offset`, if it is still the version the walk saw."""
+        return self._open(resource, offset, resource.etag)
+
+    @contextmanager
+    def _open(self, resource: Resource, offset: int, etag: str | None) -> Iterator[BinaryIO]:
         path = path_of(resource.address)
         # O_NONBLOCK: a file swapped for a FIFO since the walk must not hang the scan
         flags = os.O_RDONLY | os.O_NONBLOCK | (0 if self.options.follow_symlinks else os.O_NOFOLLOW)
@@ -190,12 +198,21 @@ class LocalConnector(Connector):
             before = os.fstat(fd)
             if not stat.S_ISREG(before.st_mode):
                 raise ResourceError("special-file", "no longer a regular file")
+            if etag is not None and _etag(before) != etag:
+                raise ResourceError("changed-during-read", "the file changed since it was listed")
+            if offset:
+                os.lseek(fd, offset, os.SEEK_SET)
             yield f
             if _version(os.fstat(fd)) != _version(before):
                 # Truncated or rewritten while it was read: what was read may be half old, half new.
                 raise ResourceError("changed-during-read", "the file changed while it was read")
         finally:
             f.close()
+
+
+def _etag(st: os.stat_result) -> str:
+    """The change marker the walk records (size and mtime)."""
+    return f"{st.st_size}-{st.st_mtime_ns}"
 
 
 def _version(st: os.stat_result) -> tuple[int, int, int]:

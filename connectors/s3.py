@@ -52,6 +52,7 @@ class S3Connector(Connector):
     version = "1"
     scheme = "s3"
     thread_safe = True  # boto3 clients may be shared between threads
+    ranges = True
 
     @dataclass(frozen=True)
     class Options:
@@ -290,12 +291,17 @@ class S3Connector(Connector):
                 if g.scope.rank < 4]
 
     # -- content ------------------------------------------------------------------------------
-    @contextmanager
-    def open(self, resource: Resource) -> Iterator[BinaryIO]:
+    def open(self, resource: Resource):
         """The object's bytes, fetched range by range."""
+        return self.open_from(resource, 0)
+
+    @contextmanager
+    def open_from(self, resource: Resource, offset: int) -> Iterator[BinaryIO]:
+        """The object's bytes from `offset` on; If-Match holds every range to the ETag the walk saw."""
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
         bucket, key = resource.address[5:].split("/", 1)
         reader = _RangedReader(self._s3(), bucket, key, resource.size or 0, resource.etag)
+        reader.pos = offset
         try:
             yield reader
         except ClientError as exc:

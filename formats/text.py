@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import codecs
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, NamedTuple
 
 from vendorscan.model import Chunk
 
@@ -12,17 +12,29 @@ READ_SIZE = 64 * 1024
 HEADER_CHARS = 4096  # a first line longer than this is nobody's column header
 
 
+class Resume(NamedTuple):
+    """Where a stream that starts at a line start later in a file (a byte range of it) stands in the file."""
+
+    offset: int  # characters before the stream's first one
+    line: int  # the line it starts
+    own: int  # the own start of its first chunk: a multiple of chunk_chars
+    before: str = ""  # text just before the stream (context for that chunk), ending with a line end
+
+
 def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
-                head: bytes = b"", overlap: int = OVERLAP) -> Iterator[Chunk]:
-    """Chunks of at most chunk_chars + 2*overlap characters; each value starts in exactly one own part."""
+                head: bytes = b"", overlap: int = OVERLAP, header: str | None = None,
+                resume: Resume | None = None) -> Iterator[Chunk]:
+    """Chunks of at most chunk_chars + 2*overlap characters; each value starts in exactly one own part.
+
+    resume, header: the stream starts later in the file; its chunks are then the very chunks (text, bounds,
+    lines) a read from the file's start gives there, with the file's first line as header."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-    buf = ""
-    buf_start = 0  # absolute offset of buf[0]
-    own = 0  # absolute start of the next chunk's own part
-    line, col = 1, 1  # position of buf[0]
+    buf = resume.before if resume else ""
+    buf_start = resume.offset - len(buf) if resume else 0  # absolute offset of buf[0]
+    own = resume.own if resume else 0  # absolute start of the next chunk's own part
+    line, col = (resume.line - buf.count("\n"), 1) if resume else (1, 1)  # position of buf[0]
     pending = head
-    eof = False
-    header = None  # the first line, once it is decoded: every chunk carries it
+    eof = False  # header: the first line, once it is decoded (every chunk carries it)
     while not eof:
         block = pending or stream.read(READ_SIZE)
         pending = b""
@@ -33,6 +45,10 @@ def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
             buf += decoder.decode(block)
         if header is None and buf_start == 0:
             header = _first_line(buf, eof)
+        cut = own - overlap - buf_start
+        if 0 < cut <= len(buf):  # a resumed stream: its first chunk's text begins `overlap` before its own part
+            line, col = _advance(buf, cut, line, col)
+            buf, buf_start = buf[cut:], buf_start + cut
         while len(buf) - (own - buf_start) >= chunk_chars + overlap:
             yield Chunk(buf, buf_start, own, own + chunk_chars, line, col, None, header or None)
             cut = own + chunk_chars - overlap - buf_start
@@ -43,6 +59,13 @@ def iter_chunks(stream: BinaryIO, encoding: str, chunk_chars: int = 64 * 1024,
     end = buf_start + len(buf)
     if own < end or own == 0:
         yield Chunk(buf, buf_start, own, end, line, col, None, header or None)
+
+
+def header_of(stream: BinaryIO, encoding: str) -> str:
+    """The first line of a text file as iter_chunks gives it to its chunks ("" when it has none), from its start."""
+    data = stream.read(4 * HEADER_CHARS + 4)  # at least HEADER_CHARS characters in any encoding read here
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(data)
+    return _first_line(text, len(data) < 4 * HEADER_CHARS + 4) or ""
 
 
 def _first_line(buf: str, eof: bool) -> str | None:

@@ -57,6 +57,8 @@ class Connector:
     scheme: ClassVar[str] = ""  # every uri it yields starts with "<scheme>://"
     # True: open()/sample() may run in several threads at once on one instance (the worker then overlaps reads).
     thread_safe: ClassVar[bool] = False
+    # True: open_from() works, and a large plain-text file is read in byte ranges by several workers at once.
+    ranges: ClassVar[bool] = False
     Options: ClassVar[type]
 
     def __init__(self, options, ctx: "ScanContext"):
@@ -70,6 +72,11 @@ class Connector:
     def open(self, resource: Resource) -> AbstractContextManager[BinaryIO]:
         """A read-only binary stream of a file or object (STREAM_KINDS), as a context manager; raises ResourceError."""
         raise NotImplementedError
+
+    def open_from(self, resource: Resource, offset: int) -> AbstractContextManager[BinaryIO]:
+        """Like open(), the stream starting at byte `offset`; it raises ResourceError("changed-during-read") when the
+        resource is no longer the version the walk saw (ranges read at different times must be of one version)."""
+        raise NotImplementedError(f"connector {self.id!r} cannot open at an offset")
 
     def sample(self, resource: Resource) -> TableSample:
         """A table's (TABLE_KINDS) columns and sampled rows, read-only; raises ResourceError, also from its batches."""
