@@ -70,37 +70,65 @@ except ImportError:  # the pure-Python path gives the same hits, only slower
     re2 = None
 
 
-def _alternation(categories: list[str]) -> str:
+def _alternation(categories: list[str], groups: bool = True) -> str:
     parts = []
     for cat in categories:
         alts = "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in sorted(TERMS[cat], key=len, reverse=True))
-        parts.append(f"(?P<{cat}>{alts})")
+        parts.append(f"(?P<{cat}>{alts})" if groups else alts)
     return "(?:" + "|".join(parts) + ")"
 
 
+# Where matching the text case-insensitively differs from matching its str.lower(): U+0130 (İ) lowers to two
+# characters, and RE2 folds U+017F (ſ) to "s", which lowers to itself. A chunk holding one is lowered first.
+# Everywhere else both find the same terms (checked over every code point in tests/).
+_LOWER_DIFFERS = ("\u0130", "\u017f")
+
+
 class _Matcher:
-    """Finds term starts in lower-cased text; yields (start, end, category) in character offsets."""
+    """Finds term starts as in lower-cased text; yields (start, end, category) in character offsets."""
 
     def __init__(self, categories: list[str], use_re2: bool = True):
         alternation = _alternation(categories)
         self._py = re.compile(r"(?<!\w)" + alternation + r"\w*")
         self._word = re.compile(r"\w*")
-        self._re2 = re2.compile(alternation.encode()) if (re2 is not None and use_re2) else None
-        self._groups = {i + 1: c for i, c in enumerate(categories)}
+        use_re2 = re2 is not None and use_re2
+        # Without groups (RE2 then needs no second pass for them): the matched term names its category, the
+        # first one in the alternation's order that holds it, as the groups would.
+        plain = _alternation(categories, groups=False).encode()
+        self._re2 = re2.compile(plain) if use_re2 else None
+        # Case-insensitive on the text itself: str.lower() of a Nordic chunk costs more than the match (bench/).
+        self._re2_any_case = re2.compile(b"(?i)" + plain) if use_re2 else None
+        self._category = {}
+        for cat in categories:
+            for term in TERMS[cat]:
+                self._category.setdefault(term, cat)
 
     def find(self, text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
         """Terms starting in text[lo:hi], matched case-insensitively at a word start."""
-        low = text.lower()
-        if self._re2 is None or not low.isascii() and len(low) != len(text):
-            for m in self._py.finditer(low, lo, hi + 64):
-                if m.start() >= hi:
-                    return
-                yield m.start(), m.end(), m.lastgroup
-            return
-        data = low.encode("utf-8")
-        ascii_only = len(data) == len(low)
+        if self._re2 is None:
+            yield from self._find_py(text.lower(), lo, hi)
+        elif text.isascii() or not any(c in text for c in _LOWER_DIFFERS):
+            yield from self._find_re2(self._re2_any_case, text, lo, hi)
+        else:
+            low = text.lower()
+            if len(low) != len(text):
+                yield from self._find_py(low, lo, hi)
+            else:
+                yield from self._find_re2(self._re2, low, lo, hi)
+
+    def _find_py(self, low: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
+        for m in self._py.finditer(low, lo, hi + 64):
+            if m.start() >= hi:
+                return
+            yield m.start(), m.end(), m.lastgroup
+
+    def _find_re2(self, pattern, text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
+        """RE2 over text (lowered, or as it is with the case-insensitive pattern): lowering maps a character to
+        one character here, and keeps whether it is a letter, so word starts and ends are the same in both."""
+        data = text.encode("utf-8")
+        ascii_only = len(data) == len(text)
         char_pos = byte_pos = 0
-        for m in self._re2.finditer(data):
+        for m in pattern.finditer(data):
             b = m.start()
             if ascii_only:
                 start = b
@@ -112,10 +140,11 @@ class _Matcher:
                 continue
             if start >= hi:
                 return
-            if start and (low[start - 1].isalnum() or low[start - 1] == "_"):
+            if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
                 continue  # not at a word start (RE2's \b knows only ASCII letters)
-            end = self._word.match(low, start + len(m.group(0).decode("utf-8"))).end()
-            yield start, end, self._groups[m.lastindex]
+            term = m.group(0).decode("utf-8")
+            end = self._word.match(text, start + len(term)).end()
+            yield start, end, self._category[" ".join(term.lower().split())]
 
 
 class SpecialCategoryCheck(ContentCheck):
