@@ -1,5 +1,8 @@
 """MB/s of the identifier check on Nordic mixed text, one core and all cores, beside ripgrep on the same pattern.
 
+The special-category check runs on the same text and on a copy with a term (cased as a writer would) on ~1% of
+its lines, beside `rg -i` on its terms.
+
     python bench/detect_speed.py [--size-mb 200]
 """
 from __future__ import annotations
@@ -20,7 +23,7 @@ from vendorscan.formats.text import iter_chunks  # noqa: E402
 from bench.corpus import generate_text  # noqa: E402
 from vendorscan.checks.idspecs import SPECS  # noqa: E402
 from vendorscan.checks.identifiers import _EMAIL_DOMAIN, CANDIDATES, IdentifierCheck, _compiled  # noqa: E402
-from vendorscan.checks.special_categories import SpecialCategoryCheck  # noqa: E402
+from vendorscan.checks.special_categories import TERMS, SpecialCategoryCheck, _alternation  # noqa: E402
 
 
 def rate(check, data: bytes, ctx, repeat: int = 3) -> tuple[float, int]:
@@ -72,6 +75,17 @@ def combined_pattern() -> str:
     return "|".join(("".join(CANDIDATES.split()), email, "(?i:" + "|".join(map(re.escape, words)) + ")"))
 
 
+def with_terms(data: bytes, every: int = 100) -> bytes:
+    """The text with a special-category term at the start of every `every`th line, in one of three casings."""
+    terms = [t for ts in TERMS.values() for t in ts]
+    lines = data.decode("utf-8").split("\n")
+    for n in range(0, len(lines), every):
+        term = terms[n // every % len(terms)]
+        term = (term, term.capitalize(), term.upper())[n // every % 3]
+        lines[n] = f"{term} {lines[n]}"
+    return "\n".join(lines).encode("utf-8")
+
+
 def ripgrep(rg: str, path: str, pattern: str, threads: str, size: float, repeat: int = 3) -> tuple[float, str]:
     """(MB/s, matching lines) of `rg -c` with this pattern; the best of `repeat` runs."""
     best, out = float("inf"), ""
@@ -100,6 +114,9 @@ def main() -> None:
     rows.append(("identifiers, one core, pure-Python fallback (an eighth of the text)", mbs, hits, False))
     mbs, hits = rate(SpecialCategoryCheck(), data, ctx, args.repeat)
     rows.append(("special_categories, one core", mbs, hits, False))
+    termed = with_terms(data)
+    mbs, hits = rate(SpecialCategoryCheck(), termed, ctx, args.repeat)
+    rows.append(("special_categories, one core, a term on 1% of lines", mbs, hits, False))
     every, hits, n = all_cores(data, args.repeat)
     rows.append((f"identifiers, all {n} cores", every, hits, True))
     base = {}
@@ -116,6 +133,14 @@ def main() -> None:
                     base.setdefault(key, mbs)  # the single-thread rate is measured first
                     where = "one thread" if threads == "1" else "all threads"
                     rows.append((f"ripgrep -c, {where}, {label}", mbs, f"{out} lines", False))
+            f.seek(0)
+            f.truncate()
+            f.write(termed)
+            f.flush()
+            mbs, out = ripgrep(rg, f.name, "(?i)" + _alternation(list(TERMS)), "1", len(termed) / 2**20,
+                              args.repeat)
+            rows.append(("ripgrep -c -i, one thread, the special-category terms (a term on 1% of lines)", mbs,
+                         f"{out} lines", False))
     print(f"{size:.0f} MiB of Nordic mixed text, ~2% of lines with ids; identifier engine: {engine}; "
           f"ripgrep: {'not installed' if not rg else 'the same text, same run'}\n")
     print("| what | MB/s | hits | share of ripgrep's one-thread rate, combined pattern | … candidate pattern alone |")

@@ -70,52 +70,97 @@ except ImportError:  # the pure-Python path gives the same hits, only slower
     re2 = None
 
 
-def _alternation(categories: list[str]) -> str:
+def _alternation(categories: list[str], groups: bool = True) -> str:
     parts = []
     for cat in categories:
         alts = "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in sorted(TERMS[cat], key=len, reverse=True))
-        parts.append(f"(?P<{cat}>{alts})")
+        parts.append(f"(?P<{cat}>{alts})" if groups else alts)
     return "(?:" + "|".join(parts) + ")"
 
 
+# Where matching the text case-insensitively differs from matching its str.lower(): U+0130 (İ) lowers to two
+# characters, and RE2 folds U+017F (ſ) to "s", which lowers to itself. A chunk holding one is lowered first.
+# Everywhere else both find the same terms (checked over every code point in tests/).
+_LOWER_DIFFERS = ("\u0130", "\u017f")
+
+
+def _latin1(pattern: str) -> bytes:
+    """The pattern for RE2's Latin-1 mode, which folds case in ASCII only: every other letter beside its capital."""
+    return "".join(f"[{c}{c.upper()}]" if not c.isascii() and c.isalpha() else c for c in pattern).encode("latin-1")
+
+
 class _Matcher:
-    """Finds term starts in lower-cased text; yields (start, end, category) in character offsets."""
+    """Finds term starts as in lower-cased text; yields (start, end, category) in character offsets."""
 
     def __init__(self, categories: list[str], use_re2: bool = True):
         alternation = _alternation(categories)
         self._py = re.compile(r"(?<!\w)" + alternation + r"\w*")
         self._word = re.compile(r"\w*")
-        self._re2 = re2.compile(alternation.encode()) if (re2 is not None and use_re2) else None
-        self._groups = {i + 1: c for i, c in enumerate(categories)}
+        self._re2 = self._re2_any_case = self._re2_latin1 = None
+        if re2 is not None and use_re2:
+            # Without groups (RE2 then needs no second pass for them): the matched term names its category, the
+            # first one in the alternation's order that holds it, as the groups would.
+            plain = _alternation(categories, groups=False)
+            self._re2 = re2.compile(plain.encode())
+            # Case-insensitive on the text itself: str.lower() of a Nordic chunk costs more than the match
+            # (bench/); on Latin-1 text (most Nordic text) in Latin-1 mode, where a byte offset is the character's.
+            self._re2_any_case = re2.compile(b"(?i)" + plain.encode())
+            latin1 = re2.Options()
+            latin1.encoding = re2.Options.Encoding.LATIN1
+            self._re2_latin1 = re2.compile(b"(?i)" + _latin1(plain), options=latin1)
+        self._category = {}
+        for cat in categories:
+            for term in TERMS[cat]:
+                self._category.setdefault(term, cat)
 
     def find(self, text: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
         """Terms starting in text[lo:hi], matched case-insensitively at a word start."""
-        low = text.lower()
-        if self._re2 is None or not low.isascii() and len(low) != len(text):
-            for m in self._py.finditer(low, lo, hi + 64):
-                if m.start() >= hi:
-                    return
-                yield m.start(), m.end(), m.lastgroup
+        if self._re2 is None:
+            yield from self._find_py(text.lower(), lo, hi)
             return
-        data = low.encode("utf-8")
-        ascii_only = len(data) == len(low)
+        try:
+            data = text.encode("latin-1")  # a copy, when every character is one
+        except UnicodeEncodeError:
+            pass
+        else:
+            yield from self._find_re2(self._re2_latin1, text, data, lo, hi)
+            return
+        if not any(c in text for c in _LOWER_DIFFERS):
+            yield from self._find_re2(self._re2_any_case, text, text.encode("utf-8"), lo, hi)
+            return
+        low = text.lower()
+        if len(low) != len(text):
+            yield from self._find_py(low, lo, hi)
+        else:
+            yield from self._find_re2(self._re2, low, low.encode("utf-8"), lo, hi)
+
+    def _find_py(self, low: str, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
+        for m in self._py.finditer(low, lo, hi + 64):
+            if m.start() >= hi:
+                return
+            yield m.start(), m.end(), m.lastgroup
+
+    def _find_re2(self, pattern, text: str, data: bytes, lo: int, hi: int) -> Iterator[tuple[int, int, str]]:
+        """RE2 over data, text encoded (lowered, or as it is with a case-insensitive pattern): lowering maps a
+        character to one character here, and keeps whether it is a letter, so word starts and ends are the same."""
+        one_byte = len(data) == len(text)  # Latin-1, or UTF-8 of ASCII: byte offsets are character offsets
         char_pos = byte_pos = 0
-        for m in self._re2.finditer(data):
+        for m in pattern.finditer(data):
             b = m.start()
-            if ascii_only:
-                start = b
+            if one_byte:
+                start, length = b, m.end() - b
             else:  # byte offset -> character offset, counted only up to each match
                 char_pos += len(data[byte_pos:b].decode("utf-8"))
                 byte_pos = b
-                start = char_pos
+                start, length = char_pos, len(m.group(0).decode("utf-8"))
             if start < lo:
                 continue
             if start >= hi:
                 return
-            if start and (low[start - 1].isalnum() or low[start - 1] == "_"):
+            if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
                 continue  # not at a word start (RE2's \b knows only ASCII letters)
-            end = self._word.match(low, start + len(m.group(0).decode("utf-8"))).end()
-            yield start, end, self._groups[m.lastindex]
+            end = self._word.match(text, start + length).end()
+            yield start, end, self._category[" ".join(text[start:start + length].lower().split())]
 
 
 class SpecialCategoryCheck(ContentCheck):

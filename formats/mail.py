@@ -43,15 +43,22 @@ class Msg(FormatHandler):
         return read_msg(f, **kw)
 
 
+_ALWAYS = (b"received:", b"return-path:", b"mime-version:", b"message-id:")  # one of these a mail always has
+_SENDER = (b"from:", b"subject:")
+
+
 def _looks_like_mail(head: bytes, name: str) -> bool:
     if name.lower().endswith((".eml", ".mht", ".mhtml")):
         return True
     block = head[:4096].split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0].lower()
+    # The names mail always has, looked for first: log lines ("2024-05-01T12:00:00Z …") pass the header test
+    # below line by line, through the whole block.
+    if not (any(field in block for field in _SENDER) and any(field in block for field in _ALWAYS)):
+        return False
     lines = [ln for ln in block.splitlines() if ln and not ln[:1].isspace()]
     # A header block: every line a header, and the ones mail always has.
     return (len(lines) >= 3 and all(ln.split(b":", 1)[0].replace(b"-", b"").isalnum() and b":" in ln for ln in lines)
-            and any(ln.startswith((b"received:", b"return-path:", b"mime-version:", b"message-id:")) for ln in lines)
-            and any(ln.startswith((b"from:", b"subject:")) for ln in lines))
+            and any(ln.startswith(_ALWAYS) for ln in lines) and any(ln.startswith(_SENDER) for ln in lines))
 
 
 def read_eml(f: IO[bytes], **_) -> Iterator[Item]:

@@ -1,6 +1,7 @@
 """PDF: the text layer page by page; a page without one (a scan) goes to OCR when OCR is on."""
 from __future__ import annotations
 
+import re
 import zlib
 from typing import IO, Iterator
 
@@ -10,6 +11,8 @@ from vendorscan.model import Location
 MAX_IMAGES_PER_PAGE = 20
 MAX_PAGE_CONTENT = 32 * 2**20  # decoded content of one page: far more than any page a person reads
 SCREENSHOT = (300, 100)  # pixels: smaller pictures on a page with text are logos and icons, not read
+# The inline-image operator, or something that may be it (pypdf ends an operator at whitespace or a delimiter).
+_INLINE_IMAGE = re.compile(rb"BI(?![A-Za-z0-9])")
 
 
 class Pdf(FormatHandler):
@@ -50,7 +53,9 @@ def read_pdf(f: IO[bytes], *, settings, budget: Budget, **_) -> Iterator[Item]:
             continue
         if text.strip():
             yield Segment(text, Location(page=number))
-            if settings.ocr:  # a report with screenshots pasted in: their text is in no text layer
+            # A report with screenshots pasted in: their text is in no text layer. Listing a page's images parses
+            # its content once more (for inline ones): not done for a page that can have none.
+            if settings.ocr and _may_have_images(page, streams):
                 yield from _ocr_page(page, number, settings, min_size=SCREENSHOT)
             continue
         if not settings.ocr:
@@ -85,6 +90,21 @@ def _decoded_size(stream, cap: int) -> int:
             pass  # pypdf reads what it can of a broken stream
         return size
     return len(stream.get_data())
+
+
+def _may_have_images(page, streams) -> bool:
+    """Whether page.images can list anything: an XObject in the page's resources, or an inline image operator in
+    its content (the content decoded once already, for its text)."""
+    from pypdf.generic import DictionaryObject, StreamObject
+    try:
+        resources = page.get("/Resources")
+        resources = resources.get_object() if resources is not None else None
+        if isinstance(resources, DictionaryObject) and "/XObject" in resources:
+            return True
+        return any(not isinstance(stream, StreamObject) or _INLINE_IMAGE.search(stream.get_data())
+                   for _, stream in streams)
+    except Exception:  # noqa: BLE001 - then page.images decides, and says what is wrong
+        return True
 
 
 def _has_images(page) -> bool:

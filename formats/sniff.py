@@ -23,19 +23,23 @@ _TEXTUAL_CHARSETS = {"utf_8", "cp1252", "latin_1", "iso8859_15", "cp850", "mac_r
 
 
 @functools.cache
-def _signatures() -> tuple[tuple[tuple[bytes, str], ...], frozenset[str]]:
+def _signatures() -> tuple[tuple[tuple[bytes, str], ...], frozenset[str], tuple[bytes, ...]]:
     """Every handler's signatures and the known ones, longest first (a longer one decides where one is a prefix
-    of another), and the kinds whose signature is itself plain text ("BM", "MZ", "%PDF-")."""
+    of another), the kinds whose signature is itself plain text ("BM", "MZ", "%PDF-"), and the signatures alone
+    (one startswith() tells most files none fits)."""
     table = tuple(sorted((*installed().magic, *_KNOWN), key=lambda entry: -len(entry[0])))
-    return table, frozenset(kind for magic, kind in table if all(32 <= b < 127 for b in magic))
+    return (table, frozenset(kind for magic, kind in table if all(32 <= b < 127 for b in magic)),
+            tuple(magic for magic, _ in table))
 
 
 def sniff(head: bytes, name: str = "") -> tuple[str, str]:
     """('text', encoding) or ('binary', format name) for the first bytes of a file."""
     if not head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        for magic, kind in _signatures()[0]:
-            if head.startswith(magic):
-                return "binary", kind
+        table, _, magics = _signatures()
+        if head.startswith(magics):
+            for magic, kind in table:
+                if head.startswith(magic):
+                    return "binary", kind
         # Before text: a tar of text files is mostly text.
         for handler in installed().sniffers:
             kind = handler.sniff(head, name)

@@ -314,17 +314,48 @@ def test_a_screenshot_pasted_into_a_word_document_is_read_through_ocr(tmp_path, 
     assert {o["kind"] for o in shots} == {"dk.cpr", "se.personnummer"} and all(len(o["region"]) == 4 for o in shots)
 
 
-def test_a_screenshot_in_a_pdf_with_a_text_layer_is_read_too(tmp_path, tree):
+@pytest.mark.parametrize("drawn", ["xobject", "inline", "form"])
+def test_a_screenshot_in_a_pdf_with_a_text_layer_is_read_too(tmp_path, tree, drawn):
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
     docs.case_screenshot(tmp_path / "shot.png", [DK], [])
     c = canvas.Canvas(str(tree / "beslut.pdf"), pagesize=A4)
     c.drawString(72, 800, "Beslut i ärendet, se skärmbild nedan")
-    c.drawImage(str(tmp_path / "shot.png"), 20, 300, width=550, height=200)
+    if drawn == "inline":  # BI … ID … EI in the page's content, no XObject
+        c.drawInlineImage(str(tmp_path / "shot.png"), 20, 300, width=550, height=200)
+    elif drawn == "form":  # inside a form XObject the page draws
+        c.beginForm("bilaga")
+        c.drawImage(str(tmp_path / "shot.png"), 20, 300, width=550, height=200)
+        c.endForm()
+        c.doForm("bilaga")
+    else:
+        c.drawImage(str(tmp_path / "shot.png"), 20, 300, width=550, height=200)
     c.showPage()
     c.save()
     _, report = _scan(tmp_path, tree)
     assert [(o["kind"], o["page"], len(o["region"])) for o in _occurrences(report, "beslut.pdf")] == [("dk.cpr", 1, 4)]
+
+
+def test_which_pdf_pages_can_have_pictures(tmp_path):
+    """A page with a text layer is looked at for pictures only when it can hold one (its content parsed once)."""
+    from pypdf import PdfReader
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+    from vendorscan.formats.pdf import _content_streams, _may_have_images
+    docs.case_screenshot(tmp_path / "shot.png", [DK], [])
+    c = canvas.Canvas(str(tmp_path / "p.pdf"), pagesize=A4)
+    for page in ("text", "ABI EBI BIRGITTA", "inline", "xobject"):
+        c.drawString(72, 800, page)
+        if page == "inline":
+            c.drawInlineImage(str(tmp_path / "shot.png"), 20, 300, width=50, height=20)
+        elif page == "xobject":
+            c.drawImage(str(tmp_path / "shot.png"), 20, 300, width=50, height=20)
+        c.showPage()
+    c.save()
+    pages = PdfReader(tmp_path / "p.pdf").pages
+    assert [bool(p.images) for p in pages] == [False, False, True, True]
+    # "ABI " may be the operator: then pypdf's own listing decides
+    assert [_may_have_images(p, _content_streams(p)) for p in pages] == [False, True, True, True]
 
 
 def test_text_whose_first_bytes_look_like_a_binary_format_is_read_as_text(tmp_path, tree):
