@@ -22,6 +22,7 @@ PIECE = 8 << 20  # bytes of hashes (a million) or of listed occurrences in one s
 BUCKET_BITS = 4  # 16 buckets by the top bits: a spilled or large union is counted a sixteenth at a time
 UNION_IN_MEMORY = 1 << 20  # hashes a union counts in one set (~60 MB); above this, bucket by bucket
 _EMPTY_LISTED = b""
+LEVEL = 1  # zlib level of the listed occurrences: level 6 took 2.5x the time for 7% less space (10,000 listed)
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps' keyword handling, once
 
 
@@ -33,13 +34,14 @@ def hash_key(value_hash: str) -> int:
 class ValueCollector:
     """Distinct hashes and the first occurrences of one aggregate, as a worker meets them."""
 
-    __slots__ = ("hashes", "listed", "limit", "_z", "_buf", "_spill")
+    __slots__ = ("hashes", "listed", "limit", "_z", "_buf", "_spill", "_lines")
 
     def __init__(self, limit: int):
         """limit: occurrences listed (< 0: every one)."""
         self.hashes: set[int] = set()
         self.listed, self.limit = 0, limit
         self._z = self._buf = self._spill = None
+        self._lines: list[str] = []  # listed lines not yet compressed (compressed a batch at a time)
 
     def add(self, value_hash: str | None, confidence: float, evidence: str, location: Any) -> None:
         """Count one occurrence: its hash always, the occurrence itself (confidence to 3 places) while fewer than
@@ -50,12 +52,18 @@ class ValueCollector:
             if len(hashes) >= SPILL_AT:
                 self._spill_hashes()
         if self.listed != self.limit:
-            if self._z is None:
-                self._z = zlib.compressobj(6)
-                self._buf = tempfile.SpooledTemporaryFile(max_size=1 << 20)
-            line = _encode([value_hash, round(confidence, 3), evidence, location])
-            self._buf.write(self._z.compress(line.encode() + b"\n"))
+            lines = self._lines
+            lines.append(_encode([value_hash, round(confidence, 3), evidence, location]))
             self.listed += 1
+            if len(lines) >= 256:
+                self._compress()
+
+    def _compress(self) -> None:
+        if self._z is None:
+            self._z = zlib.compressobj(LEVEL)
+            self._buf = tempfile.SpooledTemporaryFile(max_size=1 << 20)
+        self._buf.write(self._z.compress(("\n".join(self._lines) + "\n").encode()))
+        self._lines = []
 
     def _spill_hashes(self) -> None:
         if self._spill is None:
@@ -71,6 +79,8 @@ class ValueCollector:
     def finish(self) -> tuple[int, Iterator[bytes], bytes]:
         """(distinct count, the sorted hashes as byte pieces, the listed occurrences blob); frees the collector."""
         listed = _EMPTY_LISTED
+        if self._lines:
+            self._compress()
         if self._z is not None:
             self._buf.write(self._z.flush())
             self._buf.seek(0)
@@ -105,7 +115,7 @@ class ValueCollector:
             self._buf.close()
         for f in self._spill or ():
             f.close()
-        self.hashes, self._z, self._buf, self._spill = set(), None, None, None
+        self.hashes, self._z, self._buf, self._spill, self._lines = set(), None, None, None, []
 
 
 def _read_all(f) -> array:
