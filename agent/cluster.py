@@ -3,7 +3,7 @@
 Each Dask worker builds the scanner once, from the config (which names the environment variables
 that hold credentials, never the credentials) and the scan's hash key, both handed over once in a
 worker plugin; a task carries one work unit (a target's name and resource descriptions) and returns
-what a local worker returns: masked, hashed outcomes and the unit's occurrences, compressed.
+what a local worker returns: masked, hashed outcomes and the unit's value sets (its spool file), compressed.
 """
 from __future__ import annotations
 
@@ -42,10 +42,10 @@ class ScannerPlugin(WorkerPlugin):
 
 
 def run_unit(unit: WorkUnit, plugin: str) -> tuple[list[Outcome], bytes]:
-    """Dask task: one unit through this worker's scanner; its occurrences come back zlib-compressed."""
+    """Dask task: one unit through this worker's scanner; its spool of value sets comes back zlib-compressed."""
     worker = get_worker()
     scanner = worker.plugins[plugin].scanner
-    fd, spool = tempfile.mkstemp(prefix="vendorscan-", suffix=".jsonl", dir=worker.local_directory)
+    fd, spool = tempfile.mkstemp(prefix="vendorscan-", suffix=".values", dir=worker.local_directory)
     os.close(fd)
     try:
         outcomes = scanner.run(replace(unit, spool=spool))
@@ -55,7 +55,7 @@ def run_unit(unit: WorkUnit, plugin: str) -> tuple[list[Outcome], bytes]:
 
 
 class DaskExecutor:
-    """Submits units to a Dask cluster; futures resolve once the unit's occurrences are in its local spool."""
+    """Submits units to a Dask cluster; futures resolve once the unit's value sets are in its local spool."""
 
     def __init__(self, config: Config, key: bytes):
         settings = config.executor
@@ -90,7 +90,7 @@ class DaskExecutor:
         self._running: dict[str, object] = {}  # dask cancels a task whose future is dropped: keep them
 
     def submit(self, unit: WorkUnit) -> Future:
-        """A future of the unit's outcomes, resolved after its occurrences are written to unit.spool."""
+        """A future of the unit's outcomes, resolved after its value sets are written to unit.spool."""
         done: Future = Future()
         key = f"{self._plugin}-unit-{unit.unit_id}"
         task = self._client.submit(run_unit, unit, self._plugin, key=key, retries=self._retries, pure=False)

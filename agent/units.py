@@ -76,4 +76,4 @@ class UnitQueue:
 
     def _unit(self, resources: list[Resource], span=None) -> WorkUnit:
         self.seq += 1
-        return WorkUnit(self.seq, self.target, resources, str(self.spool_dir / f"{self.target}-{self.seq}.jsonl"), span)
+        return WorkUnit(self.seq, self.target, resources, str(self.spool_dir / f"{self.target}-{self.seq}.values"), span)

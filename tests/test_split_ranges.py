@@ -167,12 +167,12 @@ def _ranges_read_one_by_one(tmp_path, before_range):
     splits = Splits(store, partial(store_value_sets, store, "t"), cfg.limits.max_locations)
     for span in spans:
         before_range(span.index, big)
-        unit = WorkUnit(span.index, "t", [resource], str(tmp_path / f"unit{span.index}.jsonl"), span)
+        unit = WorkUnit(span.index, "t", [resource], str(tmp_path / f"unit{span.index}.values"), span)
         fut = Future()
         fut.set_result(worker.run(unit))
         merged = splits.collect(fut, unit) or merged
     worker.close()
-    assert not list(tmp_path.glob("unit*.jsonl"))  # every range's spool is taken, or dropped
+    assert not list(tmp_path.glob("unit*.values"))  # every range's spool is taken, or dropped
     return merged, store.db.execute("SELECT * FROM value_sets").fetchall()
 
 
