@@ -12,7 +12,7 @@ import codecs
 import time
 
 from vendorscan.agent.deadline import Expired, hard_limit
-from vendorscan.agent.worker import Outcome, _CountingReader, _scan_chunk, _text_location, _timed_out
+from vendorscan.agent.chunkscan import CountingReader, scan_chunk, text_location, timed_out
 from vendorscan.connector import ResourceError
 from vendorscan.formats.text import OVERLAP, Resume, header_of, iter_chunks
 from vendorscan.model import Resource, Skipped
@@ -21,8 +21,9 @@ PRE = 4 * OVERLAP + 8  # bytes before a range that hold at least OVERLAP charact
 _CONTINUATION = bytes(range(0x80, 0xC0))  # UTF-8 bytes that never start a character
 
 
-def read_range(connector, resource: Resource, span, limits, contexts, rec, out: Outcome) -> None:
-    """Scan the chunks whose own part starts in one range of a text file into `rec`, at the file's locations."""
+def read_range(connector, resource: Resource, span, limits, contexts, rec, out) -> None:
+    """Scan the chunks whose own part starts in one range of a text file into `rec` (its Outcome: `out`), at the
+    file's locations."""
     if span.problem:  # the coordinator could not count the file to this range
         raise ResourceError(*span.problem)
     cc, timeout = limits.chunk_size, limits.resource_timeout
@@ -32,7 +33,7 @@ def read_range(connector, resource: Resource, span, limits, contexts, rec, out: 
         return
     deadline = time.monotonic() + timeout if timeout else None
     problems: list = []
-    counting = _CountingReader(None, 0)
+    counting = CountingReader(None, 0)
     try:
         with hard_limit(timeout):
             header = resume = None
@@ -43,17 +44,17 @@ def read_range(connector, resource: Resource, span, limits, contexts, rec, out: 
                 before = _before(connector, resource, span, span.chars - (first - OVERLAP))
                 resume, encoding = Resume(span.chars, span.lines + 1, first, before), _without_bom(encoding)
             with connector.open_from(resource, span.start) as f:
-                counting = _CountingReader(f, 0)
+                counting = CountingReader(f, 0)
                 for chunk in iter_chunks(counting, encoding, cc, header=header, resume=resume):
                     if chunk.own_start >= span.next_chars:
                         break  # the next range's
-                    for cid, hit, line, col in _scan_chunk(chunk, resource, contexts, problems):
-                        rec.add(cid, hit, _text_location(line, col, hit, hit.start))
+                    for cid, hit, line, col in scan_chunk(chunk, resource, contexts, problems):
+                        rec.add(cid, hit, text_location(line, col, hit, hit.start))
                     if deadline is not None and time.monotonic() > deadline:
-                        out.skipped = _timed_out(resource, timeout, span.start + counting.count)
+                        out.skipped = timed_out(resource, timeout, span.start + counting.count)
                         break
     except Expired:
-        out.skipped = _timed_out(resource, timeout, span.start + counting.count)
+        out.skipped = timed_out(resource, timeout, span.start + counting.count)
     finally:
         out.bytes_read = min(counting.count, span.end - span.start)
         out.partial = out.skipped is not None

@@ -5,7 +5,7 @@ declarations; tests/test_agent_state.py holds the databases to them.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 
 class ValueSet(NamedTuple):

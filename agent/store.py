@@ -10,7 +10,7 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from vendorscan.agent.records import FindingRow, ValueSet, columns, names, placeholders
 from vendorscan.agent.values import PIECE, count_union, listed_occurrences

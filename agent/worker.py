@@ -7,7 +7,6 @@ unit's spool file; never content, never plaintext.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,9 +19,10 @@ from vendorscan.formats.cells import cell_text, id_width
 from vendorscan.format import BombError, Budget, FormatError, Problem, TextStream
 from vendorscan.formats.extract import Extractor, failure
 from vendorscan.formats.sniff import HEAD_SIZE
-from vendorscan.formats.text import LineLocator, iter_chunks, text_chunks
+from vendorscan.formats.text import iter_chunks, text_chunks
 from vendorscan.model import Aggregate, Chunk, Location, Resource, Skipped
 from vendorscan.agent.names import Names
+from vendorscan.agent.chunkscan import CountingReader, scan_chunk, text_location, timed_out
 from vendorscan.agent.values import BlobSpool, ValueCollector
 from vendorscan.connector import TABLE_KINDS, ConnectorError, ResourceError
 
@@ -38,7 +38,7 @@ class WorkUnit:
     target: str
     resources: list[Resource]
     spool: str
-    span: "ByteRange | None" = None  # one byte range of its one resource (agent/ranges.py), else whole resources
+    span: Any = None  # a ByteRange: one byte range of its one resource (agent/ranges.py), else whole resources
 
 
 @dataclass(slots=True)
@@ -153,10 +153,10 @@ class Worker:
         problems: list[Problem] = []
         found_text = False
         seen_names: dict = {}
-        counting = _CountingReader(None, 0)
+        counting = CountingReader(None, 0)
         try:  # the hard limit holds inside a library call too (in a main thread; elsewhere the checks below)
             with hard_limit(limits.resource_timeout), connector.open(resource) as stream:
-                counting = _CountingReader(stream, 0)
+                counting = CountingReader(stream, 0)
                 head = counting.read(HEAD_SIZE)
                 if not head:
                     out.skipped = Skipped(resource.uri, "empty", "0 bytes: nothing to scan", resource.target)
@@ -177,9 +177,9 @@ class Worker:
                     try:
                         for chunk in chunks:
                             chunk.location = item.location
-                            for cid, hit, line, col in _scan_chunk(chunk, resource, names.contexts, problems):
+                            for cid, hit, line, col in scan_chunk(chunk, resource, names.contexts, problems):
                                 if place is None:
-                                    loc = {**_text_location(line, col, hit, hit.start), **container}
+                                    loc = {**text_location(line, col, hit, hit.start), **container}
                                 else:
                                     loc = {**container, **place(line, col, hit.end - hit.start)}
                                 rec.add(cid, hit, loc)
@@ -189,11 +189,11 @@ class Worker:
                         problems.append(failure(exc, "text member", item.location.member or ""))
                     if deadline is not None and time.monotonic() > deadline:
                         # Parts already found unreadable are still listed below; the rest was not read.
-                        out.skipped = _timed_out(resource, limits.resource_timeout, counting.count)
+                        out.skipped = timed_out(resource, limits.resource_timeout, counting.count)
                         break
                 out.bytes_read = counting.count
         except Expired:
-            out.skipped = _timed_out(resource, limits.resource_timeout, counting.count)
+            out.skipped = timed_out(resource, limits.resource_timeout, counting.count)
             out.bytes_read = counting.count
         for p in problems:
             uri = f"{resource.uri}!/{names.mask(p.member)}" if p.member else resource.uri
@@ -225,39 +225,10 @@ class Worker:
                 out.bytes_read += len(text)
                 # The real column name: it is context for the values (a column named personnummer).
                 chunk = Chunk(text, 0, 0, len(text), 1, 1, Location(table=table, column_name=column))
-                for cid, hit, line, _ in _scan_chunk(chunk, resource, names.contexts, problems):
+                for cid, hit, line, _ in scan_chunk(chunk, resource, names.contexts, problems):
                     key = names.row_key(keys[line - 1], first + line - 1)
                     rec.add(cid, hit, {"table": table, "column_name": shown[ci], "row_key": key}, part=shown[ci])
         out.problems += [Skipped(resource.uri, p.reason, p.detail, resource.target) for p in problems]
-
-
-def _timed_out(resource: Resource, seconds: int, count: int) -> Skipped:
-    """The skip of a resource that took longer than resource_timeout; parts found unreadable are listed too."""
-    return Skipped(resource.uri, "timeout", f"stopped after {seconds}s at byte {count}", resource.target)
-
-
-def _text_location(line: int, col: int, hit, offset: int) -> dict[str, int]:
-    """Where a hit in a plain text is: line, columns and character offset."""
-    return {"line": line, "column": col, "end_column": col + hit.end - hit.start, "offset": offset}
-
-
-def _scan_chunk(chunk: Chunk, resource: Resource, contexts, problems: list[Problem]):
-    """(check id, hit, line, column) for every hit of every content check in one chunk; what a check could not
-    scan goes to `problems`, once per resource (a Problem it yields among its hits: a pattern that timed out)."""
-    locator = None
-    for cid, check, cctx in contexts:
-        for hit in check.scan(chunk, resource, cctx):
-            if isinstance(hit, Problem):
-                member = chunk.location.member if chunk.location is not None else None
-                if member and not hit.member:  # in an archive: the member it was in
-                    hit = Problem(hit.reason, hit.detail, member)
-                if hit not in problems:
-                    problems.append(hit)
-                continue
-            if locator is None:  # most chunks have no hit: don't build a locator for them
-                locator = LineLocator(chunk)
-            line, col = locator.locate(hit.start)
-            yield cid, hit, line, col
 
 
 class Recorder:
@@ -302,24 +273,6 @@ class Recorder:
         for _, values in self.aggs.values():
             values.discard()
         self.aggs = {}
-
-
-class _CountingReader:
-    """Counts bytes as they stream by (coverage), without buffering them; seeks when the stream can."""
-
-    __slots__ = ("_f", "count")
-
-    def __init__(self, f, already: int):
-        self._f = f
-        self.count = already
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._f.read(n)
-        self.count += len(data)
-        return data
-
-    def __getattr__(self, name: str):
-        return getattr(self._f, name)  # seek, tell, closed, name, …: what document libraries ask of a file
 
 
 _PROCESS_WORKER: Worker | None = None

@@ -147,10 +147,10 @@ class _DiesOnPoison(WorkerPlugin):
         from vendorscan.agent import worker as scanner_worker
         read = scanner_worker.Worker._read
 
-        def _read(self, connector, resource, contexts, spool):
+        def _read(self, connector, resource, *args):
             if resource.uri.endswith("/poison.txt"):
                 os._exit(1)
-            return read(self, connector, resource, contexts, spool)
+            return read(self, connector, resource, *args)
 
         scanner_worker.Worker._read = _read
 

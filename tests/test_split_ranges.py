@@ -211,18 +211,18 @@ def test_an_s3_object_read_in_ranges_equals_its_whole_read(tmp_path):
     creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-north-1",
              "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/dev/null",
              "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "SPLIT_TEST_KEY": "k" * 64}
-    server, endpoint, s3 = servers.start_moto()
+    server, endpoint, s3 = servers.start_moto()  # moto keeps buckets per process: a bucket name of its own
     try:
-        s3.create_bucket(Bucket="exports", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
+        s3.create_bucket(Bucket="split-exports", CreateBucketConfiguration={"LocationConstraint": "eu-north-1"})
         build(tmp_path / "big.csv")
-        s3.put_object(Bucket="exports", Key="hr/big.csv", Body=(tmp_path / "big.csv").read_bytes())
+        s3.put_object(Bucket="split-exports", Key="hr/big.csv", Body=(tmp_path / "big.csv").read_bytes())
         reports = []
         for name, split in (("whole", 0), ("split", SPLIT)):
             config = tmp_path / f"{name}.toml"
             config.write_text(f'[limits]\nchunk_size = "{CHUNK}"\nsplit_size = "{split}"\nmax_locations = 100000\n'
                               f'[scan]\nformats = ["json"]\nhash_key_env = "SPLIT_TEST_KEY"\n'
                               f'[[targets]]\nname = "s3"\ntype = "s3"\nendpoint_url = "{endpoint}"\n'
-                              f'region = "eu-north-1"\nbuckets = ["exports"]\n')
+                              f'region = "eu-north-1"\nbuckets = ["split-exports"]\n')
             proc = run_cli("--log-level", "debug", "--log-file", tmp_path / f"{name}.log", "scan", "--config", config,
                            "--out", tmp_path / name, "--state-dir", tmp_path / f"{name}-state", "--quiet",
                            "--workers", 2, env=creds)
