@@ -122,6 +122,11 @@ def _open_store(run_dir: Path) -> RunStore:
     return RunStore(run_dir / "run.db", attach={"st": state_db} if state_db.exists() else None)
 
 
+# A unit also closes once its files hold this many bytes: a few large files are spread over the workers, not
+# read by one while the others wait.
+UNIT_BYTES = 16 * 2**20
+
+
 def _before_value_sets(path: Path) -> bool:
     """Whether a run store is of the kind made before value sets (an occurrences table, no value_sets)."""
     if not path.exists():
@@ -272,6 +277,7 @@ class _TargetScan:
         for w in self.cov.weaknesses:
             log.warning("target %s: weakness of this scan: %s", self.target.name, w, extra={"target": self.target.name})
         batch: list[Resource] = []
+        batch_bytes = 0
         try:
             for item in connector.walk():
                 if isinstance(item, Skipped):
@@ -304,9 +310,10 @@ class _TargetScan:
                         self.units.submit([item], span)
                     if not split:
                         batch.append(item)
-                    if len(batch) >= self.config.executor.unit_files:
+                        batch_bytes += item.size or 0
+                    if len(batch) >= self.config.executor.unit_files or batch_bytes >= UNIT_BYTES:
                         self.units.submit(batch)
-                        batch = []
+                        batch, batch_bytes = [], 0
                 if self.scan.stop_requested:
                     self._fail(f"stopped on request after {self.cov.resources_seen} resources; the rest of the "
                                "target was not walked", reason="stopped")
