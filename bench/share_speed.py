@@ -3,8 +3,9 @@
     python bench/share_speed.py [--files 2000] [--large-mib 128] [--repeat 3] [--vendorscan PATH]
 
 Real sshd and smbd (tests/servers.py; run as root). Two sets: `small` (`--files` text files of 4-32 KB in
-folders of 100) and `large` (2 text files of `--large-mib` MiB, a few ids in otherwise plain text, so the
-transport and not the detection is measured). Each client reads each set whole, `--repeat` times; the table
+folders of 100) and `large` (2 text files of `--large-mib` MiB): plain text with a few ids, so that the transport and
+not the detection is measured; `local` is the same tree scanned as a local folder (what the scanner does
+without any network: the ceiling). Each client reads each set whole, `--repeat` times; the table
 gives medians and our rate as a share of the plain client's.
 """
 from __future__ import annotations
@@ -26,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import servers  # noqa: E402
-from bench.corpus import generate_text  # noqa: E402
 from bench.child import OUTSIDE, VENDORSCAN  # noqa: E402
 
 LINE = "Leverantörsrapport kvartal leverans order faktura status levererad enligt avtal\n"
@@ -34,14 +34,13 @@ IDS = ("personnummer 850412-1230\n", "CPR-nr 120485-1006\n", "henkilötunnus 131
 
 
 def fill_small(root: Path, files: int) -> int:
-    """Write `files` text files in folders of 100; returns the bytes written."""
-    text = generate_text(8 * 2**20, seed=9)
+    """Write `files` text files of 4-32 KB in folders of 100, an id in every tenth; returns the bytes written."""
     rng, total = random.Random(2), 0
     for i in range(files):
         d = root / f"dir{i // 100:03d}"
         d.mkdir(exist_ok=True)
-        start = rng.randrange(len(text) - 40_000)
-        body = text[start:start + rng.randrange(4_000, 32_000)]
+        size = rng.randrange(4_000, 32_000)
+        body = (LINE * (size // len(LINE) + 1))[:size - 40] + (IDS[i // 10 % 3] if i % 10 == 0 else "")
         (d / f"f{i:05d}.txt").write_text(body)
         total += len(body.encode())
     return total
@@ -105,6 +104,33 @@ def scan(vendorscan: str, config: Path, work: Path, env: dict) -> tuple[float, d
     return dt, cov
 
 
+def connector_read(config: Path, env: dict, threads: int) -> tuple[float, int, int]:
+    """(seconds, files, bytes) of the config's connector alone: walked, every file read whole in `threads` threads
+    (as a worker reads a unit), in this process, without any checks."""
+    from concurrent.futures import ThreadPoolExecutor
+    from vendorscan import plugins
+    from vendorscan.agent.config import load_file
+    from vendorscan.context import ScanContext, ValueHasher
+    os.environ.update(env)
+    target = load_file(config).targets[0]
+    t0 = time.perf_counter()
+    connector = plugins.load("connectors", target.type)(target.options, ScanContext(
+        target.name, target.environment, ValueHasher(b"k" * 32), target.options))
+    files = [r for r in connector.walk() if getattr(r, "kind", "") == "file"]
+
+    def read(resource) -> int:
+        n = 0
+        with connector.open(resource) as f:
+            while block := f.read(64 * 1024):
+                n += len(block)
+        return n
+
+    with ThreadPoolExecutor(threads) as pool:
+        total = sum(pool.map(read, files))
+    connector.close()
+    return time.perf_counter() - t0, len(files), total
+
+
 def configs(work: Path, sshd, smbd, sftp_root: Path, set_name: str) -> dict[str, Path]:
     """One scan config per protocol for a set."""
     head = '[limits]\nmax_file_size = "4GB"\n\n'
@@ -116,7 +142,9 @@ def configs(work: Path, sshd, smbd, sftp_root: Path, set_name: str) -> dict[str,
     smb.write_text(head + f'[[targets]]\nname = "smb"\ntype = "smb"\nserver = "127.0.0.1"\nport = {smbd.port}\n'
                    f'share = "{smbd.share}"\nusername = "{smbd.user}"\npassword_env = "SMB_PW"\n'
                    f'paths = ["{set_name}"]\n')
-    return {"sftp": sftp, "smb": smb}
+    local = work / f"local-{set_name}.toml"
+    local.write_text(head + f'[[targets]]\nname = "local"\ntype = "local"\npaths = ["{sftp_root}"]\n')
+    return {"sftp": sftp, "smb": smb, "local": local}
 
 
 def main() -> None:
@@ -125,6 +153,8 @@ def main() -> None:
     ap.add_argument("--large-mib", type=int, default=128)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sets", nargs="+", default=["small", "large"], choices=["small", "large"])
+    ap.add_argument("--protocols", nargs="+", default=["sftp", "smb", "local"], choices=["sftp", "smb", "local"])
+    ap.add_argument("--threads", type=int, default=8, help="threads of the connector-only read (as [executor])")
     ap.add_argument("--vendorscan", default=VENDORSCAN, help="the console script to time (default: this venv's)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vendorscan-share-bench-"))
@@ -133,7 +163,7 @@ def main() -> None:
     env = {"SMB_PW": smbd.password}
     try:
         print("| set | protocol | files | MiB | plain client | plain s | plain files/s | plain MB/s | "
-              "vendorscan s | files/s | MB/s | ratio |")
+              "ours s | files/s | MB/s | ratio |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for set_name in args.sets:
             tree = smbd.share_path / set_name  # one tree on disk: sshd reads it by its path, smbd as a share folder
@@ -142,16 +172,26 @@ def main() -> None:
             make_readable(tree)
             cfgs = configs(work, sshd, smbd, tree, set_name)
             clients = {"sftp": ("OpenSSH sftp get -r", lambda into: sftp_get(sshd, tree, into)),
-                       "smb": ("smbclient mget", lambda into: smb_get(smbd, set_name, into))}
-            for proto, (client, fetch) in clients.items():
-                plain_s = statistics.median(plain(fetch, work) for _ in range(args.repeat))
+                       "smb": ("smbclient mget", lambda into: smb_get(smbd, set_name, into)),
+                       "local": ("-", None)}
+            for proto in args.protocols:
+                client, fetch = clients[proto]
+                plain_s = statistics.median(plain(fetch, work) for _ in range(args.repeat)) if fetch else 0.0
+                if fetch:
+                    dts = [connector_read(cfgs[proto], env, args.threads) for _ in range(args.repeat)]
+                    dt = statistics.median(d[0] for d in dts)
+                    print(f"| {set_name} | {proto} connector, {args.threads} threads | {dts[0][1]} | "
+                          f"{total / 2**20:.1f} | {client} | {plain_s:.2f} | {dts[0][1] / plain_s:.0f} | "
+                          f"{total / 1e6 / plain_s:.1f} | {dt:.2f} | {dts[0][1] / dt:.0f} | {dts[0][2] / 1e6 / dt:.1f} | "
+                          f"{plain_s / dt:.2f} |", flush=True)
                 runs = [scan(args.vendorscan, cfgs[proto], work, env) for _ in range(args.repeat)]
                 ours_s = statistics.median(dt for dt, _ in runs)
                 cov = runs[0][1]
                 files = cov["resources_read"]
-                print(f"| {set_name} | {proto} | {files} | {total / 2**20:.1f} | {client} | {plain_s:.2f} | "
-                      f"{files / plain_s:.0f} | {total / 1e6 / plain_s:.1f} | {ours_s:.2f} | {files / ours_s:.0f} | "
-                      f"{cov['bytes_read'] / 1e6 / ours_s:.1f} | {plain_s / ours_s:.2f} |", flush=True)
+                shown = (f"{plain_s:.2f} | {files / plain_s:.0f} | {total / 1e6 / plain_s:.1f}" if fetch else "- | - | -")
+                print(f"| {set_name} | {proto} vendorscan scan | {files} | {total / 2**20:.1f} | {client} | {shown} | {ours_s:.2f} | "
+                      f"{files / ours_s:.0f} | {cov['bytes_read'] / 1e6 / ours_s:.1f} | "
+                      f"{plain_s / ours_s if fetch else 0:.2f} |", flush=True)
             shutil.rmtree(tree, ignore_errors=True)
     finally:
         servers.stop_sshd(sshd)
