@@ -176,22 +176,22 @@ def main() -> None:
                        "local": ("-", None)}
             for proto in args.protocols:
                 client, fetch = clients[proto]
-                plain_s = statistics.median(plain(fetch, work) for _ in range(args.repeat)) if fetch else 0.0
+                plain_s = statistics.median(plain(fetch, work) for _ in range(args.repeat)) if fetch else None
+
+                def row(what: str, files: int, seconds: float, read: int) -> None:
+                    theirs = f"{plain_s:.2f} | {files / plain_s:.0f} | {total / 1e6 / plain_s:.1f}" if fetch else \
+                        "- | - | -"
+                    print(f"| {set_name} | {what} | {files} | {total / 2**20:.1f} | {client} | {theirs} | "
+                          f"{seconds:.2f} | {files / seconds:.0f} | {read / 1e6 / seconds:.1f} | "
+                          f"{f'{plain_s / seconds:.2f}' if fetch else '-'} |", flush=True)
+
                 if fetch:
-                    dts = [connector_read(cfgs[proto], env, args.threads) for _ in range(args.repeat)]
-                    dt = statistics.median(d[0] for d in dts)
-                    print(f"| {set_name} | {proto} connector, {args.threads} threads | {dts[0][1]} | "
-                          f"{total / 2**20:.1f} | {client} | {plain_s:.2f} | {dts[0][1] / plain_s:.0f} | "
-                          f"{total / 1e6 / plain_s:.1f} | {dt:.2f} | {dts[0][1] / dt:.0f} | {dts[0][2] / 1e6 / dt:.1f} | "
-                          f"{plain_s / dt:.2f} |", flush=True)
+                    reads = [connector_read(cfgs[proto], env, args.threads) for _ in range(args.repeat)]
+                    row(f"{proto} connector, {args.threads} threads", reads[0][1],
+                        statistics.median(r[0] for r in reads), reads[0][2])
                 runs = [scan(args.vendorscan, cfgs[proto], work, env) for _ in range(args.repeat)]
-                ours_s = statistics.median(dt for dt, _ in runs)
-                cov = runs[0][1]
-                files = cov["resources_read"]
-                shown = (f"{plain_s:.2f} | {files / plain_s:.0f} | {total / 1e6 / plain_s:.1f}" if fetch else "- | - | -")
-                print(f"| {set_name} | {proto} vendorscan scan | {files} | {total / 2**20:.1f} | {client} | {shown} | {ours_s:.2f} | "
-                      f"{files / ours_s:.0f} | {cov['bytes_read'] / 1e6 / ours_s:.1f} | "
-                      f"{plain_s / ours_s if fetch else 0:.2f} |", flush=True)
+                row(f"{proto} vendorscan scan", runs[0][1]["resources_read"], statistics.median(r[0] for r in runs),
+                    runs[0][1]["bytes_read"])
             shutil.rmtree(tree, ignore_errors=True)
     finally:
         servers.stop_sshd(sshd)

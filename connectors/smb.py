@@ -366,7 +366,8 @@ class SmbConnector(Connector):
                 subdirs = []
                 # A folder's files' descriptors in a few threads: a round trip each, and parsing the answers
                 # (smbprotocol's Python) overlaps the waits.
-                files = [f"{rel}/{e.name}" if rel else e.name for e in entries if not e.smb_info.file_attributes & 0x410]
+                files = [f"{rel}/{e.name}" if rel else e.name for e in entries
+                         if not e.smb_info.file_attributes & 0x410]  # neither a reparse point nor a folder
                 access = dict(zip(files, pool.map(lambda child: self._descriptor(child, False), files)))
                 for entry in entries:
                     child = f"{rel}/{entry.name}" if rel else entry.name

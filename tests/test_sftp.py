@@ -203,8 +203,8 @@ class TestSftpContract(ConnectorContract):
 # -- pipelined reads, threads ------------------------------------------------------------------------------------
 from vendorscan.connectors import sftpread  # noqa: E402
 
-EDGE_SIZES = [0, 1, sftpread.BLOCK - 1, sftpread.BLOCK, sftpread.BLOCK + 1,
-              sftpread.DEPTH * sftpread.BLOCK, sftpread.DEPTH * sftpread.BLOCK + 1, 3 * sftpread.DEPTH * sftpread.BLOCK + 7]
+WINDOW = sftpread.DEPTH * sftpread.BLOCK  # bytes in flight at most
+EDGE_SIZES = [0, 1, sftpread.BLOCK - 1, sftpread.BLOCK, sftpread.BLOCK + 1, WINDOW, WINDOW + 1, 3 * WINDOW + 7]
 
 
 def _planted(sizes, seed=1):
