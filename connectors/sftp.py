@@ -65,7 +65,7 @@ class SftpConnector(Connector):
     id = "sftp"
     version = "1"
     scheme = "sftp"
-    thread_safe = True  # one SSH connection per thread (paramiko's SFTP client matches answers per client)
+    thread_safe = True  # one SFTP channel per thread at a time (paramiko matches answers per channel), one connection
 
     @dataclass(frozen=True)
     class Options:

@@ -239,7 +239,7 @@ class SmbConnector(Connector):
 
     def _descriptor(self, rel: str, is_dir: bool) -> AccessPolicy:
         """The item's security descriptor, read in one round trip (open, query, close as one compound)."""
-        from smbprotocol.exceptions import SMBException
+        from smbprotocol.exceptions import SMBException, SMBResponseException
         from smbprotocol.open import (CreateDisposition, CreateOptions, FileAttributes, FilePipePrinterAccessMask,
                                       ImpersonationLevel, Open, ShareAccess, SMB2QueryInfoRequest)
         try:
@@ -265,7 +265,10 @@ class SmbConnector(Connector):
             at, length = struct.unpack_from("<HI", body, 2)
             owner, dacl = parse_sd(body[at - 64:at - 64 + length])
         except (SMBException, OSError, ValueError, ConnectorError, struct.error, IndexError) as exc:
-            if _reason(exc) == "connection-lost" and not isinstance(exc, (struct.error, IndexError)):
+            # The server's answer (an NT status) or a malformed descriptor leaves the connection as it is: dropping
+            # it would fail the other threads' reads in flight.
+            answered = isinstance(exc, (SMBResponseException, struct.error, IndexError))
+            if _reason(exc) == "connection-lost" and not answered:
                 self._drop()
             return AccessPolicy(None, (), f"security descriptor not readable ({type(exc).__name__})")
         return self._with_share_acl(dacl_policy(owner, dacl, is_dir))
