@@ -140,7 +140,9 @@ class Worker:
         except OSError as exc:
             # The system's words for the errno, never the exception's text (a library's OSError can quote content).
             why = os.strerror(exc.errno) if isinstance(exc.errno, int) else type(exc).__name__
-            out.skipped = Skipped(resource.uri, "read-error", why, resource.target)
+            # A broken pipe or a reset from a network connector's socket: the connection went, not the resource.
+            reason = "connection-lost" if isinstance(exc, ConnectionError) else "read-error"
+            out.skipped = Skipped(resource.uri, reason, why, resource.target)
         except Exception as exc:  # noqa: BLE001 - one bad resource must not end the scan
             # Only the type: a message could quote scanned content.
             out.skipped = Skipped(resource.uri, "internal-error", type(exc).__name__, resource.target)

@@ -7,6 +7,7 @@ import os
 import posixpath
 import socket
 import stat
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from vendorscan.model import Resource, Skipped
 from vendorscan.connectors import posix
+from vendorscan.connectors.sftpread import BLOCK, DEPTH, open_pipelined
 from vendorscan.connector import Connector, ConnectorError, ResourceError, backoff
 
 
@@ -63,7 +65,7 @@ class SftpConnector(Connector):
     id = "sftp"
     version = "1"
     scheme = "sftp"
-    thread_safe = False  # one SFTP channel per connector, replaced on a reconnect
+    thread_safe = True  # one SFTP channel per thread at a time (paramiko matches answers per channel), one connection
 
     @dataclass(frozen=True)
     class Options:
@@ -89,19 +91,64 @@ class SftpConnector(Connector):
 
     def __init__(self, options, ctx):
         super().__init__(options, ctx)
-        self._transport = None
-        self._sftp = None
+        self._local = threading.local()  # the SFTP session this thread holds
+        self._idle: list = []  # sessions no thread holds
+        self._lock = threading.Lock()
+        self._transport = None  # the connection the threads share
+        self._transports: list = []  # every connection made, closed by close()
         self._broad = frozenset(g.lower() for g in options.broad_groups)
         self._users: dict[int, str] = {}
         self._groups: dict[int, str] = {}
 
     # -- connection ---------------------------------------------------------------------------
     def _client(self):
-        if self._sftp is None:
-            self._connect()
-        return self._sftp
+        """This thread's SFTP session: the one it holds, else an idle one, else a new channel."""
+        sftp = getattr(self._local, "sftp", None)
+        if sftp is None:
+            with self._lock:
+                sftp = self._idle.pop() if self._idle else None
+            sftp = self._local.sftp = sftp or self._channel()
+        return sftp
 
-    def _connect(self) -> None:
+    def _release(self) -> None:
+        """Hand this thread's session to the next thread (the worker's threads end with each unit)."""
+        sftp, self._local.sftp = getattr(self._local, "sftp", None), None
+        if sftp is not None and sftp.get_channel().get_transport().is_active():
+            with self._lock:
+                self._idle.append(sftp)
+
+    def _channel(self):
+        import paramiko
+        with self._lock:  # one thread connects; the others wait for it and open their channels on it
+            if self._transport is None or not self._transport.is_active():
+                self._transport = self._connect()
+                self._transports.append(self._transport)
+            transport = self._transport
+        try:
+            sftp = self._sftp_on(transport, shared=True)
+        except paramiko.ChannelException:
+            # More threads than the server's sessions per connection (OpenSSH MaxSessions, 10): a connection of
+            # this thread's own.
+            transport = self._connect()
+            with self._lock:
+                self._transports.append(transport)
+            sftp = self._sftp_on(transport, shared=False)
+        sftp.get_channel().settimeout(self.options.timeout)
+        return sftp
+
+    def _sftp_on(self, transport, shared: bool):
+        import paramiko
+        try:
+            # A window for every read in flight (paramiko's 2 MiB default would hold the pipeline back).
+            return paramiko.SFTPClient.from_transport(transport, window_size=4 * DEPTH * BLOCK)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            if shared and isinstance(exc, paramiko.ChannelException):
+                raise
+            raise ConnectorError(f"cannot open an SFTP session on {self.options.host}:{self.options.port}: "
+                                 f"{type(exc).__name__}") from None
+
+    def _connect(self):
+        """A new authenticated SSH connection (transport)."""
         import paramiko
         o = self.options
         where = f"{o.host}:{o.port}"
@@ -128,9 +175,7 @@ class SftpConnector(Connector):
                 if secret is None:
                     raise ConnectorError(f"environment variable {o.password_env} (password_env) is not set")
                 transport.auth_password(o.username, secret)
-            self._sftp = paramiko.SFTPClient.from_transport(transport)
-            self._sftp.get_channel().settimeout(o.timeout)
-            self._transport = transport
+            return transport
         except paramiko.AuthenticationException:
             transport.close()
             raise ConnectorError(f"authentication failed for user {o.username} at {where}") from None
@@ -161,21 +206,38 @@ class SftpConnector(Connector):
                                  f"key {o.known_hosts} holds for it; refusing to connect")
 
     def _reconnect(self) -> bool:
-        self.close()
+        self._drop()
         for attempt in range(self.options.max_retries):
             time.sleep(backoff(attempt))
             try:
-                self._connect()
+                self._client()
                 return True
             except ConnectorError:
                 continue
         return False
 
+    def _drop(self) -> None:
+        """Give up this thread's session and the connection it was on (broken: every thread's next call, on a
+        new connection)."""
+        sftp, self._local.sftp = getattr(self._local, "sftp", None), None
+        if sftp is None:
+            return
+        transport = sftp.get_channel().get_transport()
+        transport.close()
+        with self._lock:
+            self._idle = [s for s in self._idle if s.get_channel().get_transport() is not transport]
+            if transport in self._transports:
+                self._transports.remove(transport)
+            if self._transport is transport:
+                self._transport = None
+
     def close(self) -> None:
-        """Close the SFTP session and its transport."""
-        if self._transport is not None:
-            self._transport.close()
-        self._transport = self._sftp = None
+        """Close every SFTP session and the connections."""
+        with self._lock:
+            transports, self._transports, self._transport, self._idle = self._transports, [], None, []
+        for transport in transports:
+            transport.close()
+        self._local = threading.local()
 
     # -- walk ---------------------------------------------------------------------------------
     def _uri(self, path: str) -> str:
@@ -202,7 +264,7 @@ class SftpConnector(Connector):
         chain, current = [], path
         while True:
             try:
-                chain.append(posix.dir_perm(current, self._sftp.stat(_b(current)), read_acl=False))
+                chain.append(posix.dir_perm(current, self._client().stat(_b(current)), read_acl=False))
             except OSError:
                 break
             if current in ("/", ""):
@@ -255,7 +317,7 @@ class SftpConnector(Connector):
                 raise
             if not self._reconnect():
                 raise ConnectorError(f"connection lost and not regained ({type(exc).__name__})") from None
-            return listdir_attr(self._sftp, path)
+            return listdir_attr(self._client(), path)
 
     def _learn_names(self, attr) -> None:
         # The server only tells names in the unstandardised longname: "-rw-r--r-- 1 alice staff …".
@@ -277,19 +339,19 @@ class SftpConnector(Connector):
     # -- content ------------------------------------------------------------------------------
     @contextmanager
     def open(self, resource: Resource) -> Iterator[BinaryIO]:
-        """The remote file, opened read-only and streamed."""
+        """The remote file, opened read-only and streamed with several reads in flight (a bounded number)."""
         import paramiko
         path = unquote_to_bytes(urlsplit(resource.address).path)  # the name's own bytes, even where not UTF-8
         f = None
         try:
             try:
-                f = self._client().open(path, "rb")
+                f = open_pipelined(self._client(), path, resource.size)
             except (paramiko.SSHException, EOFError, socket.error) as exc:
                 if isinstance(exc, OSError) and exc.errno is not None:
                     raise
                 if not self._reconnect():
                     raise ResourceError("connection-lost", "connection lost and not regained") from None
-                f = self._sftp.open(path, "rb")
+                f = open_pipelined(self._client(), path, resource.size)
             yield f
         except FileNotFoundError:
             raise ResourceError("vanished", "removed during the scan") from None
@@ -298,7 +360,7 @@ class SftpConnector(Connector):
         except ConnectorError as exc:
             raise ResourceError("connection-lost", str(exc)) from None
         except (paramiko.SSHException, EOFError, socket.timeout) as exc:
-            self.close()  # the next resource reconnects
+            self._drop()  # this thread's next resource reconnects
             raise ResourceError("connection-lost", f"{type(exc).__name__} while reading") from None
         finally:
             if f is not None:
@@ -306,3 +368,4 @@ class SftpConnector(Connector):
                     f.close()
                 except (paramiko.SSHException, EOFError, OSError):
                     pass  # the connection is already gone; the outcome says so
+            self._release()  # unless dropped above

@@ -4,14 +4,18 @@ from __future__ import annotations
 import errno
 import importlib.machinery
 import importlib.util
+import io
 import os
+import struct
 import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
 from vendorscan.model import AccessPolicy, Grant, Resource, Scope, Skipped
 from vendorscan.connector import Connector, ConnectorError, ResourceError
+from vendorscan.connectors.smbread import SmbReader, send, settle
 
 # Well-known SIDs that reach far more people than a named group.
 _BROAD = {
@@ -25,6 +29,7 @@ _READ = 0x1 | 0x80000000 | 0x10000000  # FILE_READ_DATA / LIST_DIRECTORY, GENERI
 _WRITE = 0x2 | 0x4 | 0x10000 | 0x40000000 | 0x10000000  # WRITE_DATA, APPEND_DATA, DELETE, GENERIC_WRITE/ALL
 _ADMIN = 0x40000 | 0x80000 | 0x10000000  # WRITE_DAC, WRITE_OWNER, GENERIC_ALL
 _INHERITED, _INHERIT_ONLY = 0x10, 0x08
+DESCRIPTOR_THREADS = 4  # files' security descriptors read at once during the walk
 
 
 def smbclient_module():
@@ -88,6 +93,37 @@ def _rights(mask: int, is_dir: bool) -> set[str]:
     return rights
 
 
+def _sid(data: bytes, at: int) -> str:
+    count = data[at + 1]
+    subs = struct.unpack_from(f"<{count}I", data, at + 8)
+    return f"S-{data[at]}-{int.from_bytes(data[at + 4:at + 8], 'big')}-" + "-".join(str(x) for x in subs)
+
+
+def parse_sd(data: bytes) -> tuple[str | None, list | None]:
+    """(owner SID, DACL) of a self-relative security descriptor; the DACL as (type, flags, mask, SID) per ACE, the
+    raw bytes of ACEs other than allow, deny and audit, None for a NULL DACL (smbprotocol's reading, without its
+    per-field objects: they cost a millisecond per file)."""
+    control, owner_at, _, _, dacl_at = struct.unpack_from("<HIIII", data, 2)
+    owner = _sid(data, owner_at) if owner_at else None
+    if not control & 0x0004 or not dacl_at:  # SE_DACL_PRESENT
+        return owner, None
+    count, at, aces = struct.unpack_from("<H", data, dacl_at + 4)[0], dacl_at + 8, []
+    for _ in range(count):
+        kind, flags, size, mask = struct.unpack_from("<BBHI", data, at)
+        aces.append((kind, flags, mask, _sid(data, at + 8)) if kind in (0, 1, 2) else data[at:at + size])
+        at += size
+    return owner, aces
+
+
+def _ace_tuples(dacl) -> list:
+    """(type, flags, mask, SID) per ACE (bytes for others) of a parse_sd DACL or an smbprotocol AclPacket."""
+    if isinstance(dacl, list):
+        return dacl
+    return [ace if isinstance(ace, bytes) else (ace["ace_type"].get_value(), ace["ace_flags"].get_value(),
+                                                ace["mask"].get_value(), str(ace["sid"].get_value()))
+            for ace in dacl["aces"].get_value()]
+
+
 def dacl_policy(owner: str | None, dacl, is_dir: bool) -> AccessPolicy:
     """AccessPolicy of a security descriptor's DACL (None: a NULL DACL, full access for everyone)."""
     if dacl is None:
@@ -97,18 +133,17 @@ def dacl_policy(owner: str | None, dacl, is_dir: bool) -> AccessPolicy:
     allowed: dict[tuple[str, bool], set[str]] = {}
     denied: dict[str, set[str]] = {}
     notes: dict[tuple[str, bool], str] = {}
-    for ace in dacl["aces"].get_value():
+    for ace in _ace_tuples(dacl):
         if isinstance(ace, bytes):  # object or callback ACEs: kept out, never guessed
             continue
-        flags = ace["ace_flags"].get_value()
-        sid = str(ace["sid"].get_value())
-        rights = _rights(ace["mask"].get_value(), is_dir)
+        kind, flags, mask, sid = ace
+        rights = _rights(mask, is_dir)
         if flags & _INHERIT_ONLY:
             notes[(sid, False)] = "inheritable only: applies to new items below"
             continue
-        if ace["ace_type"].get_value() == 1:  # ACCESS_DENIED
+        if kind == 1:  # ACCESS_DENIED
             denied.setdefault(sid, set()).update(rights)
-        elif ace["ace_type"].get_value() == 0:
+        elif kind == 0:
             allowed.setdefault((sid, bool(flags & _INHERITED)), set()).update(rights)
     grants = []
     for (sid, inherited), rights in sorted(allowed.items()):
@@ -128,7 +163,7 @@ class SmbConnector(Connector):
     id = "smb"
     version = "1"
     scheme = "smb"
-    thread_safe = False  # open() switches self._share to the resource's share
+    thread_safe = True  # smbprotocol's connection serves many threads; credits are shared under a lock
 
     @dataclass(frozen=True)
     class Options:
@@ -146,6 +181,8 @@ class SmbConnector(Connector):
     def __init__(self, options, ctx):
         super().__init__(options, ctx)
         self._registered = False
+        self._lock = threading.Lock()
+        self._trees: dict[str, object] = {}  # share -> tree connect on the pooled session
         self._share = options.share
         self._share_read: set[str] | None = None  # principals the share-level ACL lets read; None: unknown
 
@@ -167,6 +204,20 @@ class SmbConnector(Connector):
         return f"smb://{self.options.server}:{self.options.port}/{self._share}" + (f"/{quote(rel)}" if rel else "")
 
     def _session(self) -> None:
+        with self._lock:
+            self._register()
+
+    def _tree(self, share: str):
+        """The tree connect of a share (made once per session; smbclient's pool holds the session)."""
+        smbclient_module()
+        from smbclient._pool import get_smb_tree
+        with self._lock:
+            self._register()
+            if share not in self._trees:
+                self._trees[share] = get_smb_tree(f"\\\\{self.options.server}\\{share}", port=self.options.port)[0]
+            return self._trees[share]
+
+    def _register(self) -> None:
         if self._registered:
             return
         smbclient = smbclient_module()
@@ -187,42 +238,40 @@ class SmbConnector(Connector):
         self._registered = True
 
     def _descriptor(self, rel: str, is_dir: bool) -> AccessPolicy:
-        smbclient_module()
-        from smbclient._pool import get_smb_tree
-        from smbprotocol.exceptions import SMBException
+        """The item's security descriptor, read in one round trip (open, query, close as one compound)."""
+        from smbprotocol.exceptions import SMBException, SMBResponseException
         from smbprotocol.open import (CreateDisposition, CreateOptions, FileAttributes, FilePipePrinterAccessMask,
-                                      ImpersonationLevel, Open, ShareAccess, SMB2QueryInfoRequest,
-                                      SMB2QueryInfoResponse)
-        from smbprotocol.security_descriptor import SMB2CreateSDBuffer
-        o = self.options
+                                      ImpersonationLevel, Open, ShareAccess, SMB2QueryInfoRequest)
         try:
-            tree, _ = get_smb_tree(self._unc(rel), port=o.port)
+            tree = self._tree(self._share)
             handle = Open(tree, rel.strip("/").replace("/", "\\"))
-            handle.create(ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.READ_CONTROL,
-                          FileAttributes.FILE_ATTRIBUTE_NORMAL,
-                          ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
-                          CreateDisposition.FILE_OPEN,
-                          CreateOptions.FILE_DIRECTORY_FILE if is_dir else CreateOptions.FILE_NON_DIRECTORY_FILE)
-            try:
-                req = SMB2QueryInfoRequest()
-                req["info_type"] = 3  # SMB2_0_INFO_SECURITY
-                req["output_buffer_length"] = 65536
-                req["additional_information"] = 0x1 | 0x2 | 0x4  # owner | group | DACL
-                req["file_id"] = handle.file_id
-                conn = tree.session.connection
-                response = conn.receive(conn.send(req, sid=tree.session.session_id, tid=tree.tree_connect_id))
-                info = SMB2QueryInfoResponse()
-                info.unpack(response["data"].get_value())
-                sd = SMB2CreateSDBuffer()
-                sd.unpack(info["buffer"].get_value())
-            finally:
-                handle.close()
-        except (SMBException, OSError, ValueError) as exc:
-            if _reason(exc) == "connection-lost":
+            create = handle.create(ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.READ_CONTROL,
+                                   FileAttributes.FILE_ATTRIBUTE_NORMAL, ShareAccess.FILE_SHARE_READ |
+                                   ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
+                                   CreateDisposition.FILE_OPEN, CreateOptions.FILE_DIRECTORY_FILE if is_dir
+                                   else CreateOptions.FILE_NON_DIRECTORY_FILE, send=False)
+            req = SMB2QueryInfoRequest()
+            req["info_type"] = 3  # SMB2_0_INFO_SECURITY
+            req["output_buffer_length"] = 65536
+            req["additional_information"] = 0x1 | 0x2 | 0x4  # owner | group | DACL
+            req["file_id"] = handle.file_id  # the compound's placeholder: the file the create opens
+            receive = tree.session.connection.receive  # statuses only: the answers' objects cost more than the trip
+            requests = send(tree, [create[0], req, handle.close(send=False)[0]], self.options.timeout)
+            answers = settle([(r, receive) for r in requests])
+            for result in answers[:2]:
+                if isinstance(result, Exception):
+                    raise result
+            body = answers[1]["data"].get_value()  # QUERY_INFO answer: its buffer's offset (from the header), length
+            at, length = struct.unpack_from("<HI", body, 2)
+            owner, dacl = parse_sd(body[at - 64:at - 64 + length])
+        except (SMBException, OSError, ValueError, ConnectorError, struct.error, IndexError) as exc:
+            # The server's answer (an NT status) or a malformed descriptor leaves the connection as it is: dropping
+            # it would fail the other threads' reads in flight.
+            answered = isinstance(exc, (SMBResponseException, struct.error, IndexError))
+            if _reason(exc) == "connection-lost" and not answered:
                 self._drop()
             return AccessPolicy(None, (), f"security descriptor not readable ({type(exc).__name__})")
-        owner = sd.get_owner()
-        return self._with_share_acl(dacl_policy(str(owner) if owner else None, sd.get_dacl(), is_dir))
+        return self._with_share_acl(dacl_policy(owner, dacl, is_dir))
 
     def _with_share_acl(self, policy: AccessPolicy) -> AccessPolicy:
         """NTFS grants the share-level ACL does not let through lose their effect; unknown stays as is."""
@@ -279,14 +328,16 @@ class SmbConnector(Connector):
 
     def walk(self) -> Iterator[Resource | Skipped]:
         """Folders before their contents, with their DACLs; unreadable entries as Skipped."""
+        from concurrent.futures import ThreadPoolExecutor
         self._session()
         o = self.options
-        for share in [o.share] if o.share else self._list_shares():
-            self._share = share
-            self._share_read = self._share_acl(share)
-            yield from self._walk_share()
+        with ThreadPoolExecutor(DESCRIPTOR_THREADS) as pool:
+            for share in [o.share] if o.share else self._list_shares():
+                self._share = share
+                self._share_read = self._share_acl(share)
+                yield from self._walk_share(pool)
 
-    def _walk_share(self) -> Iterator[Resource | Skipped]:
+    def _walk_share(self, pool) -> Iterator[Resource | Skipped]:
         smbclient = smbclient_module()
         from smbprotocol.exceptions import SMBException
         o = self.options
@@ -316,6 +367,11 @@ class SmbConnector(Connector):
                     yield Skipped(self._uri(rel), reason, detail.get(reason, type(exc).__name__), self.ctx.target)
                     continue
                 subdirs = []
+                # A folder's files' descriptors in a few threads: a round trip each, and parsing the answers
+                # (smbprotocol's Python) overlaps the waits.
+                files = [f"{rel}/{e.name}" if rel else e.name for e in entries
+                         if not e.smb_info.file_attributes & 0x410]  # neither a reparse point nor a folder
+                access = dict(zip(files, pool.map(lambda child: self._descriptor(child, False), files)))
                 for entry in entries:
                     child = f"{rel}/{entry.name}" if rel else entry.name
                     info = entry.smb_info
@@ -330,45 +386,51 @@ class SmbConnector(Connector):
                                        size=info.end_of_file,
                                        modified=modified.timestamp() if hasattr(modified, "timestamp") else None,
                                        etag=f"{info.end_of_file}-{modified}",
-                                       access=self._descriptor(child, False), parent=self._uri(rel))
+                                       access=access[child], parent=self._uri(rel))
                 stack.extend(reversed(subdirs))
 
     @contextmanager
     def open(self, resource: Resource) -> Iterator[BinaryIO]:
-        """The file opened read-only (other openers may still read, write and delete it)."""
-        smbclient = smbclient_module()
-        from smbprotocol.exceptions import SMBException
+        """The file opened read-only (other openers may still read, write and delete it), read ahead in large reads."""
+        from smbprotocol.exceptions import SMBException, SMBOSError, SMBResponseException
         from urllib.parse import unquote, urlsplit
         _, _, path = urlsplit(resource.address).path.partition("/")
-        self._share, _, rel = path.partition("/")
-        rel = unquote(rel)
+        share, _, rel = path.partition("/")
+        name = unquote(rel).replace("/", "\\")
         try:
-            self._session()
-            f = smbclient.open_file(self._unc(rel), mode="rb", share_access="rwd", port=self.options.port)
+            f = io.BufferedReader(SmbReader(self._tree(share), name, resource.size, self.options.timeout), 65536)
         except ConnectorError as exc:
             raise ResourceError("connection-lost", str(exc)) from None
         except (SMBException, OSError, ValueError) as exc:
+            if isinstance(exc, SMBResponseException):
+                exc = SMBOSError(exc.status, name)  # the errno of its status, as smbclient gives it
             reason = _reason(exc)
             if reason == "connection-lost":
                 self._drop()
             raise ResourceError("vanished" if reason == "not-found" else reason, type(exc).__name__) from None
         try:
             yield f
-        except (SMBException, ConnectionError, ValueError) as exc:
-            self._drop()
-            raise ResourceError("connection-lost", f"{type(exc).__name__} while reading") from None
+        except (SMBException, OSError, ValueError) as exc:
+            # A connection torn down mid-read surfaces as whatever the transport raised then (a plain OSError
+            # too, with reads in flight): judged as at the open, never a bare read-error.
+            reason = _reason(exc)
+            if reason == "connection-lost":
+                self._drop()
+            raise ResourceError("vanished" if reason == "not-found" else reason,
+                                f"{type(exc).__name__} while reading") from None
         finally:
-            try:
-                f.close()
-            except (SMBException, OSError, ValueError):
-                pass  # the connection is already gone; the outcome says so
+            f.close()  # never raises: what a lost connection leaves is dropped with it
 
     def _drop(self) -> None:
         """Forget a connection the server dropped: the next call registers a new session (a reconnect)."""
         smbclient = smbclient_module()
-        smbclient.reset_connection_cache()
-        self._registered = False
+        with self._lock:
+            smbclient.reset_connection_cache()
+            self._registered = False
+            self._trees.clear()
 
     def close(self) -> None:
         """Forget the session (smbclient keeps a pool per process)."""
-        self._registered = False
+        with self._lock:
+            self._registered = False
+            self._trees.clear()

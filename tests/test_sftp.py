@@ -4,14 +4,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 import servers
 from vendorscan.connectors.sftp import SftpConnector
-from conftest import load_json, popen_cli, run_cli, write_bulk
+from conftest import load_json, popen_cli, run_cli, wait_for_cached, write_bulk
 from contract import ConnectorContract, Estate, context
 from estates import DiskEstate
 
@@ -56,10 +55,10 @@ def _config(tmp_path, sshd, paths, name="sftp", **extra):
     return cfg
 
 
-def _scan(tmp_path, cfg, name="sftp"):
+def _scan(tmp_path, cfg, name="sftp", *extra):
     out = tmp_path / f"out-{name}"
     proc = run_cli("scan", "--config", cfg, "--out", out, "--state-dir", tmp_path / "state", "--quiet",
-                   "--workers", "1")
+                   "--workers", "1", *extra)
     return proc, (load_json(out / "report.json") if (out / "report.json").exists() else None)
 
 
@@ -126,16 +125,12 @@ def test_wrong_key_is_a_clear_error(sshd, share, tmp_path):
 def test_server_killed_mid_scan_gives_a_partial_report(share, tmp_path):
     s = servers.start_sshd()
     try:
-        write_bulk(share / "projects" / "bulk")
+        write_bulk(share / "projects" / "bulk", files=400)  # reads pipelined in 8 threads: enough to outlast the kill
         cfg = _config(tmp_path, s, share, name="killed", max_retries=1)
         out = tmp_path / "out-killed"
         scan = popen_cli("scan", "--config", cfg, "--out", out, "--state-dir", tmp_path / "state", "--quiet",
                          "--workers", "1")
-        # wait until some files were read (the session is busy reading), then kill server and sessions
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not s.sessions():
-            time.sleep(0.05)
-        time.sleep(1.0)
+        wait_for_cached(tmp_path / "state", 8)  # some files read, most still to come; then kill server and sessions
         servers.stop_process(s.proc, grace=5)
         for pid in s.sessions():
             subprocess.run(["kill", "-9", str(pid)])
@@ -203,3 +198,137 @@ class TestSftpContract(ConnectorContract):
         yield Estate(connector, set(disk.names), disk.delete, disk.make_unreadable, disk.snapshot)
         connector.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- pipelined reads, threads ------------------------------------------------------------------------------------
+from vendorscan.connectors import sftpread  # noqa: E402
+
+WINDOW = sftpread.DEPTH * sftpread.BLOCK  # bytes in flight at most
+EDGE_SIZES = [0, 1, sftpread.BLOCK - 1, sftpread.BLOCK, sftpread.BLOCK + 1, WINDOW, WINDOW + 1, 3 * WINDOW + 7]
+
+
+def _planted(sizes, seed=1):
+    """A world-readable folder of random files of the given sizes (named by size): (root, {name: bytes})."""
+    import random
+    rng = random.Random(seed)
+    root = Path(tempfile.mkdtemp(prefix="vendorscan-sftp-read-", dir="/tmp"))
+    os.chmod(root, 0o755)
+    body = {}
+    for i, size in enumerate(sizes):
+        name = f"f{i:03d}-{size}.bin"
+        body[name] = rng.randbytes(size)
+        (root / name).write_bytes(body[name])
+        os.chmod(root / name, 0o644)
+    return root, body
+
+
+def _connector(sshd, root):
+    return SftpConnector(SftpConnector.Options(
+        host="127.0.0.1", port=sshd.port, username=sshd.user, paths=[str(root)], key_file=str(sshd.client_key),
+        host_key_fingerprint=sshd.host_key_fingerprint), context())
+
+
+@pytest.mark.server
+def test_pipelined_read_is_exact_and_bounded_at_block_edges(sshd):
+    """Every size around the read-request size reads back byte for byte, in reads of every size; no more than
+    DEPTH read requests are ever unanswered on the session, and a large file is never held whole."""
+    import tracemalloc
+    root, body = _planted(EDGE_SIZES)
+    connector = _connector(sshd, root)
+    try:
+        files = {r.uri.rsplit("/", 1)[1]: r for r in connector.walk() if r.kind == "file"}
+        assert set(files) == set(body)
+        most_unanswered = 0
+        for name, resource in sorted(files.items()):
+            for step in (1000, 65536, 10**9):
+                got = bytearray()
+                with connector.open(resource) as f:
+                    sftp = connector._client()
+                    while chunk := f.read(step):
+                        got += chunk
+                        most_unanswered = max(most_unanswered, len(sftp._expecting))
+                    assert f.read(step) == b""
+                assert bytes(got) == body[name], (name, step)
+        assert 1 < most_unanswered <= sftpread.DEPTH + 1  # pipelined (several in flight), bounded (+1: a close)
+        big = _planted([48 * 2**20], seed=2)[0]
+        try:
+            resource = next(r for r in _connector(sshd, big).walk() if r.kind == "file")
+            tracemalloc.start()
+            with connector.open(resource) as f:
+                while f.read(65536):
+                    pass
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            assert peak < 12 * 2**20, peak  # a 48 MiB file, read with at most DEPTH x BLOCK (2 MiB) in flight
+        finally:
+            shutil.rmtree(big, ignore_errors=True)
+    finally:
+        connector.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.server
+def test_seeks_read_the_right_bytes(sshd):
+    """A document library seeks (to the end, back, into the middle): each read after a seek gives those bytes."""
+    size = 5 * sftpread.BLOCK + 123
+    root, body = _planted([size])
+    connector = _connector(sshd, root)
+    try:
+        resource = next(r for r in connector.walk() if r.kind == "file")
+        data = next(iter(body.values()))
+        with connector.open(resource) as f:
+            assert f.seek(-22, os.SEEK_END) == size - 22 and f.read() == data[-22:]
+            for at in (0, sftpread.BLOCK - 3, 3 * sftpread.BLOCK + 5, 17):
+                f.seek(at)
+                assert f.read(sftpread.BLOCK + 10) == data[at:at + sftpread.BLOCK + 10] and f.tell() == \
+                    min(size, at + sftpread.BLOCK + 10)
+    finally:
+        connector.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.server
+def test_threads_read_through_one_connector(sshd):
+    """Eight threads read 300 files through one connector at once (its sessions shared on one SSH connection, as
+    a worker's threads do): every file byte for byte, none lost, and the SFTP channels stay within OpenSSH's
+    10 sessions per connection across several pools (a worker starts new threads for every unit)."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+    rng = random.Random(3)
+    root, body = _planted([rng.choice([0, 1, 4000, 32000, sftpread.BLOCK + 1, 700_000]) for _ in range(300)])
+    connector = _connector(sshd, root)
+    try:
+        files = [r for r in connector.walk() if r.kind == "file"]
+
+        def read(resource):
+            with connector.open(resource) as f:
+                return resource.uri.rsplit("/", 1)[1], f.read()
+
+        for _ in range(3):  # three pools in turn, as three units
+            with ThreadPoolExecutor(8) as pool:
+                got = dict(pool.map(read, files))
+            assert got == body
+        assert len(connector._transports) == 1  # one SSH connection; channels reused, not leaked
+    finally:
+        connector.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.server
+def test_threads_give_the_same_findings_as_one(sshd, share, tmp_path):
+    """A scan whose worker reads with 8 threads gives the findings (fingerprints, counts, locations) of one that
+    reads one file at a time."""
+    write_bulk(share / "projects" / "bulk", files=40)
+    reports = []
+    for threads in (1, 8):
+        cfg = _config(tmp_path, sshd, share, name=f"t{threads}")
+        cfg.write_text(f"[executor]\nthreads = {threads}\n\n" + cfg.read_text().replace(f'"t{threads}"', '"sftp"'))
+        reports.append(_scan(tmp_path, cfg, f"t{threads}", "--full")[1])  # --full: read again, not carried
+    one, eight = ({(f["fingerprint"], f["kind"], f["count"], json_key(f)) for f in r["findings"]} for r in reports)
+    assert one == eight and len(one) > 5
+    assert reports[0]["targets"][0]["resources_read"] == reports[1]["targets"][0]["resources_read"] > 40
+
+
+def json_key(finding) -> str:
+    import json
+    return json.dumps(finding.get("occurrences", []), sort_keys=True)
