@@ -25,6 +25,42 @@ def plant(root: Path, files: dict[str, bytes], uid: int | None = None) -> None:
             os.chown(path, uid, uid)
 
 
+def random_files(sizes: list[int], seed: int = 1) -> dict[str, bytes]:
+    """Random bytes of each size, named by position and size (f003-65537.bin): for exact-read tests."""
+    import random
+    rng = random.Random(seed)
+    return {f"f{i:03d}-{size}.bin": rng.randbytes(size) for i, size in enumerate(sizes)}
+
+
+def read_back(connector, files: dict, body: dict[str, bytes], steps: tuple[int, ...], in_flight) -> int:
+    """Read every file through the connector in reads of each step size, checking it byte for byte and that it ends;
+    returns the most requests in_flight() counted between reads."""
+    most = 0
+    for name, resource in sorted(files.items()):
+        for step in steps:
+            got = bytearray()
+            with connector.open(resource) as f:
+                while chunk := f.read(step):
+                    got += chunk
+                    most = max(most, in_flight())
+                assert f.read(step) == b""
+            assert bytes(got) == body[name], (name, step)
+    return most
+
+
+def peak_reading(connector, resource) -> int:
+    """Peak bytes Python allocated while the resource was read through to its end."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        with connector.open(resource) as f:
+            while f.read(65536):
+                pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 class DiskEstate:
     """FILES planted under `root` (folders 0755, files 0644, owned by `uid`), and the contract's levers on them."""
 

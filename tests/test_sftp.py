@@ -209,16 +209,10 @@ EDGE_SIZES = [0, 1, sftpread.BLOCK - 1, sftpread.BLOCK, sftpread.BLOCK + 1, WIND
 
 def _planted(sizes, seed=1):
     """A world-readable folder of random files of the given sizes (named by size): (root, {name: bytes})."""
-    import random
-    rng = random.Random(seed)
+    from estates import plant, random_files
     root = Path(tempfile.mkdtemp(prefix="vendorscan-sftp-read-", dir="/tmp"))
-    os.chmod(root, 0o755)
-    body = {}
-    for i, size in enumerate(sizes):
-        name = f"f{i:03d}-{size}.bin"
-        body[name] = rng.randbytes(size)
-        (root / name).write_bytes(body[name])
-        os.chmod(root / name, 0o644)
+    body = random_files(sizes, seed)
+    plant(root, body)
     return root, body
 
 
@@ -232,33 +226,19 @@ def _connector(sshd, root):
 def test_pipelined_read_is_exact_and_bounded_at_block_edges(sshd):
     """Every size around the read-request size reads back byte for byte, in reads of every size; no more than
     DEPTH read requests are ever unanswered on the session, and a large file is never held whole."""
-    import tracemalloc
     root, body = _planted(EDGE_SIZES)
     connector = _connector(sshd, root)
     try:
         files = {r.uri.rsplit("/", 1)[1]: r for r in connector.walk() if r.kind == "file"}
         assert set(files) == set(body)
-        most_unanswered = 0
-        for name, resource in sorted(files.items()):
-            for step in (1000, 65536, 10**9):
-                got = bytearray()
-                with connector.open(resource) as f:
-                    sftp = connector._client()
-                    while chunk := f.read(step):
-                        got += chunk
-                        most_unanswered = max(most_unanswered, len(sftp._expecting))
-                    assert f.read(step) == b""
-                assert bytes(got) == body[name], (name, step)
+        from estates import peak_reading, read_back
+        most_unanswered = read_back(connector, files, body, (1000, 65536, 10**9),
+                                    lambda: len(connector._client()._expecting))
         assert 1 < most_unanswered <= sftpread.DEPTH + 1  # pipelined (several in flight), bounded (+1: a close)
         big = _planted([48 * 2**20], seed=2)[0]
         try:
             resource = next(r for r in _connector(sshd, big).walk() if r.kind == "file")
-            tracemalloc.start()
-            with connector.open(resource) as f:
-                while f.read(65536):
-                    pass
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
+            peak = peak_reading(connector, resource)
             assert peak < 12 * 2**20, peak  # a 48 MiB file, read with at most DEPTH x BLOCK (2 MiB) in flight
         finally:
             shutil.rmtree(big, ignore_errors=True)

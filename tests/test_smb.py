@@ -336,17 +336,9 @@ def _smb_connector(s, folder):
 
 
 def _plant(s, folder, sizes, seed=1):
-    import random
-    rng = random.Random(seed)
-    root = s.share_path / folder
-    root.mkdir()
-    os.chmod(root, 0o755)
-    body = {}
-    for i, size in enumerate(sizes):
-        name = f"f{i:03d}-{size}.bin"
-        body[name] = rng.randbytes(size)
-        (root / name).write_bytes(body[name])
-        os.chmod(root / name, 0o644)
+    from estates import plant, random_files
+    root, body = s.share_path / folder, random_files(sizes, seed)
+    plant(root, body)
     return root, body
 
 
@@ -354,23 +346,15 @@ def _plant(s, folder, sizes, seed=1):
 def test_pipelined_read_is_exact_and_bounded_at_chunk_edges(smbd):
     """Every size around the read size reads back byte for byte, in reads of every size and after seeks; at most
     DEPTH reads are ever outstanding on the connection, and a large file is never held whole."""
-    import tracemalloc
     root, body = _plant(smbd, "edges", EDGE_SIZES)
     connector = _smb_connector(smbd, "edges")
     try:
         files = {r.uri.rsplit("/", 1)[1]: r for r in connector.walk() if r.kind == "file"}
         assert set(files) == set(body)
-        most = 0
+        from estates import peak_reading, read_back
+        most = read_back(connector, files, body, (4096, 65536, 10**9),
+                         lambda: len(connector._tree(smbd.share).session.connection.outstanding_requests))
         for name, resource in sorted(files.items()):
-            for step in (4096, 65536, 10**9):
-                got = bytearray()
-                with connector.open(resource) as f:
-                    conn = connector._tree(smbd.share).session.connection
-                    while chunk := f.read(step):
-                        got += chunk
-                        most = max(most, len(conn.outstanding_requests))
-                    assert f.read(step) == b""
-                assert bytes(got) == body[name], (name, step)
             with connector.open(resource) as f:
                 data, size = body[name], len(body[name])
                 for at in (size - 3, 0, smbread.CHUNK - 2, size // 2):
@@ -380,12 +364,7 @@ def test_pipelined_read_is_exact_and_bounded_at_chunk_edges(smbd):
         (root / "big.bin").write_bytes(os.urandom(64 * 2**20))
         os.chmod(root / "big.bin", 0o644)
         big = next(r for r in connector.walk() if r.kind == "file" and r.uri.endswith("/big.bin"))
-        tracemalloc.start()
-        with connector.open(big) as f:
-            while f.read(65536):
-                pass
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
+        peak = peak_reading(connector, big)
         assert peak < 24 * 2**20, peak  # a 64 MiB file, read with at most DEPTH x CHUNK (4 MiB) in flight
     finally:
         connector.close()
