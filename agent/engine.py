@@ -442,9 +442,9 @@ class _TargetScan:
         for cid, hit in hits:
             rec.add(cid, hit, {"section": NAME_SECTION}, part=NAME_PART)
         aggregates, distinct = [], []
-        for a, n, pieces, listed in rec.finish():
-            hashes = b"".join(pieces)  # a name holds a few values
-            self.store.add_value_set(value_set(self.target.name, resource.uri, a, n, hashes, listed))
+        for a, n, hashes, listed in rec.finish():  # a name holds a few values: its blobs whole
+            self.store.add_value_set(value_set(self.target.name, resource.uri, a, n, b"".join(hashes),
+                                               b"".join(listed)))
             aggregates.append(a)
             distinct.append(n)
         for f in self._judge(resource.uri, aggregates, distinct, 0, None):

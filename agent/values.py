@@ -21,14 +21,8 @@ SPILL_AT = 1 << 18  # hashes held in memory per value set before it spills to bu
 PIECE = 8 << 20  # bytes of hashes (a million) or of listed occurrences in one stored row: a large set is several
 BUCKET_BITS = 4  # 16 buckets by the top bits: a spilled or large union is counted a sixteenth at a time
 UNION_IN_MEMORY = 1 << 20  # hashes a union counts in one set (~60 MB); above this, bucket by bucket
-_EMPTY_LISTED = b""
 LEVEL = 1  # zlib level of the listed occurrences: level 6 took 2.5x the time for 7% less space (10,000 listed)
 _encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps' keyword handling, once
-
-
-def hash_key(value_hash: str) -> int:
-    """The 64-bit prefix of a hex value hash that value sets keep."""
-    return int(value_hash[:16], 16)
 
 
 class ValueCollector:
@@ -76,38 +70,31 @@ class ValueCollector:
             part.tofile(f)
         self.hashes = set()
 
-    def finish(self) -> tuple[int, Iterator[bytes], bytes]:
-        """(distinct count, the sorted hashes as byte pieces, the listed occurrences blob); frees the collector."""
-        listed = _EMPTY_LISTED
+    def finish(self) -> tuple[int, Iterator[bytes], Iterator[bytes]]:
+        """(distinct count, the sorted hashes in byte pieces, the listed occurrences' blob in pieces), each read
+        once by the caller; frees the collector."""
+        listed: Iterator[bytes] = iter(())
         if self._lines:
             self._compress()
         if self._z is not None:
             self._buf.write(self._z.flush())
-            self._buf.seek(0)
-            listed = self._buf.read()
-            self._buf.close()
+            listed = _pieces(self._buf)
             self._z = self._buf = None
         if self._spill is None:
             data = array("Q", sorted(self.hashes))
             self.hashes = set()
             return len(data), iter((data.tobytes(),)), listed
         self._spill_hashes()
-        return self._spilled_count(), self._spilled_pieces(), listed
-
-    def _spilled_count(self) -> int:
-        n = 0
+        # Bucket by bucket, each counted and sorted once: they are ranges of the top bits, so their sorted parts
+        # follow each other in order.
+        out, n = tempfile.TemporaryFile(), 0
         for f in self._spill:
-            n += len(set(_read_all(f)))
-        return n
-
-    def _spilled_pieces(self) -> Iterator[bytes]:
-        try:
-            for f in self._spill:  # buckets are ranges of the top bits: their sorted parts follow each other in order
-                yield array("Q", sorted(set(_read_all(f)))).tobytes()
-        finally:
-            for f in self._spill:
-                f.close()
-            self._spill = None
+            part = array("Q", sorted(set(_read_all(f))))
+            f.close()
+            n += len(part)
+            part.tofile(out)
+        self._spill = None
+        return n, _pieces(out), listed
 
     def discard(self) -> None:
         """Drop what was collected (a read that is not kept)."""
@@ -116,6 +103,16 @@ class ValueCollector:
         for f in self._spill or ():
             f.close()
         self.hashes, self._z, self._buf, self._spill, self._lines = set(), None, None, None, []
+
+
+def _pieces(f, size: int = 1 << 20) -> Iterator[bytes]:
+    """A temp file's bytes from its start, a piece at a time; the file is closed after the last."""
+    try:
+        f.seek(0)
+        while piece := f.read(size):
+            yield piece
+    finally:
+        f.close()
 
 
 def _read_all(f) -> array:
@@ -134,16 +131,18 @@ class BlobSpool:
         self.f = open(path, "wb")
         self._lock = threading.Lock()
 
-    def put(self, pieces: Iterable[bytes], listed: bytes) -> tuple[int, int, int]:
-        """Append the hashes (in pieces) and the listed blob; returns (offset, hash bytes, listed bytes)."""
+    def put(self, hashes: Iterable[bytes], listed: Iterable[bytes]) -> tuple[int, int, int]:
+        """Append the hashes and the listed blob, each in pieces; returns (offset, hash bytes, listed bytes)."""
         with self._lock:
             at = self.f.tell()
-            n = 0
-            for piece in pieces:
-                self.f.write(piece)
-                n += len(piece)
-            self.f.write(listed)
-            return at, n, len(listed)
+            return at, self._write(hashes), self._write(listed)
+
+    def _write(self, pieces: Iterable[bytes]) -> int:
+        n = 0
+        for piece in pieces:
+            self.f.write(piece)
+            n += len(piece)
+        return n
 
     def close(self) -> None:
         """Close the file."""

@@ -265,7 +265,8 @@ class Recorder:
         values.add(hit.value_hash, hit.confidence, hit.evidence, loc)
 
     def finish(self):
-        """(aggregate, distinct values, hash bytes in pieces, listed blob) of each aggregate, in the order made."""
+        """(aggregate, distinct values, hash bytes in pieces, listed blob in pieces) of each aggregate, in the order
+        made (each piece read before the next aggregate)."""
         for agg, values in self.aggs.values():
             yield (agg, *values.finish())
         self.aggs = {}

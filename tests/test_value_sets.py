@@ -22,7 +22,7 @@ def _collect(hashes, limit):
     for i, h in enumerate(hashes):
         c.add(h, 0.9, f"ev-{i}", {"line": i + 1})
     distinct, pieces, listed = c.finish()
-    return distinct, b"".join(pieces), listed
+    return distinct, b"".join(pieces), b"".join(listed)
 
 
 def test_a_value_set_counts_distinct_values_and_lists_the_first_ones_in_order():
