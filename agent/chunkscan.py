@@ -12,9 +12,9 @@ def timed_out(resource: Resource, seconds: int, count: int) -> Skipped:
     return Skipped(resource.uri, "timeout", f"stopped after {seconds}s at byte {count}", resource.target)
 
 
-def text_location(line: int, col: int, hit, offset: int) -> dict[str, int]:
+def text_location(line: int, col: int, hit) -> dict[str, int]:
     """Where a hit in a plain text is: line, columns and character offset."""
-    return {"line": line, "column": col, "end_column": col + hit.end - hit.start, "offset": offset}
+    return {"line": line, "column": col, "end_column": col + hit.end - hit.start, "offset": hit.start}
 
 
 def scan_chunk(chunk: Chunk, resource: Resource, contexts, problems: list[Problem]):

@@ -49,7 +49,7 @@ def read_range(connector, resource: Resource, span, limits, contexts, rec, out) 
                     if chunk.own_start >= span.next_chars:
                         break  # the next range's
                     for cid, hit, line, col in scan_chunk(chunk, resource, contexts, problems):
-                        rec.add(cid, hit, text_location(line, col, hit, hit.start))
+                        rec.add(cid, hit, text_location(line, col, hit))
                     if deadline is not None and time.monotonic() > deadline:
                         out.skipped = timed_out(resource, timeout, span.start + counting.count)
                         break

@@ -173,8 +173,7 @@ class Splits:
         merged.partial = merged.skipped is not None and any(out.skipped is None or out.partial for out in parts)
         changed = next((out.skipped for out in parts if out.skipped and out.skipped.reason == CHANGED), None)
         if changed is not None:
-            merged.skipped, merged.partial, aggs = changed, False, {}
-            self.store.drop_value_sets(r.target, r.uri)
+            merged.skipped, merged.partial, aggs = changed, False, {}  # what was stored, _store dropped
         merged.aggregates = list(aggs.values())
         return merged
 

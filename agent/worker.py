@@ -23,6 +23,7 @@ from vendorscan.formats.text import iter_chunks, text_chunks
 from vendorscan.model import Aggregate, Chunk, Location, Resource, Skipped
 from vendorscan.agent.names import Names
 from vendorscan.agent.chunkscan import CountingReader, scan_chunk, text_location, timed_out
+from vendorscan.agent.range_read import read_range
 from vendorscan.agent.values import BlobSpool, ValueCollector
 from vendorscan.connector import TABLE_KINDS, ConnectorError, ResourceError
 
@@ -129,7 +130,6 @@ class Worker:
         out = Outcome(resource.uri, marker=resource.etag)
         try:
             if span is not None:
-                from vendorscan.agent.range_read import read_range
                 read_range(connector, resource, span, self.config.limits, names.contexts, rec, out)
             elif resource.kind in TABLE_KINDS:
                 self._read_table(connector, resource, names, rec, out)
@@ -181,7 +181,7 @@ class Worker:
                             chunk.location = item.location
                             for cid, hit, line, col in scan_chunk(chunk, resource, names.contexts, problems):
                                 if place is None:
-                                    loc = {**text_location(line, col, hit, hit.start), **container}
+                                    loc = {**text_location(line, col, hit), **container}
                                 else:
                                     loc = {**container, **place(line, col, hit.end - hit.start)}
                                 rec.add(cid, hit, loc)
