@@ -85,7 +85,8 @@ def test_a_check_from_a_third_party_package_finds_and_reports(tmp_path):
     report = load_json(tmp_path / "o" / "report.json")
     (found,) = [f for f in report["findings"] if f["check_id"] == "tickets"]
     assert (found["kind"], found["count"], found["distinct"], found["evidence"]) == ("x.ticket", 2, 2, ["VS-TICKET-****"])
-    assert "4711" not in (tmp_path / "o" / "report.json").read_text()
+    # the digits alone could turn up inside a hex value hash by chance (seen once in CI): the ticket as written cannot
+    assert "TICKET-4711" not in (tmp_path / "o" / "report.json").read_text()
 
 
 _NOTES_CONNECTOR = '''"""A third-party connector: a supplier's notes kept as one JSON file of name -> text (as a plugin author writes one)."""
