@@ -484,16 +484,14 @@ def exit_code(result: ScanResult) -> int:
     """0: nothing at or above the threshold; 1: findings at or above it; 2: error or incomplete."""
     if not result.complete:
         return 2
-    threshold = Severity(result.fail_on)
     # Accepted risks stay in the report but do not fail the pipeline.
-    return 1 if any(f.severity.at_least(threshold) and f.fingerprint not in result.accepted
-                    for f in result.store.findings()) else 0
+    return 1 if any(fp not in result.accepted for fp in result.store.at_least(Severity(result.fail_on).rank)) else 0
 
 
 def compliance_of(settings, result: ScanResult) -> dict[str, Any]:
     """The report's `compliance` block: the configured frameworks and contract clauses decided by this scan."""
     environment = {c.target: c.environment for c in result.coverage}
-    rows = (decision_row(f, environment.get(f.target, "")) for f in result.store.findings())
+    rows = (decision_row(row, environment.get(row[4], "")) for row in result.store.decision_rows())
     coverage = [{"target": c.target, "connector": c.connector, "environment": c.environment,
                  "complete": c.complete and not result.stopped} for c in result.coverage]
     block = evaluate(list(settings.frameworks), list(settings.clauses), rows, {c["id"] for c in result.checks},

@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,6 +21,7 @@ from vendorscan.model import Finding, Resource, Severity, Skipped
 # by State.record_scan when the scan ends (one INSERT … SELECT), read by reports. Empty in stores made before it was.
 LIFECYCLE_FIELDS = ("fingerprint", "status", "first_seen", "last_seen", "target", "resource", "check_id", "kind",
                     "severity", "title")
+_LIFE = "l.status, l.first_seen, l.last_seen"
 LIFECYCLE_COLUMNS = "fingerprint TEXT PRIMARY KEY, " + ", ".join(f"{c} TEXT" for c in LIFECYCLE_FIELDS[1:])
 
 _SCHEMA = f"""
@@ -27,6 +29,7 @@ CREATE TABLE IF NOT EXISTS findings ({columns(FindingRow, primary="fingerprint")
 CREATE TABLE IF NOT EXISTS value_sets ({columns(ValueSet)});
 CREATE INDEX IF NOT EXISTS vs_resource ON value_sets(resource, check_id, kind, verdict, part);
 CREATE INDEX IF NOT EXISTS find_resource ON findings(resource);
+CREATE INDEX IF NOT EXISTS find_order ON findings(severity, distinct_count DESC, resource, kind);
 CREATE TABLE IF NOT EXISTS skipped (target TEXT, uri TEXT, reason TEXT, detail TEXT);
 CREATE TABLE IF NOT EXISTS carried (target TEXT, uri TEXT, entry TEXT);
 CREATE INDEX IF NOT EXISTS carried_uri ON carried(uri);
@@ -40,6 +43,10 @@ def finding_row(f: Finding) -> FindingRow:
     """The findings-table row of a finding."""
     return FindingRow(f.fingerprint, f.target, f.resource, f.check_id, f.severity.rank, f.category, f.verdict, f.kind,
             f.distinct, json.dumps(f.to_dict(), ensure_ascii=False))
+
+
+def _life(row) -> dict[str, str] | None:
+    return dict(zip(("status", "first_seen", "last_seen"), row)) if row[0] is not None else None
 
 
 class RunStore:
@@ -168,24 +175,75 @@ class RunStore:
     def findings(self, target: str | None = None, check_id: str | None = None,
                  order: str = "severity") -> Iterator[Finding]:
         """Findings, worst first (or by resource), optionally for one target or check."""
-        sql, args = "SELECT body FROM findings WHERE 1=1", []
+        for (body,) in self._finding_rows("f.body", target, check_id, order):
+            yield Finding.from_dict(json.loads(body))
+
+    def findings_with_lifecycle(self) -> Iterator[tuple[Finding, dict[str, str] | None]]:
+        """(finding, its {status, first_seen, last_seen} as recorded at scan end, or None), worst first."""
+        for body, *life in self._finding_rows(f"f.body, {_LIFE}"):
+            yield Finding.from_dict(json.loads(body)), _life(life)
+
+    def finding_texts(self) -> Iterator[tuple[str, tuple, str, int, dict[str, str] | None, bytes | None]]:
+        """(body as stored JSON, occurrence key, category, count, lifecycle, first piece of its listed occurrences)
+        of every finding, worst first: for writers that copy a finding's JSON as it is."""
+        # The first piece comes in the same query: one query a finding cost more than the rest of its writing.
+        first = ("(SELECT v.listed FROM all_value_sets v WHERE v.resource = f.resource AND v.check_id = f.check_id "
+                 "AND v.kind = f.kind AND v.verdict = f.verdict AND v.part = json_extract(f.body, '$.part') "
+                 "ORDER BY v.seq LIMIT 1)")
+        for body, category, count, *rest in self._finding_rows(
+                f"f.body, f.category, json_extract(f.body, '$.count'), f.resource, f.check_id, f.kind, f.verdict, "
+                f"json_extract(f.body, '$.part'), {_LIFE}, {first}"):
+            yield body, tuple(rest[:5]), category, count, _life(rest[5:8]), rest[8]
+
+    def _finding_rows(self, select: str, target: str | None = None, check_id: str | None = None,
+                      order: str = "severity"):
+        sql, args = f"SELECT {select} FROM findings f LEFT JOIN lifecycle l ON l.fingerprint = f.fingerprint " \
+                    "WHERE 1=1", []
         if target is not None:
-            sql += " AND target=?"
+            sql += " AND f.target=?"
             args.append(target)
         if check_id is not None:
-            sql += " AND check_id=?"
+            sql += " AND f.check_id=?"
             args.append(check_id)
-        sql += (" ORDER BY severity, distinct_count DESC, resource, kind" if order == "severity"
-                else " ORDER BY target, resource, severity, kind")
-        for (body,) in self.db.execute(sql, args):
-            yield Finding.from_dict(json.loads(body))
+        sql += (" ORDER BY f.severity, f.distinct_count DESC, f.resource, f.kind" if order == "severity"
+                else " ORDER BY f.target, f.resource, f.severity, f.kind")
+        return self.db.execute(sql, args)
 
     def occurrences(self, f: Finding, limit: int = -1) -> Iterator[dict[str, Any]]:
         """The occurrences behind one finding in document order: every one, or the first `limit`."""
+        return self.occurrences_of((f.resource, f.check_id, f.kind, f.verdict, f.part), limit)
+
+    def occurrences_of(self, key: tuple, limit: int = -1) -> Iterator[dict[str, Any]]:
+        """The occurrences of the finding with this key (resource, check_id, kind, verdict, part)."""
         # A large set's listed occurrences are one compressed stream over its rows (pieces), in order.
         yield from listed_occurrences((b for (b,) in self.db.execute(
             "SELECT listed FROM all_value_sets WHERE resource=? AND check_id=? AND kind=? AND verdict=? AND part=? "
-            "ORDER BY seq", (f.resource, f.check_id, f.kind, f.verdict, f.part))), limit)
+            "ORDER BY seq", key)), limit)
+
+    def occurrences_from(self, first: bytes | None, key: tuple, count: int, limit: int) -> Iterator[dict[str, Any]]:
+        """The first `limit` occurrences of a finding from the first piece finding_texts gave, any rest from here."""
+        n = 0
+        for n, o in enumerate(listed_occurrences(first, limit), 1):
+            yield o
+        if n < min(limit, count):  # a set stored in several pieces (large, or read in byte ranges)
+            yield from islice(self.occurrences_of(key, limit), n, None)
+
+    def at_least(self, rank: int) -> Iterator[str]:
+        """Fingerprints of the findings of severity rank `rank` or worse."""
+        return (fp for (fp,) in self.db.execute("SELECT fingerprint FROM findings WHERE severity <= ?", (rank,)))
+
+    def decision_rows(self) -> Iterator[tuple]:
+        """(fingerprint, check_id, kind, verdict, target, resource, special category) of every finding, worst first."""
+        return self._finding_rows("f.fingerprint, f.check_id, f.kind, f.verdict, f.target, f.resource, "
+                                  "json_extract(f.body, '$.details.special_category')")
+
+    def table_findings(self, target: str) -> Iterator[tuple[str, list[str]]]:
+        """(resource, tables of its locations) of a target's real-looking national-id findings located in tables."""
+        for uri, tables in self.db.execute(
+                "SELECT resource, json_extract(body, '$.locations') FROM findings WHERE target=? AND "
+                "category='national_id' AND verdict='real' AND json_extract(body, '$.locations[0].table') != '' "
+                "ORDER BY target, resource, severity, kind", (target,)):
+            yield uri, [loc["table"] for loc in json.loads(tables) if loc.get("table")]
 
     def skipped(self, target: str | None = None) -> Iterator[Skipped]:
         """Skip records in the order they were made."""
@@ -228,14 +286,15 @@ class RunStore:
         return count_union(lambda: (b for p in parts for (b,) in self.db.execute(
             f"SELECT v.hashes {p} AND length(v.hashes) > 0", args)), total)
 
-    def data_resources(self, target: str) -> Iterator[tuple[str, str | None, str | None]]:
-        """(uri, parent, access json) of resources of a target that hold real-looking personal data."""
+    def data_resources(self, target: str) -> Iterator[tuple[str, str | None, str | None, set[str]]]:
+        """(uri, parent, access json, categories) of resources of a target that hold real-looking personal data."""
         self._flush_resources()
-        yield from self.db.execute(
-            "SELECT DISTINCT f.resource, r.parent, r.access FROM findings f "
-            "LEFT JOIN resources r ON r.uri = f.resource "
-            "WHERE f.target=? AND f.verdict='real' AND f.category IN ('national_id','special_category',"
-            "'contact','financial') ORDER BY f.resource", (target,))
+        for uri, parent, access, categories in self.db.execute(
+                "SELECT f.resource, r.parent, r.access, group_concat(DISTINCT f.category) FROM findings f "
+                "LEFT JOIN resources r ON r.uri = f.resource "
+                "WHERE f.target=? AND f.verdict='real' AND f.category IN ('national_id','special_category',"
+                "'contact','financial') GROUP BY f.resource ORDER BY f.resource", (target,)):
+            yield uri, parent, access, set(categories.split(","))
 
     def persons_in(self, uris: list[str], category: str = "national_id") -> int:
         """Distinct real-looking values of a category over a set of resources."""
@@ -246,10 +305,6 @@ class RunStore:
         self.db.executemany("INSERT OR IGNORE INTO sel VALUES (?)", ((u,) for u in uris))
         return self._union("v.category=? AND v.verdict='real'", [category], chosen=True)
 
-    def categories_in(self, uri: str) -> set[str]:
-        """Categories of real-looking findings in one resource."""
-        return {c for (c,) in self.db.execute(
-            "SELECT DISTINCT category FROM findings WHERE resource=? AND verdict='real'", (uri,))}
 
     def resources_with_findings(self, target: str) -> int:
         """How many resources of a target have findings."""
@@ -262,10 +317,9 @@ class RunStore:
             "ORDER BY s, resource", (target,))
 
     def lifecycle(self, fingerprint: str) -> dict[str, str] | None:
-        """A finding's status (new, persisting, accepted; resolved), first_seen and last_seen as recorded at scan end."""
-        row = self.db.execute("SELECT status, first_seen, last_seen FROM lifecycle WHERE fingerprint=?",
-                              (fingerprint,)).fetchone()
-        return dict(zip(("status", "first_seen", "last_seen"), row)) if row else None
+        """A finding's status (new, persisting, accepted; resolved), first_seen and last_seen at scan end."""
+        return _life(self.db.execute(f"SELECT {_LIFE} FROM lifecycle l WHERE fingerprint=?", (fingerprint,)).fetchone()
+                     or (None,))
 
     def resolved(self) -> Iterator[dict[str, str]]:
         """The findings this scan resolved (seen before, gone from a target scanned in full), by target and resource."""
@@ -294,6 +348,15 @@ class RunStore:
                 "(SELECT 1 FROM resources p WHERE p.uri = r.parent) ORDER BY r.target, r.uri"):
             found.setdefault(target, []).append((uri, kind))
         return found
+
+    def findings_by_fingerprint(self, fingerprints: set[str]) -> dict[str, Finding]:
+        """The findings with these fingerprints, worst first."""
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS fps(fp TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM fps")
+        self.db.executemany("INSERT OR IGNORE INTO fps VALUES (?)", ((fp,) for fp in fingerprints))
+        rows = self.db.execute("SELECT f.body FROM temp.fps t CROSS JOIN findings f ON f.fingerprint = t.fp "
+                               "ORDER BY f.severity, f.distinct_count DESC, f.resource, f.kind").fetchall()
+        return {(f := Finding.from_dict(json.loads(b))).fingerprint: f for (b,) in rows}
 
     def findings_of(self, resource: str) -> list[Finding]:
         """The findings of one resource, worst first."""

@@ -7,7 +7,7 @@ from itertools import groupby
 from typing import Iterator
 
 from vendorscan import severity
-from vendorscan.model import AccessPolicy, Finding, Scope
+from vendorscan.model import AccessPolicy, Finding, Grant, Scope
 from vendorscan.check import SCOPE_NAMES, Correlation, evidence, message, require_known
 from vendorscan.directory import path_text, reach_details
 
@@ -35,13 +35,17 @@ class ExposureCheck(Correlation):
         """One finding per folder whose personal data a broad scope can read; one per test target with real ids."""
         broad = {Scope(s) for s in self.options.broad_scopes}
         rows = store.data_resources(ctx.target)
+        grants: dict[str, Grant | None] = {}  # a folder's files mostly share one access: decoded once
         for parent, group in groupby(rows, key=lambda r: r[1]):
             exposed, principals, best, special, widest, judged = [], set(), None, False, None, ""
-            for uri, _parent, access_json in group:
-                categories = store.categories_in(uri)
+            for uri, _parent, access_json, categories in group:
                 if not categories & _DATA or not access_json:
                     continue
-                grant = AccessPolicy.from_dict(json.loads(access_json)).broadest("read", "list")
+                if access_json not in grants:
+                    if len(grants) >= 4096:
+                        grants.clear()
+                    grants[access_json] = AccessPolicy.from_dict(json.loads(access_json)).broadest("read", "list")
+                grant = grants[access_json]
                 if grant is None or grant.scope not in broad:
                     continue
                 exposed.append(uri)
@@ -75,9 +79,8 @@ class ExposureCheck(Correlation):
     def _database_copies(self, store, ctx) -> Iterator[Finding]:
         """One finding per file read as database tables (SQLite, Access, a dump, a data-lake file) with real ids."""
         tables: dict[str, set[str]] = {}
-        for f in store.findings(ctx.target, order="resource"):
-            if f.category == "national_id" and f.verdict == "real" and f.locations and f.locations[0].table:
-                tables.setdefault(f.resource, set()).update(loc.table for loc in f.locations if loc.table)
+        for uri, names in store.table_findings(ctx.target):
+            tables.setdefault(uri, set()).update(names)
         for uri, names in tables.items():
             persons = store.persons_in([uri])
             title, msg = message("Database copy with {persons} persons' national identifiers in a file share",

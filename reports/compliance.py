@@ -8,8 +8,10 @@ target they cover was scanned in full, and no finding breaks it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
+from fnmatch import translate
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Iterable
@@ -54,15 +56,21 @@ class Rule:
     def breaks(self, finding: dict) -> bool:
         """True when a finding breaks this rule."""
         return (finding["verdict"] not in _NOT_EVIDENCE
-                and any(fnmatchcase(finding["kind"], k) for k in self.fails_on)
+                and _glob(self.fails_on).match(finding["kind"]) is not None
                 and self.covers(finding["target"], finding["environment"])
-                and (not self.resources or any(fnmatchcase(finding["resource"], g) for g in self.resources))
+                and (not self.resources or _glob(self.resources).match(finding["resource"]) is not None)
                 and (not self.special_category or bool(finding["special_category"])))
 
     def covers(self, target: str, environment: str) -> bool:
         """True when a target of that name and environment is within this rule."""
         return ((not self.targets or target in self.targets)
                 and (not self.environments or environment in self.environments))
+
+
+@lru_cache(maxsize=1024)
+def _glob(patterns: tuple[str, ...]) -> re.Pattern:
+    """One compiled pattern for a rule's globs (fnmatchcase's meaning): a scan tests every finding against them."""
+    return re.compile("|".join(translate(p) for p in patterns) or "(?!)")
 
 
 @dataclass(frozen=True)
@@ -244,8 +252,9 @@ def evaluate(frameworks: list[Framework], clauses: list[Requirement], findings: 
             "contract": rows(clauses)}
 
 
-def decision_row(finding, environment: str) -> dict:
-    """The few fields of a finding that decide requirements (kept small: a scan may have many findings)."""
-    return {"fingerprint": finding.fingerprint, "check_id": finding.check_id, "kind": finding.kind,
-            "verdict": finding.verdict, "target": finding.target, "environment": environment,
-            "resource": finding.resource, "special_category": bool(finding.details.get("special_category"))}
+def decision_row(row: tuple, environment: str) -> dict:
+    """The few fields of a finding that decide requirements (kept small: a scan may have many findings), from its
+    (fingerprint, check_id, kind, verdict, target, resource, special category) in the run store."""
+    fingerprint, check_id, kind, verdict, target, resource, special = row
+    return {"fingerprint": fingerprint, "check_id": check_id, "kind": kind, "verdict": verdict, "target": target,
+            "environment": environment, "resource": resource, "special_category": bool(special)}

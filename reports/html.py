@@ -176,4 +176,4 @@ def _linked(store, compliance: dict) -> dict:
     """The findings the requirements matrix links to (a few per requirement), by fingerprint."""
     wanted = {fp for rows in [compliance.get("contract", [])] + [f["requirements"] for f in compliance["frameworks"]]
               for r in rows for fp in r["findings"][:MAX_LINKED]}
-    return {f.fingerprint: f for f in store.findings() if f.fingerprint in wanted} if wanted else {}
+    return store.findings_by_fingerprint(wanted) if wanted else {}

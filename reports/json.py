@@ -7,6 +7,7 @@ from pathlib import Path
 from vendorscan.report import RESOURCE_CATEGORIES, Report, atomic_text, summary
 
 SCHEMA_VERSION = "1.0"
+_NO_HASH = '"value_hash": null, '
 
 
 class JsonReport(Report):
@@ -29,20 +30,20 @@ class JsonReport(Report):
             f.write('"targets": %s,\n' % dump([c.to_dict() for c in result.coverage]))
             f.write('"compliance": %s,\n' % dump(result.compliance))
             f.write('"findings": [')
-            for i, finding in enumerate(store.findings()):
-                body = finding.to_dict()
-                if body["value_hash"] is None:
-                    del body["value_hash"]  # filled or gone: a finding about several values has none of its own
-                lifecycle = result.finding_lifecycle(finding)
+            for i, (body, key, category, count, lifecycle, first) in enumerate(store.finding_texts()):
+                # The stored body is the finding's to_dict() as dumped here: copied, not decoded and encoded again.
+                # Its first "value_hash": null is its own (strings before it cannot hold a bare quote): a finding
+                # about several values has none, and the report leaves the key out.
+                body = body.replace(_NO_HASH, "", 1)[:-1]
                 if lifecycle is not None:
-                    body["lifecycle"] = lifecycle
-                f.write(("," if i else "") + "\n" + dump(body)[:-1] + ', "occurrences": [')
+                    body += ', "lifecycle": ' + dump(lifecycle)
+                f.write(("," if i else "") + "\n" + body + ', "occurrences": [')
                 listed = 0
-                if finding.category not in RESOURCE_CATEGORIES:
+                if category not in RESOURCE_CATEGORIES:
                     # bounded: report.json grows with findings, not occurrences (occurrences.jsonl.gz has them all)
-                    for listed, o in enumerate(store.occurrences(finding, limit), 1):
+                    for listed, o in enumerate(store.occurrences_from(first, key, count, limit), 1):
                         f.write(("," if listed > 1 else "") + dump(o))
-                omitted = finding.count - listed if listed == limit and finding.count > listed else 0
+                omitted = count - listed if listed == limit and count > listed else 0
                 f.write(']%s}' % (', "occurrences_omitted": %d' % omitted if omitted else ""))
             f.write('\n],\n"resolved": [')
             for i, r in enumerate(result.resolved_findings()):

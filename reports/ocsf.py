@@ -38,8 +38,8 @@ class OcsfReport(Report):
         when = _ms(result.ended or result.started)
         head = {"version": result.agent_version, "scan_id": result.scan_id, "time": when}
         with atomic_text(path) as fh:
-            for f in result.store.findings():
-                fh.write(json.dumps(_event(f, result.finding_lifecycle(f), head), ensure_ascii=False) + "\n")
+            for f, life in result.store.findings_with_lifecycle():
+                fh.write(json.dumps(_event(f, life, head), ensure_ascii=False) + "\n")
             for row in result.resolved_findings():
                 fh.write(json.dumps(_closed(row, head), ensure_ascii=False) + "\n")
         return [path]

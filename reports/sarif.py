@@ -58,9 +58,9 @@ class SarifReport(Report):
         before, after = text.rsplit('"results": []', 1)  # results last: streamed in between
         with atomic_text(path) as fh:
             fh.write(before + '"results": [')
-            for i, f in enumerate(store.findings()):
+            for i, (f, life) in enumerate(store.findings_with_lifecycle()):
                 rid = f"{f.check_id}/{f.kind}"
-                doc = _result(f, index[rid], rid, bases, result.finding_lifecycle(f))
+                doc = _result(f, index[rid], rid, bases, life)
                 fh.write(("," if i else "") + "\n" + json.dumps(doc, ensure_ascii=False))
             fh.write("]" + after)
         return [path]

@@ -48,6 +48,7 @@ class Severity(str, Enum):
 
 
 _SEVERITY_ORDER = [Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO]
+_SEVERITY_OF = {s.value: s for s in Severity}  # from_dict runs once per finding and report: no Enum call
 
 
 class Verdict(str, Enum):
@@ -333,7 +334,7 @@ class Finding:
         """Inverse of to_dict."""
         return cls(
             check_id=d["check_id"],
-            severity=Severity(d["severity"]),
+            severity=_SEVERITY_OF[d["severity"]],
             confidence=d["confidence"],
             title=d["title"],
             resource=d["resource"],
@@ -346,8 +347,8 @@ class Finding:
             value_hash=d.get("value_hash"),
             count=d.get("count", 1),
             distinct=d.get("distinct", 0),
-            locations=tuple(Location(**{k: (tuple(v) if k == "region" else v) for k, v in loc.items()})
-                            for loc in d.get("locations", ())),
+            locations=tuple(Location(**loc) if "region" not in loc else
+                            Location(**{**loc, "region": tuple(loc["region"])}) for loc in d.get("locations", ())),
             remediation=d.get("remediation", ""),
             references=tuple(d.get("references", ())),
             details=d.get("details", {}),
