@@ -1,10 +1,9 @@
 """report.json: every finding with its first occurrences (masked, hashed; how many more), coverage and method."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from vendorscan.report import RESOURCE_CATEGORIES, Report, atomic_text, summary
+from vendorscan.report import RESOURCE_CATEGORIES, Report, atomic_text, dump_json, summary
 
 SCHEMA_VERSION = "1.0"
 _NO_HASH = '"value_hash": null, '
@@ -21,7 +20,7 @@ class JsonReport(Report):
         path = out_dir / "report.json"
         store = result.store
         limit = getattr(result, "report_occurrences", 10_000)
-        dump = lambda v: json.dumps(v, ensure_ascii=False)  # noqa: E731
+        dump = dump_json
         with atomic_text(path) as f:
             f.write('{"schema_version": %s,\n' % dump(SCHEMA_VERSION))
             f.write('"scan": %s,\n' % dump(result.to_dict()))

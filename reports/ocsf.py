@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from vendorscan.model import Finding, Severity
-from vendorscan.report import Report, atomic_text
+from vendorscan.report import Report, atomic_text, dump_json
 
 OCSF_VERSION = "1.8.0"
 CLASS_UID, CLASS_NAME = 2006, "Data Security Finding"  # category 2 (Findings) * 1000 + class 6
@@ -39,7 +39,7 @@ class OcsfReport(Report):
         head = {"version": result.agent_version, "scan_id": result.scan_id, "time": when}
         with atomic_text(path) as fh:
             for f, life in result.store.findings_with_lifecycle():
-                fh.write(json.dumps(_event(f, life, head), ensure_ascii=False) + "\n")
+                fh.write(dump_json(_event(f, life, head)) + "\n")
             for row in result.resolved_findings():
                 fh.write(json.dumps(_closed(row, head), ensure_ascii=False) + "\n")
         return [path]

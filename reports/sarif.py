@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from vendorscan.model import Finding, Location, Severity
-from vendorscan.report import Report, atomic_text
+from vendorscan.report import Report, atomic_text, dump_json
 from vendorscan.reports.rules import Rule, rule, severity_of
 
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note",
@@ -61,7 +61,7 @@ class SarifReport(Report):
             for i, (f, life) in enumerate(store.findings_with_lifecycle()):
                 rid = f"{f.check_id}/{f.kind}"
                 doc = _result(f, index[rid], rid, bases, life)
-                fh.write(("," if i else "") + "\n" + json.dumps(doc, ensure_ascii=False))
+                fh.write(("," if i else "") + "\n" + dump_json(doc))
             fh.write("]" + after)
         return [path]
 

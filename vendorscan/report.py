@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import shutil
 import tempfile
@@ -19,6 +20,8 @@ LANGUAGES = ("en", "da", "sv", "nb", "fi", "is")
 
 
 # Findings about a resource as a whole (who may read it), not about values in it: they have no occurrences.
+# JSON text as every report writes it (UTF-8 kept); one encoder, not one a call as json.dumps(..., ensure_ascii=False)
+dump_json = json.JSONEncoder(ensure_ascii=False).encode
 RESOURCE_CATEGORIES = frozenset({"access", "exposure"})
 
 
