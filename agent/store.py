@@ -16,12 +16,16 @@ from typing import Any, Iterator
 from vendorscan.agent.records import FindingRow, ValueSet, columns, names, placeholders
 from vendorscan.agent.values import PIECE, count_union, listed_occurrences
 from vendorscan.model import Finding, Resource, Severity, Skipped
+from vendorscan.report import dump_json
 
 # Where each finding of this scan stands in the state db's history, and the findings this scan resolved: written
 # by State.record_scan when the scan ends (one INSERT … SELECT), read by reports. Empty in stores made before it was.
 LIFECYCLE_FIELDS = ("fingerprint", "status", "first_seen", "last_seen", "target", "resource", "check_id", "kind",
                     "severity", "title")
 _LIFE = "l.status, l.first_seen, l.last_seen"
+# Worst first (the find_order index), and by resource.
+_BY_SEVERITY = "f.severity, f.distinct_count DESC, f.resource, f.kind"
+_BY_RESOURCE = "f.target, f.resource, f.severity, f.kind"
 LIFECYCLE_COLUMNS = "fingerprint TEXT PRIMARY KEY, " + ", ".join(f"{c} TEXT" for c in LIFECYCLE_FIELDS[1:])
 
 _SCHEMA = f"""
@@ -42,7 +46,7 @@ CREATE TABLE IF NOT EXISTS lifecycle ({LIFECYCLE_COLUMNS});
 def finding_row(f: Finding) -> FindingRow:
     """The findings-table row of a finding."""
     return FindingRow(f.fingerprint, f.target, f.resource, f.check_id, f.severity.rank, f.category, f.verdict, f.kind,
-            f.distinct, json.dumps(f.to_dict(), ensure_ascii=False))
+            f.distinct, dump_json(f.to_dict()))  # report.json copies it as it is
 
 
 def _life(row) -> dict[str, str] | None:
@@ -205,8 +209,7 @@ class RunStore:
         if check_id is not None:
             sql += " AND f.check_id=?"
             args.append(check_id)
-        sql += (" ORDER BY f.severity, f.distinct_count DESC, f.resource, f.kind" if order == "severity"
-                else " ORDER BY f.target, f.resource, f.severity, f.kind")
+        sql += " ORDER BY " + (_BY_SEVERITY if order == "severity" else _BY_RESOURCE)
         return self.db.execute(sql, args)
 
     def occurrences(self, f: Finding, limit: int = -1) -> Iterator[dict[str, Any]]:
@@ -240,9 +243,9 @@ class RunStore:
     def table_findings(self, target: str) -> Iterator[tuple[str, list[str]]]:
         """(resource, tables of its locations) of a target's real-looking national-id findings located in tables."""
         for uri, tables in self.db.execute(
-                "SELECT resource, json_extract(body, '$.locations') FROM findings WHERE target=? AND "
-                "category='national_id' AND verdict='real' AND json_extract(body, '$.locations[0].table') != '' "
-                "ORDER BY target, resource, severity, kind", (target,)):
+                "SELECT f.resource, json_extract(f.body, '$.locations') FROM findings f WHERE f.target=? AND "
+                "f.category='national_id' AND f.verdict='real' AND json_extract(f.body, '$.locations[0].table') != '' "
+                f"ORDER BY {_BY_RESOURCE}", (target,)):
             yield uri, [loc["table"] for loc in json.loads(tables) if loc.get("table")]
 
     def skipped(self, target: str | None = None) -> Iterator[Skipped]:
@@ -296,13 +299,17 @@ class RunStore:
                 "'contact','financial') GROUP BY f.resource ORDER BY f.resource", (target,)):
             yield uri, parent, access, set(categories.split(","))
 
+    def _temp_set(self, name: str, values) -> None:
+        """temp.<name>(uri) holding just these values: a selection joined through its primary key."""
+        self.db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name}(uri TEXT PRIMARY KEY)")
+        self.db.execute(f"DELETE FROM {name}")
+        self.db.executemany(f"INSERT OR IGNORE INTO {name} VALUES (?)", ((v,) for v in values))
+
     def persons_in(self, uris: list[str], category: str = "national_id") -> int:
         """Distinct real-looking values of a category over a set of resources."""
         if not uris:
             return 0
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS sel(uri TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM sel")
-        self.db.executemany("INSERT OR IGNORE INTO sel VALUES (?)", ((u,) for u in uris))
+        self._temp_set("sel", uris)
         return self._union("v.category=? AND v.verdict='real'", [category], chosen=True)
 
 
@@ -351,11 +358,9 @@ class RunStore:
 
     def findings_by_fingerprint(self, fingerprints: set[str]) -> dict[str, Finding]:
         """The findings with these fingerprints, worst first."""
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS fps(fp TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM fps")
-        self.db.executemany("INSERT OR IGNORE INTO fps VALUES (?)", ((fp,) for fp in fingerprints))
-        rows = self.db.execute("SELECT f.body FROM temp.fps t CROSS JOIN findings f ON f.fingerprint = t.fp "
-                               "ORDER BY f.severity, f.distinct_count DESC, f.resource, f.kind").fetchall()
+        self._temp_set("fps", fingerprints)
+        rows = self.db.execute("SELECT f.body FROM temp.fps t CROSS JOIN findings f ON f.fingerprint = t.uri "
+                               f"ORDER BY {_BY_SEVERITY}").fetchall()
         return {(f := Finding.from_dict(json.loads(b))).fingerprint: f for (b,) in rows}
 
     def findings_of(self, resource: str) -> list[Finding]:

@@ -20,14 +20,13 @@ class JsonReport(Report):
         path = out_dir / "report.json"
         store = result.store
         limit = getattr(result, "report_occurrences", 10_000)
-        dump = dump_json
         with atomic_text(path) as f:
-            f.write('{"schema_version": %s,\n' % dump(SCHEMA_VERSION))
-            f.write('"scan": %s,\n' % dump(result.to_dict()))
-            f.write('"summary": %s,\n' % dump(summary(result)))
-            f.write('"checks": %s,\n' % dump(result.checks))
-            f.write('"targets": %s,\n' % dump([c.to_dict() for c in result.coverage]))
-            f.write('"compliance": %s,\n' % dump(result.compliance))
+            f.write('{"schema_version": %s,\n' % dump_json(SCHEMA_VERSION))
+            f.write('"scan": %s,\n' % dump_json(result.to_dict()))
+            f.write('"summary": %s,\n' % dump_json(summary(result)))
+            f.write('"checks": %s,\n' % dump_json(result.checks))
+            f.write('"targets": %s,\n' % dump_json([c.to_dict() for c in result.coverage]))
+            f.write('"compliance": %s,\n' % dump_json(result.compliance))
             f.write('"findings": [')
             for i, (body, key, category, count, lifecycle, first) in enumerate(store.finding_texts()):
                 # The stored body is the finding's to_dict() as dumped here: copied, not decoded and encoded again.
@@ -35,21 +34,21 @@ class JsonReport(Report):
                 # about several values has none, and the report leaves the key out.
                 body = body.replace(_NO_HASH, "", 1)[:-1]
                 if lifecycle is not None:
-                    body += ', "lifecycle": ' + dump(lifecycle)
+                    body += ', "lifecycle": ' + dump_json(lifecycle)
                 f.write(("," if i else "") + "\n" + body + ', "occurrences": [')
                 listed = 0
                 if category not in RESOURCE_CATEGORIES:
                     # bounded: report.json grows with findings, not occurrences (occurrences.jsonl.gz has them all)
                     for listed, o in enumerate(store.occurrences_from(first, key, count, limit), 1):
-                        f.write(("," if listed > 1 else "") + dump(o))
+                        f.write(("," if listed > 1 else "") + dump_json(o))
                 omitted = count - listed if listed == limit and count > listed else 0
                 f.write(']%s}' % (', "occurrences_omitted": %d' % omitted if omitted else ""))
             f.write('\n],\n"resolved": [')
             for i, r in enumerate(result.resolved_findings()):
-                f.write(("," if i else "") + "\n" + dump(r))
+                f.write(("," if i else "") + "\n" + dump_json(r))
             f.write('\n],\n"skipped": [')
             for i, s in enumerate(store.skipped()):
-                f.write(("," if i else "") + "\n" + dump({"uri": s.uri, "target": s.target,
+                f.write(("," if i else "") + "\n" + dump_json({"uri": s.uri, "target": s.target,
                                                           "reason": s.reason, "detail": s.detail}))
             f.write("\n]}\n")
         return [path]

@@ -1,10 +1,9 @@
 """occurrences.jsonl.gz: every occurrence of every finding, one JSON line each, streamed and compressed."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from vendorscan.report import RESOURCE_CATEGORIES, Report, atomic_text
+from vendorscan.report import RESOURCE_CATEGORIES, Report, atomic_text, dump_json
 
 
 class OccurrencesReport(Report):
@@ -24,5 +23,5 @@ class OccurrencesReport(Report):
                 head = {"fingerprint": finding.fingerprint, "target": finding.target, "resource": finding.resource,
                         "kind": finding.kind, "verdict": finding.verdict}
                 for o in store.occurrences(finding):
-                    f.write(json.dumps({**head, **o}, ensure_ascii=False) + "\n")
+                    f.write(dump_json({**head, **o}) + "\n")
         return [path]

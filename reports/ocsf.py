@@ -1,7 +1,6 @@
 """findings.ocsf.jsonl: one OCSF 1.8 Data Security Finding event (class 2006) per finding, JSON Lines, masked."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -41,7 +40,7 @@ class OcsfReport(Report):
             for f, life in result.store.findings_with_lifecycle():
                 fh.write(dump_json(_event(f, life, head)) + "\n")
             for row in result.resolved_findings():
-                fh.write(json.dumps(_closed(row, head), ensure_ascii=False) + "\n")
+                fh.write(dump_json(_closed(row, head)) + "\n")
         return [path]
 
 

@@ -1,7 +1,6 @@
 """report.sarif (SARIF 2.1.0) for code-scanning dashboards: one result per finding, masked."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from urllib.parse import quote
@@ -54,7 +53,7 @@ class SarifReport(Report):
                 "results": [],
             }],
         }
-        text = json.dumps(head, ensure_ascii=False)
+        text = dump_json(head)
         before, after = text.rsplit('"results": []', 1)  # results last: streamed in between
         with atomic_text(path) as fh:
             fh.write(before + '"results": [')

@@ -19,9 +19,10 @@ from vendorscan.model import Severity
 LANGUAGES = ("en", "da", "sv", "nb", "fi", "is")
 
 
-# Findings about a resource as a whole (who may read it), not about values in it: they have no occurrences.
-# JSON text as every report writes it (UTF-8 kept); one encoder, not one a call as json.dumps(..., ensure_ascii=False)
+# JSON text as every report (and the run store's finding bodies) writes it, UTF-8 kept: one encoder, not one a call
+# as json.dumps(..., ensure_ascii=False) makes.
 dump_json = json.JSONEncoder(ensure_ascii=False).encode
+# Findings about a resource as a whole (who may read it), not about values in it: they have no occurrences.
 RESOURCE_CATEGORIES = frozenset({"access", "exposure"})
 
 
